@@ -1,0 +1,284 @@
+"""Header fields (Decree 30/2020/NĐ-CP, Article 8): number, type, issuer, place, date, subject.
+
+The header is the block above the body: issuer lines and the national motto
+(often merged by OCR on one line, left column then right), `Số: 122/KH-UBND`,
+`Phước Long, ngày 14 tháng 05 năm 2021`, the type's title line and the
+trích yếu (`V/v ...` for a công văn).  Every field is read from its own slot;
+what the page does not state stays None.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .confidence import DIGIT_TRUST, WordConfidence, combine
+from .dates import parse_date, parts_to_iso, valid_dmy
+from pipeline.vietnamese import strip_diacritics
+
+from .text import clean_lines, flatten, is_upper_line, normalize_code, sentence_case_name, strip_motto
+
+# Type codes of Decree 30 Appendix III, and the title words they stand for.
+TYPE_CODES = {
+    "NQ": "Nghị quyết", "QĐ": "Quyết định", "CT": "Chỉ thị", "QC": "Quy chế", "QYĐ": "Quy định",
+    "TC": "Thông cáo", "TB": "Thông báo", "HD": "Hướng dẫn", "HĐ": "Hướng dẫn", "CTr": "Chương trình",
+    "KH": "Kế hoạch", "PA": "Phương án", "ĐA": "Đề án", "DA": "Dự án", "BC": "Báo cáo",
+    "BB": "Biên bản", "TTr": "Tờ trình", "HĐ ": "Hợp đồng", "CĐ": "Công điện", "BGN": "Bản ghi nhớ",
+    "GM": "Giấy mời", "GGT": "Giấy giới thiệu", "GNP": "Giấy nghỉ phép", "PG": "Phiếu gửi",
+    "PC": "Phiếu chuyển", "TT": "Thông tư", "NĐ": "Nghị định", "KL": "Kết luận",
+}
+TITLE_WORDS = sorted({
+    "KẾ HOẠCH", "QUYẾT ĐỊNH", "THÔNG BÁO", "CÔNG VĂN", "BÁO CÁO", "TỜ TRÌNH", "CHỈ THỊ", "NGHỊ QUYẾT",
+    "HƯỚNG DẪN", "GIẤY MỜI", "KẾT LUẬN", "CÔNG ĐIỆN", "THÔNG TƯ", "NGHỊ ĐỊNH", "QUY CHẾ", "QUY ĐỊNH",
+    "ĐỀ ÁN", "CHƯƠNG TRÌNH", "PHƯƠNG ÁN", "BIÊN BẢN", "THÔNG CÁO",
+}, key=len, reverse=True)
+
+# `Số:` as printed and as OCR reads it (`S6:`, `Sô`, `So`).
+NUMBER_RE = re.compile(
+    r"(?:^|(?<=\s))S[ốoôóồỗộọò6ổ]\s*[:.;]?\s*(?P<num>[^\s/]{0,8}?)\s*"
+    r"(?P<code>(?:/\s*(?:19|20)\d{2}\s*)?/\s*[A-Za-zĐđÐ][A-Za-zĐđÐ&\-]*(?:\s*-\s*[A-ZĐÐ][A-Za-zĐđÐ&]*)*)"
+)
+# The date slot: `Hà Nội, ngày` even when what follows is handwriting OCR could not read.
+DATE_SLOT_RE = re.compile(r"(?P<pre>[^,\n]{0,60}?)\s*,\s*ng[àa]y\b", re.I)
+ATTACHED_RE = re.compile(
+    r"Kèm\s+theo\s+(?P<type>[A-ZĐ][\w]*(?:\s+[\w]+)?)\s+số\s+(?P<code>[\w\s]{0,8}/[\w/\-Đđ]+)\s+ngày\s+(?P<date>\S+(?:\s+tháng\s+\d{1,2}\s+năm\s+\d{4})?)")
+DATE_LINE_RE = re.compile(
+    r"(?P<pre>[^,\n]{0,60}?)\s*,?\s*ng[àa]y\s*(?P<d>[^\s]{0,4}?)\s*th[áa]ng\s*(?P<m>[^\s]{0,4}?)\s*n[ăa]m\s*(?P<y>\d{4})",
+    re.I,
+)
+STAMP_DATE_RE = re.compile(
+    r"(?:Thời gian ký|Ngày ký)\s*:\s*(?:(?P<d>\d{1,2})[./\-](?P<m>\d{1,2})[./\-](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{2})-(?P<d2>\d{2}))",
+    re.I,
+)
+# Where the body starts: the header ends before any of these.
+BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều \d|I\.|1\.|Nhằm|Để)\b", re.I)
+SUBJECT_STOP = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo|Điều \d|Phần|Chương|[IVX]+\.|\d+\.|Nhằm|Để)\b")
+PLACE_UNITS_RE = re.compile(r"^(THÀNH PHỐ|THỊ XÃ|THỊ TRẤN|TỈNH|HUYỆN|QUẬN|PHƯỜNG|XÃ|TP\.?)\b")
+BARE_COUNCILS = re.compile(r"^(ỦY|UỶ) BAN NHÂN DÂN$|^HỘI ĐỒNG NHÂN DÂN$|^UBND$")
+# The right column's date line merged after the subject (`..., ngày 14 tháng 05 năm 2021`).
+MERGED_DATE_RE = re.compile(r"(?:[A-ZĐ][^\s,]*\s+){0,4}[A-ZĐ][^\s,]*\s*,\s*ng[àa]y\s*\S{0,4}\s*th[áa]ng\s*\S{0,4}\s*n[ăa]m\s*\d{4}")
+HEADER_LINES = 45  # the header sits in the first lines of page one
+
+
+@dataclass
+class Header:
+    doc_number: str | None = None
+    doc_type: str | None = None
+    issuer: str | None = None
+    place: str | None = None
+    issue_date: str | None = None
+    subject: str | None = None
+    confidence: dict[str, float] = field(default_factory=dict)
+
+
+def _is_place_word(word: str) -> bool:
+    return bool(word) and word[0].isupper() and not any(c.isdigit() for c in word) and "/" not in word
+
+
+def _place_from(prefix: str) -> str | None:
+    """The run of Capitalised words just before `, ngày`: `Số: 122 /KH-UBND Phước Long` -> `Phước Long`."""
+    words = prefix.strip(" ,").split()
+    run: list[str] = []
+    for word in reversed(words):
+        if not _is_place_word(word) or word.rstrip(":") in {"Số", "S6", "V/v"} or len(run) >= 5:
+            break
+        run.insert(0, word)
+    while run and is_upper_line(run[0]) and len(run[0]) > 3 and not run[0].startswith("TP"):
+        run.pop(0)  # the tail of an all-caps issuer line merged on the same line
+    return " ".join(run) or None
+
+
+def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | None, float, str | None]:
+    """(doc_number, type code, confidence, raw text) from the `Số:` slot."""
+    for line in lines:
+        match = NUMBER_RE.search(line)
+        if not match:
+            continue
+        code = normalize_code(match.group("code")).lstrip("/")
+        raw_num = match.group("num")
+        type_code = next((p for p in code.split("/")[-1].split("-")[:1] if p in TYPE_CODES), None)
+        if not raw_num or not raw_num.isdigit():
+            # A handwritten number OCR cannot read: the slot is there, the number is not.
+            return None, type_code, 0.0, match.group(0)
+        value = f"{int(raw_num):0{len(raw_num) if raw_num.startswith('0') else 1}d}/{code}"
+        ocr = wc.word(raw_num)
+        if wc.is_ocr and ocr is not None and ocr < DIGIT_TRUST:
+            return None, type_code, round(ocr, 2), match.group(0)
+        return value, type_code, combine("explicit", ocr), match.group(0)
+    return None, None, 0.0, None
+
+
+def _stamp_date(text: str, month: int | None, year: int | None) -> str | None:
+    """A digital-signature stamp's date, when it agrees with what the date line shows.
+
+    A Công báo copy's stamp is the gazette's signing date, not the letter's, so
+    it is used only when the month and year read on the page match it.
+    """
+    if month is None or year is None:
+        return None
+    for match in STAMP_DATE_RE.finditer(text):
+        g = match.groupdict()
+        d, m, y = (g["d"], g["m"], g["y"]) if g["d"] else (g["d2"], g["m2"], g["y2"])
+        if int(m) == month and int(y) == year:
+            return parts_to_iso(d, m, y)
+    return None
+
+
+def _cited_date(text: str, doc_type: str | None, code: str | None) -> str | None:
+    """The date an appendix gives its own letter: `Kèm theo Quyết định số 409 /QĐ-BTC ngày 21/01/2026`."""
+    flat = flatten(text)
+    for match in ATTACHED_RE.finditer(flat):
+        kind, cited = match.group("type"), normalize_code(match.group("code"))
+        if (doc_type and kind.lower() == doc_type.lower()) or (code and cited.endswith(code)):
+            iso = parse_date(match.group("date"))
+            if iso:
+                return iso
+    return None
+
+
+def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None, code: str | None
+          ) -> tuple[str | None, str | None, float, float, int | None]:
+    """(place, issue_date, place confidence, date confidence, line index)."""
+    for index, line in enumerate(lines):
+        slot = DATE_SLOT_RE.search(line)
+        if not slot:
+            continue
+        place = _place_from(slot.group("pre"))
+        place_conf = combine("explicit", wc.span(place)) if place else 0.0
+        match = DATE_LINE_RE.search(line)
+        d, m, y = (match.group("d"), match.group("m"), match.group("y")) if match else ("", "", "")
+        ocr = min((v for v in (wc.word(d), wc.word(m), wc.word(y)) if v is not None), default=None)
+        month = int(m) if m.isdigit() and 1 <= int(m) <= 12 else None
+        year = int(y) if y.isdigit() else None
+        readable = match and d.isdigit() and month is not None and valid_dmy(int(d), month, int(y))
+        trusted = not (wc.is_ocr and ocr is not None and ocr < DIGIT_TRUST)
+        if readable and trusted:
+            return place, parts_to_iso(d, m, y), place_conf, combine("explicit", ocr), index
+        # Day or month unreadable (handwritten): the text elsewhere, or a stamp
+        # that agrees with the month read, may stand in; else no date at all.
+        cited = _cited_date(text, doc_type, code)
+        if cited and (month is None or int(cited[5:7]) == month):
+            return place, cited, place_conf, combine("fallback", None), index
+        stamped = _stamp_date(text, month, year)
+        if stamped:
+            return place, stamped, place_conf, combine("fallback", None), index
+        low = round(ocr, 2) if ocr is not None else 0.1
+        return place, None, place_conf, min(low, 0.3), index
+    return None, None, 0.0, 0.0, None
+
+
+def _issuer(lines: list[str], stop: int) -> tuple[str | None, str | None]:
+    """(issuer, raw lines) from the all-caps lines above the number/title."""
+    parts: list[str] = []
+    for line in lines[:stop]:
+        if not line:
+            continue
+        if BODY_START.match(line) or NUMBER_RE.search(line) or DATE_LINE_RE.search(line):
+            break
+        left = strip_motto(line)
+        if not left or not is_upper_line(left) or left in TITLE_WORDS:
+            if parts and left in TITLE_WORDS:
+                break
+            continue
+        if left not in parts:
+            parts.append(left)
+    parts = parts[:3]
+    if not parts:
+        return None, None
+    names: list[str] = []
+    for part in parts:
+        if names and (PLACE_UNITS_RE.match(part) or BARE_COUNCILS.match(names[-1])):
+            names[-1] = f"{names[-1]} {part}"
+        else:
+            names.append(part)
+    return " / ".join(sentence_case_name(n) for n in names), " ".join(parts)
+
+
+def _title(lines: list[str]) -> tuple[str | None, int | None]:
+    for index, line in enumerate(lines[:HEADER_LINES]):
+        bare = line.strip(" :.")
+        if line.endswith(":"):
+            continue  # `QUYẾT ĐỊNH:` opens the articles, it is not the title
+        for title in TITLE_WORDS:
+            # OCR drops a mark now and then (`QUYÉT ĐỊNH`): compare without marks.
+            if strip_diacritics(bare).upper() == strip_diacritics(title):
+                return title, index
+    return None, None
+
+
+def _subject(lines: list[str], start: int, capitalise: bool = True) -> str | None:
+    """Lines from `start` until a blank after text, an all-caps line or the body."""
+    collected: list[str] = []
+    for line in lines[start:start + 14]:
+        if not line:
+            if collected:
+                break
+            continue
+        line = MERGED_DATE_RE.sub("", line).strip()  # merged right column
+        if not line:
+            continue
+        if SUBJECT_STOP.match(line) or (is_upper_line(line) and collected):
+            break
+        if is_upper_line(line) and not collected:
+            continue
+        collected.append(line)
+    subject = re.sub(r"\s+", " ", " ".join(collected)).strip(" .;")
+    if capitalise:
+        subject = subject[:1].upper() + subject[1:]
+    return subject or None
+
+
+def _vv_subject(lines: list[str]) -> tuple[str | None, int | None]:
+    for index, line in enumerate(lines[:HEADER_LINES]):
+        match = re.search(r"\b(V/v|V/V|v/v)\s*:?\s*(.*)$", line)
+        if not match or BODY_START.match(line):
+            continue
+        first = "V/v " + MERGED_DATE_RE.sub("", match.group(2)).strip()
+        rest = _subject(lines, index + 1, capitalise=False) if index + 1 < len(lines) and lines[index + 1] else None
+        if rest and (rest.startswith("Kính") or NUMBER_RE.search(rest)):
+            rest = None
+        return re.sub(r"\s+", " ", f"{first} {rest or ''}").strip(" .;"), index
+    return None, None
+
+
+def extract_header(text: str, word_confidence: dict[str, float] | None = None) -> Header:
+    wc = WordConfidence(word_confidence)
+    lines = clean_lines(text)
+    head = lines[:HEADER_LINES]
+    header = Header()
+    conf = header.confidence
+
+    number, type_code, conf["doc_number"], number_raw = _number(head, wc)
+    header.doc_number = number
+
+    title, title_index = _title(lines)
+    code = number_raw and normalize_code(NUMBER_RE.search(number_raw).group("code")).lstrip("/")
+    kind = title.capitalize() if title else TYPE_CODES.get(type_code or "")
+    place, issue_date, place_conf, date_conf, date_index = _date(head, text, wc, kind, code)
+    header.place, header.issue_date = place, issue_date
+    conf["place"], conf["issue_date"] = place_conf, date_conf
+
+    vv, vv_index = _vv_subject(lines)
+    if title:
+        header.doc_type = title.capitalize()
+        conf["doc_type"] = combine("explicit", None)
+        header.subject = _subject(lines, title_index + 1)
+    elif type_code:
+        header.doc_type = TYPE_CODES[type_code]
+        conf["doc_type"] = combine("inferred", None)
+    elif vv or any(re.match(r"^Kính\s+gửi", l, re.I) for l in lines):
+        # A công văn has no title line; its V/v or its Kính gửi says what it is.
+        header.doc_type = "Công văn"
+        conf["doc_type"] = combine("inferred", None)
+    if vv and not header.subject:
+        header.subject = vv
+    conf["subject"] = combine("explicit", wc.span(header.subject, "mean")) if header.subject else 0.0
+
+    stops = [i for i in (title_index, vv_index, date_index) if i is not None]
+    number_line = next((i for i, l in enumerate(head) if NUMBER_RE.search(l)), None)
+    if number_line is not None:
+        stops.append(number_line + 1)
+    issuer, issuer_raw = _issuer(head, min(stops) if stops else 12)
+    header.issuer = issuer
+    conf["issuer"] = combine("explicit", wc.span(issuer_raw)) if issuer else 0.0
+    return header

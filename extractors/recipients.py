@@ -1,0 +1,83 @@
+"""Recipients: each `Kính gửi` line, else each `Nơi nhận` line but `Lưu` and `Như trên`.
+
+`Kính gửi:` takes one recipient on its own line or a dashed list below it.
+`Nơi nhận:` is the bottom-left list; OCR often merges the signer column to
+its right on the same line, so the signer part (authority, title in
+capitals, a wide column gap) is cut off each item.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .text import clean_lines, tidy_item
+
+KINH_GUI = re.compile(r"^\s*K[íi]nh\s+g[ửu]i\s*:?\s*(?P<rest>.*)$", re.I)
+NOI_NHAN = re.compile(r"^\s*N[ơo]i\s+nh[ậa]n\s*:?\s*(?P<rest>.*)$", re.I)
+# Items that are not recipients (spec: without `Lưu`, `Như trên`).
+SKIP_ITEM = re.compile(r"^(Lưu|Như\s+trên|Như\s+Điều|Như\s+khoản|Như\s+kính\s+gửi)\b", re.I)
+# Where the signer column starts on a merged line.
+SIGNER_COLUMN = re.compile(
+    r"\s(?:TM|KT|TL|TUQ|Q)\.\s|\s{3,}|\s(?:CHỦ TỊCH|PHÓ CHỦ TỊCH|GIÁM ĐỐC|PHÓ GIÁM ĐỐC|BỘ TRƯỞNG|THỨ TRƯỞNG|"
+    r"TRƯỞNG PHÒNG|CHÁNH VĂN PHÒNG|VỤ TRƯỞNG|CỤC TRƯỞNG|BÍ THƯ)\b"
+)
+BULLET = re.compile(r"^[\-–—+•*·]")
+MAX_ITEMS = 30
+
+
+def _cut_signer(line: str) -> str:
+    match = SIGNER_COLUMN.search(line)
+    return line[: match.start()] if match else line
+
+
+def _kinh_gui(lines: list[str]) -> list[str]:
+    for index, line in enumerate(lines):
+        match = KINH_GUI.match(line)
+        if not match:
+            continue
+        items: list[str] = []
+        rest = tidy_item(match.group("rest"))
+        if rest:
+            items.append(rest)
+        for follow in lines[index + 1: index + 1 + MAX_ITEMS]:
+            if not follow:
+                continue
+            if BULLET.match(follow):
+                items.append(tidy_item(follow))
+                continue
+            if items and not rest and items[-1] and not re.search(r"[;.]$", follow) and follow[:1].islower():
+                items[-1] = f"{items[-1]} {tidy_item(follow)}"  # an item wrapped onto the next line
+                continue
+            break
+        return [i for i in items if i]
+    return []
+
+
+def _noi_nhan(lines: list[str]) -> list[str]:
+    items: list[str] = []
+    for index, line in enumerate(lines):
+        match = NOI_NHAN.match(line)
+        if not match:
+            continue
+        candidates = [match.group("rest")] + lines[index + 1: index + 1 + MAX_ITEMS]
+        for position, raw in enumerate(candidates):
+            raw = _cut_signer(raw or "")
+            if not raw.strip():
+                continue
+            if position and not BULLET.match(raw.strip()):
+                break
+            item = tidy_item(raw)
+            if not item:
+                continue
+            if re.match(r"^Lưu\b", item, re.I):
+                break  # `Lưu: VT` closes the list
+            if SKIP_ITEM.match(item):
+                continue
+            items.append(item)
+        break
+    return items
+
+
+def extract_recipients(text: str) -> list[str]:
+    lines = clean_lines(text)
+    return _kinh_gui(lines) or _noi_nhan(lines)

@@ -1,0 +1,103 @@
+"""Header fields and recipients on real phrasing from the dev letters."""
+
+from pathlib import Path
+
+import pytest
+
+from extractors import extract_fields
+from extractors.header import extract_header
+from extractors.recipients import extract_recipients
+from extractors.text import normalize_code, sentence_case_name
+
+SEED001_HEAD = """ỦY BAN NHÂN DÂN CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+
+THỊ XÃ PHƯỚC LONG Độc lập — Tự do — Hạnh phúc
+Số: 122 /KH-UBND Phước Long, ngày 14 tháng 05 năm 2021
+KẾ HOẠCH
+
+Nhiệm vụ, giải pháp đẩy mạnh Cải cách hành chính năm 2021
+
+Căn cứ Quyết định số 834/QĐ-UBND ngày 30/3/2021 của UBND tỉnh
+"""
+
+
+def test_merged_two_column_header():
+    h = extract_header(SEED001_HEAD)
+    assert h.doc_number == "122/KH-UBND"
+    assert h.doc_type == "Kế hoạch"
+    assert h.issuer == "Ủy ban nhân dân thị xã Phước Long"
+    assert h.place == "Phước Long"
+    assert h.issue_date == "2021-05-14"
+    assert h.subject == "Nhiệm vụ, giải pháp đẩy mạnh Cải cách hành chính năm 2021"
+
+
+def test_cong_van_number_and_vv_subject():
+    text = ("UBND HUYỆN CAO LỘC CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+            "PHÒNG NỘI VỤ Độc lập - Tự do - Hạnh phúc\n"
+            "S6479 /UBND-NV Cao Lộc, ngày 28 tháng 02 năm 2024\n"
+            "V/v báo cáo công tác cải cách hành chính\nquý I năm 2024\n\n"
+            "Kính gửi: UBND các xã, thị trấn.\n\nThực hiện Kế hoạch số 14/KH-UBND ngày 15/01/2024")
+    h = extract_header(text)
+    assert h.doc_number == "479/UBND-NV"
+    assert h.doc_type == "Công văn"
+    assert h.subject == "V/v báo cáo công tác cải cách hành chính quý I năm 2024"
+    assert h.place == "Cao Lộc" and h.issue_date == "2024-02-28"
+    assert h.issuer == "Ủy ban nhân dân huyện Cao Lộc / Phòng Nội vụ"
+    assert extract_recipients(text) == ["UBND các xã, thị trấn"]
+
+
+def test_no_header_gives_null_not_guess():
+    text = (" Kính gửi:   \n\n    - Các phòng, ban, ngành; đơn vị cấp huyện; \n\n- UBND các xã, thị trấn. \n\n \n\n"
+            "Thực hiện Văn bản số 8444/UBND-PC ngày 15/12/2020 của UBND tỉnh \n")
+    f = extract_fields(text)
+    assert f.doc_number is None and f.issue_date is None and f.issuer is None and f.place is None
+    assert f.doc_type == "Công văn"
+    assert f.recipients == ["Các phòng, ban, ngành; đơn vị cấp huyện", "UBND các xã, thị trấn"]
+
+
+def test_handwritten_number_low_confidence_is_null_and_date_from_appendix():
+    text = ("BỘ TÀI CHÍNH CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM\n. x Độc lập - Tự do - Hạnh phúc\n"
+            "Số: 409 /QĐ-BTC Hà Nội, ngày. thángØ{ năm@0#¿6\nQUYÉT ĐỊNH\n\nvề việc công bố văn bản\n\n"
+            "Căn cứ Luật số 64/2025/QH15;\n\n(Kèm theo Quyết định số 409 _/QĐ-BTC ngày 21/01/2026 của Bộ Tài chính)\n")
+    confidences = {"409": 0.66, "Số:": 0.96, "/QĐ-BTC": 0.83, "Hà": 0.97, "Nội,": 0.96, "21/01/2026": 0.95}
+    f = extract_fields(text, confidences)
+    assert f.doc_number is None and f.confidence["doc_number"] < 0.7
+    assert f.issue_date == "2026-01-21" and f.confidence["issue_date"] <= 0.6
+    assert f.doc_type == "Quyết định" and f.issuer == "Bộ Tài chính" and f.place == "Hà Nội"
+
+
+def test_gazette_stamp_is_not_the_issue_date():
+    text = ("BỘ NGOẠI GIAO CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n"
+            "Số: 02/2023/TB-LPQT Hà Nội, ngày 13 tháng 0Ì năm 2023\nTHÔNG BÁO\nVề việc điều ước quốc tế có hiệu lực\n\n"
+            "Thời gian ký: 06.02.2023 09:00:00 +07:00\n")
+    f = extract_fields(text, {"13": 0.5, "0Ì": 0.2, "2023": 0.9})
+    assert f.issue_date is None and f.confidence["issue_date"] < 0.5
+    assert f.doc_number == "02/2023/TB-LPQT" and f.doc_type == "Thông báo"
+
+
+@pytest.mark.parametrize("raw,code", [("834/QP-UBND", "834/QĐ-UBND"), ("91/2017/ND-CP", "91/2017/NĐ-CP"),
+                                      ("1373/QĐ-BKHDT", "1373/QĐ-BKHĐT"), ("10 /KH-UBND-NV", "10/KH-UBND-NV")])
+def test_code_normalisation(raw, code):
+    assert normalize_code(raw) == code
+
+
+def test_sentence_case():
+    assert sentence_case_name("BỘ KẾ HOẠCH VÀ ĐẦU TƯ") == "Bộ Kế hoạch và Đầu tư"
+    assert sentence_case_name("SỞ NỘI VỤ") == "Sở Nội vụ"
+    assert sentence_case_name("UBND THÀNH PHỐ ĐÀ NẴNG") == "Ủy ban nhân dân thành phố Đà Nẵng"
+
+
+def test_noi_nhan_without_luu_and_nhu_tren():
+    text = ("Nơi nhận:\n\n- Sở Nội vụ\n\n- CT, PCT UBND thị xã;\n- Như trên;\n-LĐVP, CVK;\n\n"
+            "- Lưu: VT. Phạm Thụy Luân\n")
+    assert extract_recipients(text) == ["Sở Nội vụ", "CT, PCT UBND thị xã", "LĐVP, CVK"]
+
+
+def test_qd1373_text_layer_header():
+    path = Path("/work/shared/dev/gold/qd1373-bkhdt-digital.text-layer.txt")
+    if not path.exists():
+        pytest.skip("shared dev set not mounted")
+    h = extract_header(path.read_text())
+    assert (h.doc_number, h.issue_date, h.place) == ("1373/QĐ-BKHĐT", "2022-07-29", "Hà Nội")
+    assert h.issuer == "Bộ Kế hoạch và Đầu tư"
+    assert h.subject.startswith("Về việc đính chính Thông tư số 10/2022/TT-BKHĐT ngày 15 tháng 6 năm 2022")
