@@ -2,27 +2,64 @@
 
 `extract_fields` reads the full restored text of one letter (pages joined by
 blank lines) and returns the directive record's fields.  A field the text does
-not state stays None / [].
+not state stays None / []: never a guess.  `word_confidence` (OCR word form ->
+lowest confidence 0..1) lowers `confidence` and keeps badly read handwritten
+numbers and dates out of the record.
+
+    header.py      number, type, issuer, place, issue date, subject
+    recipients.py  Kính gửi / Nơi nhận
+    references.py  cited documents
+    periods.py     reporting periods and their due dates
+    tasks.py       obligations, deadlines, recurrence
+    signer.py      authority, title, name
+    dates.py       Vietnamese dates and period ends (dateparser)
+    spans.py       unit names (spaCy Matcher over underthesea tokens)
+    confidence.py  field confidences from OCR word confidences
 """
 
 from __future__ import annotations
 
 from pipeline.types import Fields
 
+from .confidence import WordConfidence, combine
 from .header import extract_header
+from .periods import extract_periods
 from .recipients import extract_recipients
+from .references import extract_references
+from .signer import extract_signer
+from .tasks import extract_tasks
+
+__all__ = ["extract_fields"]
 
 
 def extract_fields(text: str, word_confidence: dict[str, float] | None = None) -> Fields:
+    wc = WordConfidence(word_confidence)
     header = extract_header(text, word_confidence)
-    fields = Fields(
+    confidence = dict(header.confidence)
+
+    recipients = extract_recipients(text)
+    references = extract_references(text, own_number=header.doc_number)
+    periods = extract_periods(text)
+    tasks = extract_tasks(text)
+    signer = extract_signer(text)
+
+    confidence["recipients"] = combine("explicit", wc.span(" ".join(recipients), "mean")) if recipients else 0.0
+    confidence["references"] = combine("explicit", wc.span(" ".join(r.doc_number or "" for r in references))) \
+        if references else 0.0
+    confidence["reporting_periods"] = combine("explicit", None) if periods else 0.0
+    confidence["tasks"] = combine("inferred", wc.span(" ".join(t.text for t in tasks), "mean")) if tasks else 0.0
+    confidence["signer"] = combine("explicit", wc.span(signer.name)) if signer and signer.name else 0.0
+    return Fields(
         doc_number=header.doc_number,
         doc_type=header.doc_type,
         issuer=header.issuer,
         place=header.place,
         issue_date=header.issue_date,
         subject=header.subject,
-        recipients=extract_recipients(text),
-        confidence=dict(header.confidence),
+        recipients=recipients,
+        references=references,
+        reporting_periods=periods,
+        tasks=tasks,
+        signer=signer,
+        confidence=confidence,
     )
-    return fields

@@ -57,7 +57,39 @@ PLACE_UNITS_RE = re.compile(r"^(THÀNH PHỐ|THỊ XÃ|THỊ TRẤN|TỈNH|HUY�
 BARE_COUNCILS = re.compile(r"^(ỦY|UỶ) BAN NHÂN DÂN$|^HỘI ĐỒNG NHÂN DÂN$|^UBND$")
 # The right column's date line merged after the subject (`..., ngày 14 tháng 05 năm 2021`).
 MERGED_DATE_RE = re.compile(r"(?:[A-ZĐ][^\s,]*\s+){0,4}[A-ZĐ][^\s,]*\s*,\s*ng[àa]y\s*\S{0,4}\s*th[áa]ng\s*\S{0,4}\s*n[ăa]m\s*\d{4}")
-HEADER_LINES = 45  # the header sits in the first lines of page one
+HEADER_LINES = 45
+# Địa danh of date lines, to mend one wrong letter of OCR (`Tà Nội` -> `Hà Nội`).
+# Only whole names within one edit are mended; anything else is kept as read.
+KNOWN_PLACES = [
+    "Hà Nội", "Thành phố Hồ Chí Minh", "TP. Hồ Chí Minh", "Hải Phòng", "Đà Nẵng", "Cần Thơ", "Huế",
+    "An Giang", "Bà Rịa - Vũng Tàu", "Bắc Giang", "Bắc Kạn", "Bạc Liêu", "Bắc Ninh", "Bến Tre", "Bình Định",
+    "Bình Dương", "Bình Phước", "Bình Thuận", "Cà Mau", "Cao Bằng", "Đắk Lắk", "Đắk Nông", "Điện Biên",
+    "Đồng Nai", "Đồng Tháp", "Gia Lai", "Hà Giang", "Hà Nam", "Hà Tĩnh", "Hải Dương", "Hậu Giang",
+    "Hòa Bình", "Hưng Yên", "Khánh Hòa", "Kiên Giang", "Kon Tum", "Lai Châu", "Lâm Đồng", "Lạng Sơn",
+    "Lào Cai", "Long An", "Nam Định", "Nghệ An", "Ninh Bình", "Ninh Thuận", "Phú Thọ", "Phú Yên",
+    "Quảng Bình", "Quảng Nam", "Quảng Ngãi", "Quảng Ninh", "Quảng Trị", "Sóc Trăng", "Sơn La", "Tây Ninh",
+    "Thái Bình", "Thái Nguyên", "Thanh Hóa", "Tiền Giang", "Trà Vinh", "Tuyên Quang", "Vĩnh Long",
+    "Vĩnh Phúc", "Yên Bái", "Phước Long", "Cao Lộc", "Buôn Ma Thuột", "Vinh", "Quy Nhơn", "Nha Trang",
+]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def mend_place(place: str | None) -> tuple[str | None, bool]:
+    """(place, mended): a known place name one OCR letter away replaces the reading."""
+    if not place or place in KNOWN_PLACES:
+        return place, False
+    for known in KNOWN_PLACES:
+        if len(known) >= 5 and _one_edit(place, known):
+            return known, True
+    return place, False  # the header sits in the first lines of page one
 
 
 @dataclass
@@ -143,8 +175,8 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         slot = DATE_SLOT_RE.search(line)
         if not slot:
             continue
-        place = _place_from(slot.group("pre"))
-        place_conf = combine("explicit", wc.span(place)) if place else 0.0
+        place, mended = mend_place(_place_from(slot.group("pre")))
+        place_conf = combine("fallback" if mended else "explicit", None if mended else wc.span(place)) if place else 0.0
         match = DATE_LINE_RE.search(line)
         d, m, y = (match.group("d"), match.group("m"), match.group("y")) if match else ("", "", "")
         ocr = min((v for v in (wc.word(d), wc.word(m), wc.word(y)) if v is not None), default=None)

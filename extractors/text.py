@@ -20,6 +20,10 @@ NOISE_LINES = [
     re.compile(r"^.*đã ký lên văn bản này.*$", re.I),
 ]
 
+# Section headings of the Công báo that stand above the letter's own header.
+GAZETTE_SECTIONS = {"DIEU UOC QUOC TE", "VAN BAN QUY PHAM PHAP LUAT", "VAN BAN HOP NHAT", "VAN BAN KHAC",
+                    "VAN BAN QUY PHAM PHAP LUAT KHAC", "PHAN I", "PHAN II", "CONG BAO"}
+
 MOTTO = [
     re.compile(r"C[ỘO]NG\s+H(?:ÒA|OÀ|OA)\s+X[ÃA]\s+H[ỘO]I\s+CH[ỦU]\s+NGH[ĨI]A\s+VI[ỆE]T\s+NAM", re.I),
     re.compile(r"Đ[ộo]c\s+l[ậa]p\s*[-–—]+\s*T[ựu]\s+do\s*[-–—]+\s*H[ạa]nh\s+ph[úu]c", re.I),
@@ -42,12 +46,25 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def is_junk(line: str) -> bool:
+    """OCR noise from stamps, rules and specks: no digits and few real words (`À - + .À z Ậ Á :^`)."""
+    if not line or any(c.isdigit() for c in line):
+        return False
+    chars = len(line.replace(" ", ""))
+    word_chars = sum(len(w) for w in re.findall(r"[^\W\d_]{2,}", line))
+    return word_chars < 0.5 * chars
+
+
 def clean_lines(text: str) -> list[str]:
     """The text's lines, NFC, stripped, noise lines emptied (kept as blanks so offsets of blocks hold)."""
+    from pipeline.vietnamese import strip_diacritics
+
     lines = []
     for raw in nfc(text).replace("\r", "").split("\n"):
         line = raw.replace("\u00a0", " ").replace("\t", " ").strip()
-        if any(p.match(line) for p in NOISE_LINES):
+        if any(p.match(line) for p in NOISE_LINES) or is_junk(line):
+            line = ""
+        elif strip_diacritics(line).upper().strip(" ,.:") in GAZETTE_SECTIONS:
             line = ""
         lines.append(line)
     return lines
@@ -58,7 +75,22 @@ def flatten(text: str) -> str:
     return re.sub(r"\s+", " ", " ".join(l for l in clean_lines(text) if l)).strip()
 
 
+# The motto as OCR garbles it, matched on the text without marks (same length).
+MOTTO_LOOSE = [
+    re.compile(r"C[O0]NG\s+H\S{0,3}\s+X\S{0,2}\s+H\S{0,3}\s+CH\S{0,2}\s+NGH\S{0,2}\s+VI\S{0,3}\s+NAM"),
+    re.compile(r"D\S{0,2}C\s+L\S{0,2}P\s*[-–—~]+\s*T\S{0,2}\s+DO\s*[-–—~]+\s*H\S{0,3}\s+PH\S{0,2}C"),
+]
+
+
 def strip_motto(line: str) -> str:
+    from pipeline.vietnamese import strip_diacritics
+
+    for pattern in MOTTO_LOOSE:
+        bare = strip_diacritics(line).upper()
+        if len(bare) == len(line):
+            match = pattern.search(bare)
+            if match:
+                line = line[: match.start()] + " " + line[match.end():]
     for pattern in MOTTO:
         line = pattern.sub(" ", line)
     return re.sub(r"\s+", " ", line).strip(" -–—_")

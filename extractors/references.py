@@ -1,0 +1,105 @@
+"""References: every document the letter cites, with number, type, date and issuer.
+
+A citation is a số và ký hiệu (`2011/QĐ-UBND`, `91/2017/NĐ-CP`, party style
+`496-TB/TU`), named by the type word before it (`Quyết định số ...`,
+`Luật Chứng khoán số ...`), dated by `ngày ...` right after it and issued
+`của ...` the body that follows.  The letter's own number and its appendix's
+`Kèm theo Quyết định số ...` are not references.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.types import Reference
+
+from .dates import DATE, match_to_iso
+from .header import TYPE_CODES
+from .text import flatten, normalize_code
+
+# Type words as printed before a cited number, longest first so `Nghị quyết`
+# wins over `Quyết`.
+TYPE_WORDS = sorted([
+    "Quyết định", "Kế hoạch", "Văn bản", "Công văn", "Nghị định", "Thông tư liên tịch", "Thông tư",
+    "Thông báo", "Nghị quyết", "Chỉ thị", "Luật", "Bộ luật", "Pháp lệnh", "Hướng dẫn", "Báo cáo",
+    "Tờ trình", "Quy định", "Quy chế", "Đề án", "Chương trình", "Kết luận", "Công điện", "Hiến pháp",
+], key=len, reverse=True)
+TYPE_RE = re.compile(r"\b(" + "|".join(TYPE_WORDS) + r")\b", re.I)
+
+# A số và ký hiệu: number, optional year, code of letters joined by dashes; or
+# the party's `496-TB/TU`.  Digits glued to letters are not numbers.
+NUMBER_RE = re.compile(
+    r"(?<![\w/])(?P<num>\d{1,5})\s?(?:/\s?(?P<year>(?:19|20)\d{2}))?\s?/\s?"
+    r"(?P<code>[A-ZĐÐ][A-Za-zĐđÐ&]*\d*(?:\s?-\s?[A-ZĐÐ][A-Za-zĐđÐ&0-9]*)*)"
+    r"|(?<![\w/])(?P<pnum>\d{1,5})-(?P<pcode>[A-ZĐ]{1,5}/[A-ZĐ]{1,6})"
+)
+SO_RE = re.compile(r"\bs[ốô6o]\s*$", re.I)  # `số` right before the number
+DATE_AFTER_RE = re.compile(rf"^\s*,?\s*(?:ban hành\s+)?ng[àa]y\.?\s+{DATE}", re.I)
+ISSUER_AFTER_RE = re.compile(r"^\s*,?\s*(?:của|do)\s+(?P<issuer>[^,;.()\n]{2,120})")
+# Where an issuer's name ends: the verb or topic that follows it.
+ISSUER_STOP = re.compile(
+    r"\s(?:về|v/v|V/v|quy định|ban hành|phê duyệt|hướng dẫn|thực hiện|được|sửa đổi|tiếp tục|đã|tại|"
+    r"cho|nêu|đối với|triển khai|giao|tổ chức|công bố|trên|có|là|thành lập|chỉ đạo|gửi)\b"
+    r"|\s(?=(?:" + "|".join(TYPE_WORDS) + r")\s+(?:số|\S+\s+năm))|\snăm\s\d|\s\d"
+)
+SELF_RE = re.compile(r"(Kèm theo|ban hành kèm theo)\s+\S+(?:\s+\S+)?\s+số\s*$", re.I)
+LOOKBACK = 90
+
+
+def _type_before(before: str, code: str) -> str | None:
+    """The type word closest before the number (within the clause), else the code's type."""
+    window = re.split(r"[;.:]\s", before[-LOOKBACK:])[-1]
+    found = list(TYPE_RE.finditer(window))
+    first = code.split("/")[-1].split("-")[0]
+    if found and (len(window) - found[-1].end() <= 20 or first not in TYPE_CODES):
+        word = found[-1].group(1)
+        return word[:1].upper() + word[1:].lower()
+    return TYPE_CODES.get(first)
+
+
+def _issuer_after(after: str) -> str | None:
+    match = ISSUER_AFTER_RE.match(after)
+    if not match:
+        return None
+    issuer = match.group("issuer")
+    stop = ISSUER_STOP.search(" " + issuer)
+    if stop:
+        issuer = issuer[: max(0, stop.start() - 1)]
+    issuer = issuer.strip()
+    return issuer if len(issuer) >= 3 else None
+
+
+def _same_document(a: str, b: str) -> bool:
+    """`10/KH-UBND` cited sloppily for `10/KH-UBND-NV`: one is the other with a tail."""
+    return a == b or a.startswith(b + "-") or b.startswith(a + "-")
+
+
+def extract_references(text: str, own_number: str | None = None) -> list[Reference]:
+    flat = flatten(text)
+    found: list[Reference] = []
+    for match in NUMBER_RE.finditer(flat):
+        if match.group("pnum"):
+            number = f"{match.group('pnum')}-{match.group('pcode')}"
+        else:
+            year = f"/{match.group('year')}" if match.group("year") else ""
+            number = normalize_code(f"{match.group('num')}{year}/{match.group('code')}")
+        before, after = flat[: match.start()], flat[match.end():]
+        if not (SO_RE.search(before) or TYPE_RE.search(before[-25:])):
+            continue  # a fraction or a page ratio, not a citation
+        if SELF_RE.search(before[-60:]) or (own_number and number == own_number):
+            continue
+        date_match = DATE_AFTER_RE.match(after)
+        date = match_to_iso(date_match) if date_match else None
+        issuer = _issuer_after(after[date_match.end():] if date_match else after)
+        reference = Reference(doc_number=number, doc_type=_type_before(before, number), date=date, issuer=issuer)
+        known = next((r for r in found if _same_document(r.doc_number or "", number)
+                      and (r.date is None or date is None or r.date == date or r.doc_number != number)), None)
+        if known:
+            if len(number) > len(known.doc_number or ""):
+                known.doc_number = number
+            known.date = known.date or date
+            known.issuer = known.issuer or issuer
+            known.doc_type = known.doc_type or reference.doc_type
+            continue
+        found.append(reference)
+    return found

@@ -1,0 +1,77 @@
+"""Unit-name spans with spaCy's Matcher over underthesea word tokens.
+
+underthesea joins Vietnamese compounds into one token (`chủ trì`, `phối hợp`,
+`thực hiện`, `Nội vụ`), so a Matcher over its tokens finds where a unit's name
+ends and its duty's verb begins: `Phòng Nội vụ - LĐTB&XH thị xã | đôn đốc ...`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Verbs (as underthesea tokens) that end a unit name and start its duty.
+DUTY_VERBS = [
+    "chủ trì", "phối hợp", "thực hiện", "theo dõi", "tham mưu", "xây dựng", "tổ chức", "triển khai",
+    "có trách nhiệm", "chịu trách nhiệm", "trách nhiệm", "hướng dẫn", "kiểm tra", "rà soát", "tổng hợp",
+    "đôn đốc", "báo cáo", "gửi", "cung cấp", "tiếp tục", "khẩn trương", "ban hành", "lập", "làm",
+    "là", "cơ quan", "đơn vị", "sẽ", "có", "phải", "nghiên cứu", "tuyên truyền", "đề xuất", "trình",
+    "bảo đảm", "đảm bảo", "tăng cường", "quán triệt", "công nhận", "tự", "thống kê", "căn cứ", "phấn đấu",
+    "chỉ đạo", "giám sát", "cập nhật", "hoàn thành", "chuẩn bị", "bố trí", "phân công",
+    "thẩm định", "kịp thời", "nghiêm túc", "chủ động", "tập trung", "xem xét", "rà",
+]
+UNIT_HEADS = [
+    "phòng", "sở", "ban", "ubnd", "ủy ban", "văn phòng", "các", "thủ trưởng", "công an", "trung tâm", "cục",
+    "bộ", "chi cục", "hđnd", "mặt trận", "đoàn", "hội", "kho bạc", "ngân hàng", "thanh tra",
+    "chủ tịch", "đài", "ban chỉ huy", "bộ chỉ huy", "viện", "cục trưởng", "giám đốc", "chánh văn phòng",
+    "vụ trưởng", "trưởng phòng", "trưởng ban", "bệnh viện", "cơ quan", "đơn vị",
+    "lãnh đạo", "người đứng đầu", "hội đồng", "tòa án", "viện kiểm sát", "liên đoàn", "tỉnh đoàn",
+]
+MAX_UNIT_TOKENS = 30
+# Nouns in DUTY_VERBS that are part of a list of units after `các`, `,`, `và`.
+LIST_NOUNS = {"cơ quan", "đơn vị", "tổ chức"}
+LIST_JOINERS = {"các", ",", "và", "những", "mọi"}
+
+
+@lru_cache(maxsize=1)
+def _nlp():
+    import spacy
+    from spacy.matcher import Matcher
+
+    nlp = spacy.blank("xx")
+    matcher = Matcher(nlp.vocab)
+    matcher.add("DUTY", [[{"LOWER": {"IN": DUTY_VERBS}}]])
+    return nlp, matcher
+
+
+def _tokens(text: str) -> list[str]:
+    from underthesea import word_tokenize
+
+    return [t for t in word_tokenize(text) if t.strip()]
+
+
+def starts_with_unit(text: str) -> bool:
+    lower = text.lower()
+    return any(lower.startswith(h + " ") or lower.startswith(h + ",") for h in UNIT_HEADS)
+
+
+def unit_before_duty(text: str) -> str | None:
+    """The unit name at the start of `text`, up to its first duty verb; None if no unit opens it."""
+    text = text.strip()
+    if not starts_with_unit(text):
+        return None
+    from spacy.tokens import Doc
+
+    nlp, matcher = _nlp()
+    words = _tokens(text[:300])
+    doc = Doc(nlp.vocab, words=words)
+    starts = sorted(start for _, start, _ in matcher(doc)
+                    if start > 0 and not (words[start].lower() in LIST_NOUNS and words[start - 1].lower() in LIST_JOINERS))
+    end = starts[0] if starts else None
+    if end is None or end > MAX_UNIT_TOKENS:
+        return None
+    span = " ".join(words[:end])
+    span = re.sub(r"\s+([,;.)])", r"\1", span)
+    span = re.sub(r"\(\s+", "(", span).replace(" - ", " - ")
+    span = span.strip(" ,;:")
+    return span or None

@@ -1,0 +1,199 @@
+"""Tasks: each obligation, with who does it, with whom, by when, and how often.
+
+The body is cut into items at its bullets and enumerators (`-`, `+`, `1.`,
+`a)`).  An item that asks for something (a duty verb or a deadline) is a task.
+A numbered duty whose sub-items are `a) Đơn vị chủ trì: ...` / `b) Đơn vị phối
+hợp: ...` (the common appendix form) is one task.  Deadlines follow the rule
+table below; a recurring duty keeps its words in `recurrence` and gives no
+deadline of its own (`ngày 30/12 hằng năm` is every year, not one date).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.types import Task
+
+from .dates import DATE, PERIOD_DEADLINES, match_to_iso, period_end
+from .spans import unit_before_duty
+from .text import clean_lines
+
+# Deadline rules, tried in order; the first that matches gives the deadline.
+# (name, pattern); `date` rules carry a full date, `period` rules a period whose end is the deadline.
+TIME_OF_DAY = r"(?:\d{1,2}\s*(?:giờ|h)\s*(?:\d{1,2}\s*(?:phút)?)?\s*,?\s*)"
+DEADLINE_DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("before", re.compile(
+        rf"(?:trước|chậm nhất|hạn chót|không quá|không muộn hơn|xong trước|đến trước|hạn cuối)\s*(?:là\s*)?(?:vào\s*)?"
+        rf"{TIME_OF_DAY}?(?:ngày\s*)?{DATE}", re.I)),
+    ("label", re.compile(
+        rf"Thời\s+(?:gian|hạn)(?:\s+(?:hoàn thành|thực hiện|nộp|gửi|báo cáo))?\s*:\s*(?:trước\s+)?(?:ngày\s*)?{DATE}", re.I)),
+    ("until", re.compile(rf"(?:đến|tới)\s+hết\s+(?:ngày\s*)?{DATE}", re.I)),
+]
+# A period's end: `trong tháng 6/2021`, `đến hết tháng 9/2021`, `trong quý 4/2021`, `Thời gian thực hiện: Quý III/2021`.
+PERIOD_TRIGGER = re.compile(
+    r"(?:trong|trước|hết|cuối|xong|hoàn thành|thực hiện|hạn|Thời\s+(?:gian|hạn)[^:]{0,20}:)\s*(?:năm\s+\d{4}\s*,?\s*)?$", re.I)
+# Recurring duties: kept as words, removed before deadlines are read.
+RECURRENCE_RE = re.compile(
+    r"(?:định kỳ\s+)?(?:vào\s+)?ngày\s+\d{1,2}(?:/\d{1,2}|\s+tháng\s+\d{1,2})\s+(?:hằng|hàng)\s+năm"
+    r"|định kỳ\s+(?:hằng|hàng|mỗi)\s+(?:quý|tháng|năm|tuần|ngày)"
+    r"|(?:hằng|hàng)\s+(?:quý|tháng|tuần)\b"
+    r"|định kỳ\s+\d+\s+tháng",
+    re.I,
+)
+# What makes an item an obligation.
+DUTY_RE = re.compile(
+    r"\b(giao|yêu cầu|đề nghị|chủ trì|phối hợp|thực hiện|báo cáo|hoàn thành|tham mưu|xây dựng|chịu trách nhiệm|"
+    r"có trách nhiệm|phải|đôn đốc|triển khai|tổ chức|gửi|cung cấp|rà soát|theo dõi|kiểm tra|ban hành|khẩn trương|"
+    r"tiếp tục|tăng cường|bảo đảm|đảm bảo|nghiên cứu|tuyên truyền|hướng dẫn|phấn đấu|lập|thống kê|công nhận)\b",
+    re.I,
+)
+NOT_TASK = re.compile(r"^(Căn cứ|Theo đề nghị|Trên đây|Nơi nhận|Lưu|Kính gửi|Thực hiện\s+(?:Văn bản|Công văn|Kế hoạch|Quyết định)\s+số)", re.I)
+PERIOD_ITEM = re.compile(r"chốt số liệu\s+(?:tính\s+)?từ", re.I)
+ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|[\-–—+•*]\s*|\d{1,2}(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
+ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
+SUB_ITEM = re.compile(r"^[a-zđ][).]\s+")
+BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều 1|I\.|1\.|Nhằm|Để)", re.I)
+END_OF_BODY = re.compile(r"^(Nơi nhận|TM\.|KT\.|TL\.)", re.I)
+
+RESPONSIBLE_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*chủ trì(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)(?=\s*(?:[;.]|$|[a-zđ]\)\s))", re.I)
+COOPERATING_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*phối hợp(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)(?=\s*(?:[;.]|$|[a-zđ]\)\s))", re.I)
+GIAO_RE = re.compile(r"\b(?:Giao|giao cho|yêu cầu|đề nghị)\s+(?:cho\s+)?(?P<rest>.{3,300})", re.I)
+COOPERATE_WITH = re.compile(r"phối hợp\s+(?:chặt chẽ\s+)?(?:với\s+)(?P<x>.{3,200})", re.I)
+COOPERATE_END = re.compile(r"\s(?:thực hiện|tổ chức|xây dựng|tham mưu|triển khai|để|trong|trước|và các cơ quan|rà soát|hướng dẫn|kiểm tra|tổng hợp|báo cáo)\b|[;:.(]")
+COLON_UNIT = re.compile(r"^(?P<x>[^:]{3,80}):\s")
+
+
+def _items(text: str) -> list[str]:
+    """Body items: a new item at each bullet/enumerator or after a sentence-ending line."""
+    items: list[str] = []
+    current: list[str] = []
+    lines = clean_lines(text)
+    # The header (number, title, subject) holds no duties: start at the body.
+    start = next((i for i, l in enumerate(lines) if BODY_START.match(l)), 0)
+    for line in lines[start:]:
+        if END_OF_BODY.match(line):
+            break
+        if not line:
+            continue
+        previous = current[-1] if current else ""
+        # A short enumerated heading without end punctuation closes before an uppercase line.
+        heading = (len(current) == 1 and ENUMERATOR.match(previous) and len(previous) < 60
+                   and not previous.endswith((".", ";", ","))) if current else False
+        starts = ITEM_START.match(line) or ((previous.endswith((".", ":", ";")) or heading) and line[:1].isupper())
+        if starts and current:
+            items.append(" ".join(current))
+            current = []
+        current.append(line)
+    if current:
+        items.append(" ".join(current))
+    return [re.sub(r"\s+", " ", i).strip() for i in items]
+
+
+def find_deadline(text: str) -> str | None:
+    """The deadline one obligation states, ISO; None when it states none."""
+    text = RECURRENCE_RE.sub(" ", text)
+    best: tuple[int, str] | None = None
+    for _, pattern in DEADLINE_DATE_RULES:
+        for match in pattern.finditer(text):
+            iso = match_to_iso(match)
+            if iso and (best is None or match.start() < best[0]):
+                best = (match.start(), iso)
+            break
+    for kind, pattern in PERIOD_DEADLINES:
+        for match in pattern.finditer(text):
+            if not PERIOD_TRIGGER.search(text[max(0, match.start() - 40): match.start()]):
+                continue
+            end = period_end(kind, match)
+            if end and (best is None or match.start() < best[0]):
+                best = (match.start(), end)
+            break
+    return best[1] if best else None
+
+
+def find_recurrence(text: str) -> str | None:
+    match = RECURRENCE_RE.search(text)
+    if not match:
+        return None
+    start = max(text.rfind(sep, 0, match.start()) for sep in (";", ". ", "(", ":"))
+    end_candidates = [i for i in (text.find(sep, match.end()) for sep in (";", ". ", ")")) if i >= 0]
+    end = min(end_candidates) if end_candidates else len(text)
+    return text[start + 1 if start >= 0 else 0: end].strip(" .;,()") or None
+
+
+def _clean_unit(unit: str | None) -> str | None:
+    if not unit:
+        return None
+    unit = re.sub(r"\s+", " ", unit).strip(" ,;:.-")
+    return unit if 2 <= len(unit) <= 160 else None
+
+
+def _responsible(body: str) -> tuple[str | None, str | None]:
+    labelled = RESPONSIBLE_LABEL.search(body)
+    cooperating_label = COOPERATING_LABEL.search(body)
+    responsible = _clean_unit(labelled.group("x")) if labelled else None
+    cooperating = _clean_unit(cooperating_label.group("x")) if cooperating_label else None
+    if not responsible:
+        giao = GIAO_RE.search(body)
+        if giao:
+            responsible = _clean_unit(unit_before_duty(giao.group("rest")))
+    if not responsible:
+        colon = COLON_UNIT.match(body)
+        if colon and unit_before_duty(colon.group("x") + " thực hiện"):
+            responsible = _clean_unit(colon.group("x"))
+    if not responsible:
+        responsible = _clean_unit(unit_before_duty(body))
+    if not cooperating:
+        with_ = COOPERATE_WITH.search(body)
+        if with_:
+            tail = with_.group("x")
+            stop = COOPERATE_END.search(tail)
+            cooperating = _clean_unit(tail[: stop.start()] if stop else tail[:120])
+    return responsible, cooperating
+
+
+def _split_deadline_sentences(item: str) -> list[str]:
+    """An item with several dated duties gives one task per dated sentence."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.;])\s+(?=[A-ZĐÀ-Ỹ])", item) if s.strip()]
+    dated = [s for s in sentences if find_deadline(s)]
+    if len(dated) <= 1:
+        return [item]
+    parts, current = [], []
+    for sentence in sentences:
+        current.append(sentence)
+        if find_deadline(sentence):
+            parts.append(" ".join(current))
+            current = []
+    if current:
+        parts[-1] = parts[-1] + " " + " ".join(current)
+    return parts
+
+
+def _group_appendix_items(items: list[str]) -> list[str]:
+    """`1. Duty` + `a) Đơn vị chủ trì: X` + `b) Đơn vị phối hợp: Y` -> one item."""
+    grouped: list[str] = []
+    for item in items:
+        if SUB_ITEM.match(item) and grouped and re.search(r"chủ trì|phối hợp|Thời (?:gian|hạn)|Sản phẩm|Kết quả", item, re.I) \
+                and ENUMERATOR.match(grouped[-1]):
+            grouped[-1] = f"{grouped[-1]} {item}"
+        else:
+            grouped.append(item)
+    return grouped
+
+
+def extract_tasks(text: str) -> list[Task]:
+    tasks: list[Task] = []
+    for item in _group_appendix_items(_items(text)):
+        body = ITEM_START.sub("", item, count=1).strip()
+        if len(body) < 12 or NOT_TASK.match(body) or PERIOD_ITEM.search(body):
+            continue
+        if not (DUTY_RE.search(body) or find_deadline(body)):
+            continue
+        if body.endswith(":") and len(body.split()) <= 10:
+            continue  # an intro label (`Nội dung báo cáo:`)
+        if len(body.split()) <= 12 and not find_deadline(body) and not re.search(r"[.;]$", body) and ENUMERATOR.match(item):
+            continue  # a heading (`2. Thời điểm ban hành Kế hoạch`), not a duty
+        for part in _split_deadline_sentences(body):
+            responsible, cooperating = _responsible(part)
+            tasks.append(Task(text=part, responsible=responsible, cooperating=cooperating,
+                              deadline=find_deadline(part), recurrence=find_recurrence(part)))
+    return tasks
