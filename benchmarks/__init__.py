@@ -1,0 +1,1 @@
+"""Benchmarks of each pipeline stage; `make bench-*` runs them."""

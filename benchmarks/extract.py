@@ -1,0 +1,347 @@
+"""Field-extraction benchmark: per-field scores against gold records.
+
+    python -m benchmarks.extract --dev ../shared/dev            # dev gold + own letters (text)
+    python -m benchmarks.extract --dev ../shared/dev --scans    # own letters also rendered as scans and OCR'd
+
+Dev documents go through the real pipeline (load -> ocr -> restore ->
+extract); OCR text is cached under build/extract-cache/ by input hash, so
+reruns are fast.  A document with a hand-restored text in dev/gold_text/ also
+gets a second row on that text, marked `(gold_text)`: it is not the headline.
+
+Metric (issue 4): exact match for number, type and dates; fuzzy >= 0.85 for
+names and subject; F1 for lists (recipients, references, periods); deadlines
+as a set (F1); tasks as found/`tasks_min` (capped at 1); recurring duties as
+recall.  A wrong non-null number or date is flagged: it is the worst outcome.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+import time
+import unicodedata
+from dataclasses import asdict
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "build" / "extract-cache"
+LETTERS = ROOT / "tests" / "letters"
+RESULTS = ROOT / "benchmarks" / "results" / "extract.md"
+FUZZY = 0.85
+EXACT_FIELDS = ["doc_number", "doc_type", "issue_date"]
+FUZZY_FIELDS = ["issuer", "place", "subject"]
+COLUMNS = ["doc_number", "doc_type", "issuer", "place", "issue_date", "subject", "signer", "recipients",
+           "references", "reporting_periods", "deadlines", "tasks", "recurring"]
+SHORT = {"doc_number": "number", "doc_type": "type", "issue_date": "date", "reporting_periods": "periods",
+         "recipients": "recip", "references": "refs", "deadlines": "deadl", "recurring": "recur"}
+
+
+# ----------------------------------------------------------------------------- scoring
+
+def _norm(text: str | None) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text or "")).strip().lower()
+
+
+def similar(a: str | None, b: str | None) -> float:
+    return SequenceMatcher(None, _norm(a), _norm(b)).ratio()
+
+
+def f1(predicted: list[Any], gold: list[Any], match) -> float:
+    if not predicted and not gold:
+        return 1.0
+    if not predicted or not gold:
+        return 0.0
+    used: set[int] = set()
+    hits = 0
+    for p in predicted:
+        for i, g in enumerate(gold):
+            if i not in used and match(p, g):
+                used.add(i)
+                hits += 1
+                break
+    precision, recall = hits / len(predicted), hits / len(gold)
+    return 0.0 if hits == 0 else 2 * precision * recall / (precision + recall)
+
+
+def deadlines_of(record: dict[str, Any]) -> list[str]:
+    found = {t["deadline"] for t in record.get("tasks", []) if t.get("deadline")}
+    found |= {p["due"] for p in record.get("reporting_periods", []) if p.get("due")}
+    return sorted(found)
+
+
+def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
+    """Per-field scores (only fields the gold states) and the wrong non-null numbers/dates."""
+    scores: dict[str, float] = {}
+    wrong: list[str] = []
+    for key in EXACT_FIELDS:
+        if key in gold:
+            ok = _norm(record.get(key)) == _norm(gold[key]) if gold[key] is not None else record.get(key) is None
+            scores[key] = float(ok)
+            if key != "doc_type" and record.get(key) is not None and not ok:
+                wrong.append(f"{key}={record.get(key)} (gold {gold[key]})")
+    for key in FUZZY_FIELDS:
+        if key in gold:
+            if gold[key] is None:
+                scores[key] = float(record.get(key) is None)
+            else:
+                scores[key] = float(similar(record.get(key), gold[key]) >= FUZZY)
+    if "signer" in gold:
+        name = (record.get("signer") or {}).get("name")
+        scores["signer"] = float(similar(name, gold["signer"]) >= FUZZY) if gold["signer"] else float(name is None)
+    if "recipients" in gold:
+        scores["recipients"] = f1(record.get("recipients", []), gold["recipients"], lambda p, g: similar(p, g) >= FUZZY)
+    refs = record.get("references", [])
+    if "references" in gold:
+        def ref_match(p, g):
+            return p["doc_number"] == g["doc_number"] and (g.get("date") is None or p.get("date") == g["date"])
+        scores["references"] = f1(refs, gold["references"], ref_match)
+        for g in gold["references"]:
+            for p in refs:
+                if p["doc_number"] == g["doc_number"] and p.get("date") and g.get("date") and p["date"] != g["date"]:
+                    wrong.append(f"reference {g['doc_number']} date={p['date']} (gold {g['date']})")
+    elif "references_include" in gold:
+        numbers = {r["doc_number"] for r in refs}
+        scores["references"] = sum(n in numbers for n in gold["references_include"]) / len(gold["references_include"])
+    if "reporting_periods" in gold:
+        def period_match(p, g):
+            return similar(p["label"], g["label"]) >= FUZZY and p.get("start") == g.get("start") and p.get("end") == g.get("end")
+        scores["reporting_periods"] = f1(record.get("reporting_periods", []), gold["reporting_periods"], period_match)
+    if "deadlines" in gold:
+        predicted = deadlines_of(record)
+        scores["deadlines"] = f1(predicted, gold["deadlines"], lambda p, g: p == g)
+        wrong += [f"deadline {d} (not in gold)" for d in predicted if d not in gold["deadlines"]]
+    if gold.get("tasks_min"):
+        scores["tasks"] = min(1.0, len(record.get("tasks", [])) / gold["tasks_min"])
+    if gold.get("recurring"):
+        recurrences = [t.get("recurrence") for t in record.get("tasks", []) if t.get("recurrence")]
+        scores["recurring"] = sum(any(similar(r, g) >= FUZZY for r in recurrences) for g in gold["recurring"]) / len(gold["recurring"])
+    return scores, wrong
+
+
+# ----------------------------------------------------------------------------- getting records
+
+def _cached_document_text(path: Path) -> tuple[str, dict[str, float], str]:
+    """(text, word confidences, text source) of an input, through load + ocr, cached by hash."""
+    from pipeline.load import load
+    from pipeline.ocr import make_pool, ocr_document
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cache = CACHE / f"{path.name}.{digest}.json"
+    if cache.exists():
+        data = json.loads(cache.read_text())
+        return data["text"], data["word_confidence"], data["text_source"]
+    document = load(path)
+    if document.needs_ocr:
+        with make_pool() as pool:
+            text = ocr_document(document, pool)
+    else:
+        text = ocr_document(document)
+    data = {"text": text.text, "word_confidence": text.word_confidences(), "text_source": text.text_source}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(data, ensure_ascii=False))
+    return data["text"], data["word_confidence"], data["text_source"]
+
+
+def record_for_input(path: Path) -> dict[str, Any]:
+    """The record the real pipeline makes of one input (restorer included)."""
+    from extractors import extract_fields
+    from pipeline.restore import restore_text
+
+    text, confidences, _ = _cached_document_text(path)
+    restored, _changes = restore_text(text)
+    return asdict(extract_fields(restored, confidences))
+
+
+def record_for_text(text: str, confidences: dict[str, float] | None = None) -> dict[str, Any]:
+    from extractors import extract_fields
+
+    return asdict(extract_fields(text, confidences))
+
+
+# ----------------------------------------------------------------------------- own letters
+
+def letter_text(path: Path) -> str:
+    """Plain text of a letter file: `left || right` header rows merge as OCR reads them, `>>` centres."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        line = line.replace(">>", "", 1) if line.startswith(">>") else line
+        lines.append(re.sub(r"\s*\|\|\s*", " ", line).rstrip())
+    return "\n".join(lines)
+
+
+def _font(size: int, bold: bool = False):
+    from PIL import ImageFont
+
+    for name in (["DejaVuSerif-Bold.ttf", "FreeSerifBold.ttf"] if bold else ["DejaVuSerif.ttf", "FreeSerif.ttf"]):
+        for folder in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/freefont"):
+            candidate = Path(folder) / name
+            if candidate.exists():
+                return ImageFont.truetype(str(candidate), size)
+    return ImageFont.load_default()
+
+
+def render_letter(path: Path, out: Path, seed: int = 0) -> Path:
+    """Render a letter as an A4 300 dpi scan (slight rotation and noise) to a multi-page TIFF."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = random.Random(seed)
+    width, height, margin_x, margin_y = 2480, 3508, 236, 236
+    font, bold = _font(46), _font(46, bold=True)
+    line_height = 70
+    pages: list[Image.Image] = []
+    page = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(page)
+    y = margin_y
+    for raw in path.read_text(encoding="utf-8").split("\n"):
+        if y > height - margin_y - line_height or raw.strip() == "<<page>>":
+            pages.append(page)
+            page = Image.new("L", (width, height), 255)
+            draw = ImageDraw.Draw(page)
+            y = margin_y
+            if raw.strip() == "<<page>>":
+                continue
+        if "||" in raw:  # two header columns, each centred in its half
+            left, right = (part.strip() for part in raw.split("||", 1))
+            for text, centre in ((left, margin_x + 500), (right, width - margin_x - 900)):
+                use = bold if text.isupper() else font
+                w = draw.textlength(text, font=use)
+                draw.text((centre - w / 2, y), text, font=use, fill=0)
+        elif raw.startswith(">>"):
+            text = raw[2:].strip()
+            use = bold if text.isupper() else font
+            draw.text(((width - draw.textlength(text, font=use)) / 2, y), text, font=use, fill=0)
+        else:
+            draw.text((margin_x, y), raw, font=font, fill=0)
+        y += line_height
+    pages.append(page)
+    scans = []
+    for page in pages:
+        page = page.rotate(rng.uniform(-0.6, 0.6), resample=Image.BICUBIC, fillcolor=255)
+        page = page.filter(ImageFilter.GaussianBlur(0.6))
+        array = np.asarray(page, dtype=np.float32)
+        array += np.random.default_rng(seed).normal(0, 12, array.shape)
+        scans.append(Image.fromarray(np.clip(array, 0, 255).astype(np.uint8)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scans[0].save(out, save_all=True, append_images=scans[1:], dpi=(300, 300), compression="tiff_deflate")
+    return out
+
+
+# ----------------------------------------------------------------------------- tables
+
+def table(rows: list[tuple[str, dict[str, float], list[str]]]) -> tuple[str, float, int]:
+    header = "| document | " + " | ".join(SHORT.get(c, c) for c in COLUMNS) + " | mean | wrong |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 3)]
+    all_scores: list[float] = []
+    wrong_total = 0
+    for name, scores, wrong in rows:
+        cells = [f"{scores[c]:.2f}" if c in scores else "-" for c in COLUMNS]
+        mean = sum(scores.values()) / len(scores) if scores else 0.0
+        all_scores += list(scores.values())
+        wrong_total += len(wrong)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean:.3f} | {len(wrong)} |")
+    overall = sum(all_scores) / len(all_scores) if all_scores else 0.0
+    lines.append(f"| **mean** | " + " | ".join(
+        (lambda vals: f"{sum(vals) / len(vals):.2f}" if vals else "-")([s[c] for _, s, _ in rows if c in s])
+        for c in COLUMNS) + f" | **{overall:.3f}** | {wrong_total} |")
+    return "\n".join(lines), overall, wrong_total
+
+
+def run_dev(dev: Path) -> list[tuple[str, dict[str, float], list[str]]]:
+    rows = []
+    for gold_path in sorted((dev / "gold").glob("*.json")):
+        name = gold_path.stem
+        gold = json.loads(gold_path.read_text())
+        inputs = [p for p in (dev / "inbox").glob(name + ".*")]
+        if not inputs:
+            print(f"  {name}: no input in inbox, skipped", file=sys.stderr)
+            continue
+        started = time.time()
+        record = record_for_input(inputs[0])
+        scores, wrong = score(record, gold)
+        rows.append((name, scores, wrong))
+        print(f"  {name}: {time.time() - started:.1f}s", file=sys.stderr)
+        gold_text = dev / "gold_text" / f"{name}.txt"
+        if gold_text.exists():
+            scores, wrong = score(record_for_text(gold_text.read_text()), gold)
+            rows.append((f"{name} (gold_text)", scores, wrong))
+    return rows
+
+
+def run_letters(scans: bool) -> tuple[list, list]:
+    text_rows, scan_rows = [], []
+    for gold_path in sorted(LETTERS.glob("*.json")):
+        letter = gold_path.with_suffix(".txt")
+        if not letter.exists():
+            continue
+        gold = json.loads(gold_path.read_text())
+        scores, wrong = score(record_for_text(letter_text(letter)), gold)
+        text_rows.append((letter.stem, scores, wrong))
+        if scans:
+            started = time.time()
+            seed = int(hashlib.sha1(letter.name.encode()).hexdigest()[:6], 16)
+            tiff = render_letter(letter, ROOT / "build" / "letters" / f"{letter.stem}.tiff", seed=seed)
+            scores, wrong = score(record_for_input(tiff), gold)
+            scan_rows.append((f"{letter.stem} (scan)", scores, wrong))
+            print(f"  {letter.stem} scan: {time.time() - started:.1f}s", file=sys.stderr)
+    return text_rows, scan_rows
+
+
+def _wrong_lines(rows) -> list[str]:
+    return [f"- {name}: {w}" for name, _, wrongs in rows for w in wrongs]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "dev")
+    parser.add_argument("--scans", action="store_true", help="also render own letters as scans and OCR them")
+    parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}")
+    args = parser.parse_args(argv)
+
+    sections = []
+    dev_rows = run_dev(args.dev)
+    headline = [r for r in dev_rows if "(gold_text)" not in r[0]]
+    text, mean, wrong = table(headline)
+    sections.append(("Dev set through the pipeline (headline)", text, mean, wrong, _wrong_lines(headline)))
+    extra = [r for r in dev_rows if "(gold_text)" in r[0]]
+    if extra:
+        text2, mean2, wrong2 = table(extra)
+        sections.append(("Dev documents on their hand-restored gold_text (not the headline)", text2, mean2, wrong2,
+                         _wrong_lines(extra)))
+    text_rows, scan_rows = run_letters(args.scans)
+    if text_rows:
+        t, m, w = table(text_rows)
+        sections.append((f"Own gold letters (tests/letters), text", t, m, w, _wrong_lines(text_rows)))
+    if scan_rows:
+        t, m, w = table(scan_rows)
+        sections.append((f"Own gold letters rendered as scans, through the pipeline", t, m, w, _wrong_lines(scan_rows)))
+
+    command = "python -m benchmarks.extract --dev " + str(args.dev) + (" --scans" if args.scans else "")
+    out = [f"# Extraction benchmark\n\nCommand: `{command}`\n",
+           "Metric: exact for number/type/date, fuzzy >= 0.85 for issuer/place/subject/signer name, F1 for "
+           "recipients/references/periods/deadline set, tasks = found/tasks_min (cap 1), recurring = recall; "
+           "`wrong` counts wrong non-null numbers/dates.\n"]
+    for title, text, mean, wrong, wrong_lines in sections:
+        out.append(f"## {title}\n\n{text}\n\nmean {mean:.3f}, wrong non-null numbers/dates: {wrong}\n")
+        if wrong_lines:
+            out.append("\n".join(wrong_lines) + "\n")
+    report = "\n".join(out)
+    print(report)
+    if not args.no_write:
+        existing = RESULTS.read_text() if RESULTS.exists() else ""
+        if args.scans or "rendered as scans" not in existing:
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS.write_text(report)
+        else:
+            print(f"(kept {RESULTS.relative_to(ROOT)}: it holds a --scans run; pass --scans to refresh it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
