@@ -1,0 +1,67 @@
+"""Stage 4, restore: DocumentText -> RestoredText.
+
+Turns Vietnamese text whose diacritics were stripped, garbled by an English
+OCR model, or slightly misread by `tesseract -l vie` back into the real text:
+a noisy-channel restorer (learned character-confusion channels + a syllable
+trigram language model with modified Kneser-Ney smoothing + Viterbi
+decoding).  See engine.py; `python -m pipeline.restore.train` rebuilds the
+models under models/restore/.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from ..types import Change, DocumentText, RestoredText
+from ..vietnamese import diacritic_ratio, looks_vietnamese, words
+
+RESTORER = "ngram-noisy-channel-v1"
+MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "restore"
+
+_engine = None
+_lock = threading.Lock()
+_GARBLED = re.compile(r"(?<![\w/\-])[^\W\d_]+\d+[^\W\d_]*(?![\w/\-])|(?<![\w/\-])\d[^\W\d_]+(?![\w/\-])")
+
+
+def get_engine(model_dir: Path | None = None):
+    """The process-wide engine, loaded on first use."""
+    global _engine
+    if model_dir is not None:
+        from .engine import Engine
+
+        return Engine(Path(model_dir))
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                from .engine import Engine
+
+                _engine = Engine(MODEL_DIR)
+    return _engine
+
+
+def needs_restoration(text: str) -> bool:
+    """Cheap check: stripped or garbled Vietnamese (not good born-digital text)."""
+    toks = words(text)
+    if len(toks) < 3:
+        return False
+    if diacritic_ratio(text) < 0.3:
+        return looks_vietnamese(text, min_words=3)
+    # marked text with garble (digits inside words: `s6`, `x4`)
+    return len(_GARBLED.findall(text)) >= max(2, len(toks) // 100)
+
+
+def restore_text(text: str) -> tuple[str, list[Change]]:
+    """Restored text and the spans changed (offsets into the restored text)."""
+    if not text.strip():
+        return text, []
+    return get_engine().restore(text)
+
+
+def restore(document: DocumentText) -> RestoredText:
+    text, changes = restore_text(document.text)
+    return RestoredText(document=document, text=text, changes=changes, restorer=RESTORER)
+
+
+__all__ = ["restore", "restore_text", "needs_restoration", "get_engine", "RESTORER"]

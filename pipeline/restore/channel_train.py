@@ -1,0 +1,150 @@
+"""Learn the confusion channels from rendered-and-OCR'd train documents."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from itertools import islice
+from pathlib import Path
+
+from ..corpus import iter_corpus
+from ..vietnamese import VIETNAMESE_MARKED, nfc, strip_diacritics
+from . import synth
+from .channel import Channel, default_cost
+
+EDGE = ".,;:!?()[]{}\"'“”‘’«»…—–-*•·|<>"
+LETTERS = sorted(set("abcdefghijklmnopqrstuvwxyz") | {c for c in VIETNAMESE_MARKED if c.islower()})
+
+# (language, degradation levels) of the synthetic pages
+SETUPS = {"eng": (0, 0, 1), "vie": (1, 2, 2)}
+
+
+def pick_pages(corpus: Path, n: int, held_out: bool, seed: int = 7, files=("admin", "congbao", "vbpl", "viwiki"),
+               lines_per_page: int = 24) -> list[list[str]]:
+    """`n` pages of lines from documents of the chosen split, spread over the corpus files."""
+    pages: list[list[str]] = []
+    per_file = max(1, n // len(files))
+    for name in files:
+        got = 0
+        for k, doc in enumerate(iter_corpus(corpus, held_out=held_out, files=(name,))):
+            if (k * 7919 + seed) % 13 != 0:
+                continue
+            lines = synth.page_lines(doc.text, max_lines=lines_per_page)
+            if len(lines) < 8:
+                continue
+            pages.append(lines)
+            got += 1
+            if got >= per_file:
+                break
+    return pages[:n]
+
+
+def word_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    out = []
+    for truth, ocr in pairs:
+        t, o = truth.split(), ocr.split()
+        if len(t) != len(o):
+            continue
+        for a, b in zip(t, o):
+            a2, b2 = a.strip(EDGE).lower(), b.strip(EDGE).lower()
+            if not a2 or not b2 or not any(ch.isalpha() for ch in a2):
+                continue
+            if any(ch.isdigit() for ch in a2):
+                continue
+            out.append((nfc(a2), nfc(b2)))
+    return out
+
+
+def make_parallel(corpus: Path, build: Path, pages: int, log=print, held_out: bool = False) -> dict[str, list[tuple[str, str]]]:
+    fonts = synth.available_fonts()
+    chosen = pick_pages(corpus, pages, held_out=held_out)
+    log(f"  parallel: {len(chosen)} pages x {len(SETUPS)} languages, fonts {len(fonts)}")
+    cache = build / "ocr"
+    result: dict[str, list[tuple[str, str]]] = {}
+    for lang, levels in SETUPS.items():
+        line_pairs: list[tuple[str, str]] = []
+        for k, lines in enumerate(chosen):
+            font = fonts[k % len(fonts)]
+            degrade = levels[k % len(levels)]
+            text = synth.ocr_page(lines, lang, font, seed=k, degrade=degrade, cache=cache)
+            line_pairs.extend(synth.align_lines(lines, text))
+            if (k + 1) % 8 == 0:
+                log(f"  parallel: {lang} {k + 1}/{len(chosen)} pages")
+        result[lang] = word_pairs(line_pairs)
+        log(f"  parallel: {lang}: {len(line_pairs)} lines, {len(result[lang])} word pairs")
+    return result
+
+
+def align(obs: str, true: str, ch: Channel) -> tuple[list[tuple[str, str]], int]:
+    """Best alignment's operations (true char, observed segment) and insertion count."""
+    n, m = len(true), len(obs)
+    inf = 1e9
+    D = [[inf] * (m + 1) for _ in range(n + 1)]
+    B: list[list[tuple[int, int, str] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    D[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if i == 0 and j == 0:
+                continue
+            best, bp = inf, None
+            if j >= 1 and D[i][j - 1] + ch.ins_cost < best:
+                best, bp = D[i][j - 1] + ch.ins_cost, (i, j - 1, "ins")
+            if i >= 1:
+                x = true[i - 1]
+                for L in (0, 1, 2):
+                    if j - L < 0:
+                        continue
+                    c = D[i - 1][j - L] + ch.op_cost(x, obs[j - L:j])
+                    if c < best:
+                        best, bp = c, (i - 1, j - L, "op")
+            D[i][j], B[i][j] = best, bp
+    ops, ins = [], 0
+    i, j = n, m
+    while (i, j) != (0, 0):
+        pi, pj, kind = B[i][j]
+        if kind == "ins":
+            ins += 1
+        else:
+            ops.append((true[i - 1], obs[pj:j]))
+        i, j = pi, pj
+    return ops[::-1], ins
+
+
+def estimate(pairs: list[tuple[str, str]], params: dict, rounds: int = 3, log=print) -> Channel:
+    ch = Channel({}, params)
+    for r in range(rounds):
+        counts: dict[str, Counter] = defaultdict(Counter)
+        n_ins = n_obs = 0
+        for true, obs in pairs:
+            if len(true) > 12 or len(obs) > 14:
+                continue
+            ops, ins = align(obs, true, ch)
+            for x, s in ops:
+                counts[x][s] += 1
+            n_ins += ins
+            n_obs += len(obs)
+        ops_table: dict[str, dict[str, float]] = {}
+        for x, row in counts.items():
+            total = sum(row.values())
+            ops_table[x] = {s: round(-math.log((c + 0.05) / (total + 1.0)), 3) for s, c in row.items() if c >= 1}
+        for x in LETTERS:
+            row = ops_table.setdefault(x, {})
+            for s in {x, strip_diacritics(x)}:
+                row.setdefault(s, round(default_cost(x, s) + (1.0 if x in counts else 0.0), 3))
+        p = dict(params)
+        p["ins_cost"] = round(-math.log((n_ins + 1) / (n_obs + 10)), 3)
+        ch = Channel(ops_table, p)
+        log(f"  channel: round {r + 1}: {sum(sum(c.values()) for c in counts.values())} ops, ins_cost {p['ins_cost']}")
+    return ch
+
+
+def train_channels(pairs: dict[str, list[tuple[str, str]]], out: Path, log=print) -> None:
+    params = {
+        "eng": {"budget": 16.0, "keep_cost": 9.0, "change_penalty": 0.0},
+        "vie": {"budget": 12.0, "keep_cost": 0.0, "change_penalty": 2.0},
+    }
+    for lang, wp in pairs.items():
+        ch = estimate(wp, params[lang], log=log)
+        ch.save(out / f"channel_{lang}.json")
+        log(f"  channel: wrote channel_{lang}.json ({len(ch.ops)} chars)")

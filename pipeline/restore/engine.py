@@ -1,0 +1,309 @@
+"""The restoration engine: tokenise, generate candidates, decode, re-case.
+
+A text is cut into whitespace-separated chunks; each chunk into leading
+punctuation, a core and trailing punctuation.  Cores that are numbers, codes
+(`834/QĐ-UBND`) or ALL-CAPS abbreviations are fixed (with a few learned
+repairs); every other core gets candidate syllables from the channel of the
+document's input kind (stripped, English-OCR garble, Vietnamese OCR), and a
+trigram Viterbi over the whole text picks the best sequence.  Only word cores
+are rewritten, so spacing, line breaks, punctuation and digits stay as they are.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..types import Change
+from ..vietnamese import diacritic_ratio, has_diacritics, is_syllable_shape, nfc, strip_diacritics
+from . import lm as lmmod
+from .channel import Channel
+
+CHUNK_RE = re.compile(r"\S+")
+EDGE_PUNCT = set(".,;:!?()[]{}\"'“”‘’«»…—–-*•·|<>")
+NUMBERISH = re.compile(r"^[\d.,/:%+\-–]+$")
+LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+CODE_SEP = re.compile(r"[/\-–]")
+GARBLE_CHARS = set("0123456789&@$¢§£¥|!{}")
+MAX_CANDIDATES = 8
+NEG = np.float32(-1e9)
+
+
+def apply_case(word: str, pattern: str) -> str:
+    letters = [c for c in pattern if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return word.upper()
+    if pattern[:1].isupper() or (not pattern[:1].isalpha() and letters and letters[0].isupper()):
+        return word[:1].upper() + word[1:]
+    return word
+
+
+@dataclass
+class Slot:
+    start: int  # offsets of the core in the input text
+    end: int
+    text: str  # the core as written
+    cands: list[tuple[int, str, float]]  # (lm id, lower-case form, channel cost)
+    fixed: bool
+
+
+class Engine:
+    def __init__(self, model_dir: Path):
+        self.lm = lmmod.NgramLM(model_dir / "lm3.npz")
+        vocab: list[str] = []
+        counts: list[int] = []
+        with gzip.open(model_dir / "vocab.tsv.gz", "rt", encoding="utf-8") as f:
+            for line in f:
+                w, c = line.rstrip("\n").split("\t")
+                vocab.append(w)
+                counts.append(int(c))
+        self.vocab = vocab
+        self.ids = {w: i for i, w in enumerate(vocab)}
+        by_key: dict[str, list[int]] = {}
+        for i, w in enumerate(vocab):
+            if i >= len(lmmod.SPECIALS) and w.isalpha():
+                by_key.setdefault(strip_diacritics(w), []).append(i)
+        self.by_key = by_key  # ids already in frequency order
+        extra = {}
+        p = model_dir / "tables.json"
+        if p.exists():
+            extra = json.loads(p.read_text(encoding="utf-8"))
+        self.abbrev: dict[str, str] = extra.get("abbrev", {})
+        self.channels = {name: Channel.load(model_dir / f"channel_{name}.json", self) for name in ("eng", "vie")
+                         if (model_dir / f"channel_{name}.json").exists()}
+        self._cand_cache: dict[tuple[str, str], list[tuple[int, str, float]]] = {}
+
+    # ------------------------------------------------------------ input kind
+
+    def detect_mode(self, text: str) -> str:
+        ratio = diacritic_ratio(text)
+        if ratio >= 0.3:
+            return "vie"
+        for chunk in CHUNK_RE.findall(text):
+            core = chunk.strip("".join(EDGE_PUNCT))
+            if not core:
+                continue
+            if any(ord(c) > 127 and c.isalpha() for c in core):
+                return "eng"
+            if LETTERS.search(core) and any(c in GARBLE_CHARS for c in core) and not CODE_SEP.search(core):
+                return "eng"
+        return "strip"
+
+    # ------------------------------------------------------------ candidates
+
+    def candidates(self, core: str, mode: str) -> list[tuple[int, str, float]]:
+        key = (core, mode)
+        hit = self._cand_cache.get(key)
+        if hit is not None:
+            return hit
+        low = core.lower()
+        out: list[tuple[int, str, float]]
+        if mode == "strip" or (mode != "strip" and mode not in self.channels):
+            if has_diacritics(low):
+                i = self.ids.get(low, lmmod.UNK_ID)
+                out = [(i, low, 0.0)]
+            else:
+                ids = self.by_key.get(low, [])
+                out = [(i, self.vocab[i], 0.0) for i in ids[:MAX_CANDIDATES]]
+                if not out:
+                    out = [(lmmod.UNK_ID, low, 0.0)]
+        else:
+            out = self.channels[mode].candidates(low, MAX_CANDIDATES)
+            if not out:
+                out = [(self.ids.get(low, lmmod.UNK_ID), low, 0.0)]
+        if len(self._cand_cache) > 200_000:
+            self._cand_cache.clear()
+        self._cand_cache[key] = out
+        return out
+
+    # ------------------------------------------------------------ tokenising
+
+    def slots(self, text: str, mode: str) -> list[Slot]:
+        slots: list[Slot] = []
+        ids = self.ids
+        for m in CHUNK_RE.finditer(text):
+            chunk, base = m.group(), m.start()
+            i, j = 0, len(chunk)
+            while i < j and chunk[i] in EDGE_PUNCT:
+                i += 1
+            while j > i and chunk[j - 1] in EDGE_PUNCT:
+                j -= 1
+            for k in range(0, i):
+                self._fixed(slots, chunk[k], base + k)
+            if i < j:
+                self._core(slots, chunk[i:j], base + i, mode)
+            for k in range(j, len(chunk)):
+                self._fixed(slots, chunk[k], base + k)
+        return slots
+
+    def _fixed(self, slots: list[Slot], s: str, start: int, replacement: str | None = None) -> None:
+        toks = lmmod.lm_tokens(replacement if replacement is not None else s)
+        for t in toks or [lmmod.UNK]:
+            slots.append(Slot(start, start + len(s), s, [(self.ids.get(t, lmmod.UNK_ID), t, 0.0)], True))
+        if replacement is not None and replacement != s:
+            slots[-1].cands = [(slots[-1].cands[0][0], replacement, 0.0)]
+            slots[-1].fixed = False  # a repair: reported as a change
+
+    def _core(self, slots: list[Slot], core: str, start: int, mode: str) -> None:
+        if NUMBERISH.match(core):
+            self._fixed(slots, core, start)
+            return
+        has_letters = bool(LETTERS.search(core))
+        if not has_letters:
+            if mode == "eng" and core in ("¢", "&", "@"):
+                pass  # a lone garbled vowel (`¢` for `ở`)
+            else:
+                self._fixed(slots, core, start)
+                return
+        if CODE_SEP.search(core[1:-1] if len(core) > 2 else ""):
+            fixed = self.fix_code(core, mode)
+            self._fixed(slots, core, start, fixed if fixed != core else None)
+            return
+        is_word = core.isalpha()
+        letters = [c for c in core if c.isalpha()]
+        if is_word and len(letters) >= 2 and core.isupper() and not is_syllable_shape(core):
+            fixed = self.abbrev.get(core, core) if mode != "vie" else core
+            if mode == "strip" and strip_diacritics(fixed) != core:
+                fixed = core
+            self._fixed(slots, core, start, fixed if fixed != core else None)
+            return
+        if not is_word and mode != "eng":
+            self._fixed(slots, core, start)
+            return
+        if "." in core or "'" in core:
+            self._fixed(slots, core, start)
+            return
+        cands = self.candidates(core, mode)
+        slots.append(Slot(start, start + len(core), core, cands, len(cands) == 1 and cands[0][1] == core.lower()))
+
+    def fix_code(self, core: str, mode: str) -> str:
+        parts = re.split(r"([/\-–])", core)
+        out = []
+        for p in parts:
+            q = p
+            if p in ("QD", "QÐ", "Qđ") or (mode == "eng" and p in ("QP", "Qb", "QB", "Qp", "OD", "OP")):
+                q = "QĐ"
+            elif mode != "vie" and p.isalpha() and p.isupper() and len(p) >= 2:
+                q = self.abbrev.get(p, p)
+                if mode == "strip" and strip_diacritics(q) != p:
+                    q = p
+            out.append(q)
+        return "".join(out)
+
+    # ------------------------------------------------------------ decoding
+
+    def decode(self, slots: list[Slot]) -> list[int]:
+        """Trigram Viterbi; returns the chosen candidate index of each slot.
+
+        All LM look-ups of the text are done in three batched searches first
+        (bigram pairs, then the trigram triples whose both bigrams exist);
+        the dynamic programme then walks small per-position tensors.
+        """
+        lm = self.lm
+        n = len(slots)
+        if n == 0:
+            return []
+        # two <s> positions in front
+        ids_list = [[lmmod.BOS_ID], [lmmod.BOS_ID]] + [[c[0] for c in s.cands] for s in slots]
+        ch_list = [[0.0], [0.0]] + [[c[2] for c in s.cands] for s in slots]
+        T = n + 2
+        K = np.fromiter((len(x) for x in ids_list), dtype=np.int64, count=T)
+        off = np.zeros(T + 1, dtype=np.int64)
+        np.cumsum(K, out=off[1:])
+        W = np.fromiter((i for x in ids_list for i in x), dtype=np.int64, count=int(off[-1]))
+        CH = np.fromiter((c for x in ch_list for c in x), dtype=np.float32, count=int(off[-1]))
+        # ---- bigram pairs for t >= 1: (j in t-1, k in t)
+        s2 = np.zeros(T, dtype=np.int64)
+        s2[1:] = K[:-1] * K[1:]
+        st2 = np.zeros(T + 1, dtype=np.int64)
+        np.cumsum(s2, out=st2[1:])
+        tt = np.repeat(np.arange(T), s2)
+        loc = np.arange(int(st2[-1])) - st2[tt]
+        jg = off[tt - 1] + loc // K[tt]
+        kg = off[tt] + loc % K[tt]
+        lp2, bow2, f2 = lm.bigram(W[jg], W[kg])
+        lp2 = lp2.astype(np.float32)
+        bow2 = bow2.astype(np.float32)
+        # ---- triples for t >= 2: (i in t-2, j in t-1, k in t)
+        s3 = np.zeros(T, dtype=np.int64)
+        s3[2:] = K[:-2] * K[1:-1] * K[2:]
+        st3 = np.zeros(T + 1, dtype=np.int64)
+        np.cumsum(s3, out=st3[1:])
+        tt = np.repeat(np.arange(T), s3)
+        loc = np.arange(int(st3[-1])) - st3[tt]
+        Kj, Kk = K[tt - 1], K[tt]
+        il = loc // (Kj * Kk)
+        jl = (loc // Kk) % Kj
+        kl = loc % Kk
+        p_ij = st2[tt - 1] + il * Kj + jl  # pair index of (i, j) at position t-1
+        p_jk = st2[tt] + jl * Kk + kl  # pair index of (j, k) at position t
+        LP = bow2[p_ij] + lp2[p_jk]
+        mask = f2[p_ij] & f2[p_jk]
+        if mask.any():
+            sel = np.nonzero(mask)[0]
+            lp3, f3 = lm.trigram_keys(W[off[tt[sel] - 2] + il[sel]], W[off[tt[sel] - 1] + jl[sel]],
+                                      W[off[tt[sel]] + kl[sel]])
+            LP[sel[f3]] = lp3[f3]
+        # ---- Viterbi over states (j at t-1, k at t)
+        score = np.zeros((1, 1), dtype=np.float32)
+        backs: list[np.ndarray | None] = [None, None]
+        Kl = K.tolist()
+        stl = st3.tolist()
+        offl = off.tolist()
+        for t in range(2, T):
+            a, b, c = Kl[t - 2], Kl[t - 1], Kl[t]
+            lp = LP[stl[t]:stl[t + 1]]
+            if a == 1:
+                score = score.reshape(b, 1) + lp.reshape(b, c) + CH[offl[t]:offl[t + 1]]
+                backs.append(None)
+            else:
+                tot = score[:, :, None] + lp.reshape(a, b, c)
+                back = tot.argmax(axis=0)
+                score = tot.max(axis=0) + CH[offl[t]:offl[t + 1]]
+                backs.append(back)
+        # trace back
+        flat = int(np.argmax(score))
+        j, k = divmod(flat, Kl[T - 1])
+        choice = [0] * T
+        choice[T - 1] = k
+        choice[T - 2] = j
+        for t in range(T - 1, 3, -1):
+            back = backs[t]
+            choice[t - 2] = 0 if back is None else int(back[choice[t - 1], choice[t]])
+        return choice[2:]
+
+    def restore(self, text: str, mode: str | None = None) -> tuple[str, list[Change]]:
+        text = nfc(text)
+        if mode is None:
+            mode = self.detect_mode(text)
+        slots = self.slots(text, mode)
+        choice = self.decode(slots)
+        pieces: list[str] = []
+        changes: list[Change] = []
+        pos = 0
+        out_len = 0
+        last_end = -1
+        for slot, c in zip(slots, choice):
+            if slot.fixed or slot.start < last_end:
+                continue
+            form = slot.cands[c][1]
+            if slot.cands[c][0] == lmmod.UNK_ID and form == slot.text.lower():
+                continue
+            new = apply_case(form, slot.text) if form != slot.text else form
+            if new == slot.text:
+                continue
+            pieces.append(text[pos:slot.start])
+            out_len += slot.start - pos
+            changes.append(Change(out_len, out_len + len(new), slot.text, new))
+            pieces.append(new)
+            out_len += len(new)
+            pos = slot.end
+            last_end = slot.end
+        pieces.append(text[pos:])
+        return "".join(pieces), changes
