@@ -1,0 +1,161 @@
+"""The `congvan` command line; each command mirrors a Python function.
+
+Exit codes (documented in README): 0 all good, 1 some input failed,
+2 usage error, 3 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .errors import BadInput
+
+DEFAULT_DB = "data/congvan.db"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+
+err = Console(stderr=True, highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="congvan")
+def main() -> None:
+    """Digitise Vietnamese official letters into a database of tasks and deadlines.
+
+    \b
+    Example:
+      congvan ingest inbox/ --db data/congvan.db
+      congvan extract inbox/cv-479.pdf --json
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(path_type=Path),
+              help="SQLite database to write.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes [default: all cores].")
+@click.option("--failed", "failed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Move files that fail into this folder, each with a .error.txt saying why.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; failures and the summary only.")
+def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
+    """Read letters (PDF, images, text; files or folders) into the database.
+
+    A file already in the database (same SHA-256) is skipped without OCR.
+    Each failure prints one line naming the file and the cause and is
+    recorded in the `failures` table; the batch goes on.
+
+    \b
+    Example:
+      congvan ingest data/inbox scans/2024-03.pdf --db data/congvan.db --jobs 2
+    """
+    from .ingest import Ingestor, collect_files
+    from .store import open_db
+
+    files = collect_files(paths)
+    db = open_db(db_path)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[current]}"),
+        console=err, disable=quiet or not err.is_terminal, transient=False,
+    )
+    with progress, Ingestor(db, jobs=jobs, failed_dir=failed_dir) as ingestor:
+        task = progress.add_task("ingest", total=len(files), rate="", current="")
+
+        def on_page(_page: object) -> None:
+            seconds = max(ingestor.summary.seconds, 1e-6)
+            progress.update(task, rate=f"{ingestor.summary.pages_ocr / seconds:.2f} pages/s")
+
+        def on_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
+            progress.update(task, advance=1, current=outcome.path.name)
+            if outcome.status == "failed":
+                progress.console.print(f"[red]congvan: {outcome.error.one_line()}[/red]")
+
+        ingestor.on_page, ingestor.on_outcome = on_page, on_outcome
+        summary = ingestor.run(files)
+    rate = summary.pages_ocr / summary.seconds if summary.seconds else 0.0
+    click.echo(
+        f"{len(files)} files: {summary.count('stored')} documents stored, "
+        f"{summary.count('duplicate')} already in the database, {summary.count('failed')} failed; "
+        f"{summary.tasks} tasks, {summary.deadlines} deadlines; "
+        f"{summary.pages_ocr} pages OCR'd in {summary.seconds:.1f} s ({rate:.2f} pages/s) -> {db_path}"
+    )
+    sys.exit(EXIT_FAILED if summary.count("failed") else EXIT_OK)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON (shared/spec/record.md).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes for a multi-page scan.")
+def extract(file: Path, as_json: bool, jobs: int | None) -> None:
+    """Print the record of one letter; no database is touched.
+
+    \b
+    Example:
+      congvan extract inbox/qd1373.pdf --json | jq .doc_number
+    """
+    from .ingest import process_file
+    from .ocr import make_pool
+
+    try:
+        with make_pool(jobs) as pool:
+            record, _ = process_file(file, pool)
+    except BadInput as error:
+        err.print(f"congvan: {error.one_line()}", markup=False)
+        sys.exit(EXIT_FAILED)
+    if as_json:
+        click.echo(json.dumps(record.to_json_dict(), ensure_ascii=False, indent=2))
+        return
+    data = record.to_json_dict()
+    for key in ("doc_number", "doc_type", "issuer", "place", "issue_date", "subject"):
+        click.echo(f"{key:>12}: {data[key] if data[key] is not None else '-'}")
+    click.echo(f"{'recipients':>12}: " + ("; ".join(record.recipients) or "-"))
+    click.echo(f"{'references':>12}: " + (", ".join(r.doc_number or "?" for r in record.references) or "-"))
+    for task in record.tasks:
+        click.echo(f"{'task':>12}: [{task.deadline or 'no deadline'}] {task.responsible or '?'}: {task.text[:90]}")
+
+
+@main.command()
+@click.argument("file", default="-", type=click.File("r", encoding="utf-8"))
+@click.option("--changes", is_flag=True, help="Print the changed spans (JSON lines) to stderr.")
+def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
+    """Restore the diacritics of garbled or stripped Vietnamese text.
+
+    Reads FILE (or standard input) and writes the restored text to standard output.
+
+    \b
+    Example:
+      echo "Ke hoach cai cach hanh chinh nim 2021" | congvan restore
+    """
+    from .restore import restore_text
+
+    restored, spans = restore_text(file.read())
+    sys.stdout.write(restored)
+    if changes:
+        for span in spans:
+            err.print(json.dumps(vars(span), ensure_ascii=False), markup=False, highlight=False)
+
+
+@main.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+def export(db_path: Path, fmt: str) -> None:
+    """Print every stored document as a record, one JSON object per line.
+
+    \b
+    Example:
+      congvan export --format jsonl --db data/congvan.db > records.jsonl
+    """
+    from .store import iter_records, open_db
+
+    for record in iter_records(open_db(db_path)):
+        click.echo(json.dumps(record, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Stage 1, load: a path on disk -> a LoadedDocument of pages.
+
+The file type is decided by the bytes, never the name.  A PDF page keeps its
+text layer when that layer is real Vietnamese; a page whose layer is missing,
+a scanner stamp, or English-model OCR garble is rasterised at 300 dpi for OCR.
+Images (multi-page TIFF included) become one page per frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from pdf2image import convert_from_path, pdfinfo_from_path
+from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+from .errors import BadInput
+from .types import InputFile, LoadedDocument, Page
+from .vietnamese import is_good_vietnamese_text, nfc
+
+RASTER_DPI = 300
+MAX_BYTES = 200 * 1024 * 1024  # a letter is never this big; a 2 GB file is a mistake
+MAX_PAGES = 300
+MAX_PIXELS = 20000 * 20000
+# A page needs this much text of its own before its text layer is trusted; a
+# scan's layer often holds only the digital-signature stamp or the page header.
+MIN_TEXT_LAYER_CHARS = 200
+# A page whose images cover less than this share of it (a logo, a seal, a
+# signature) is not a scan: its text layer, however short, is all there is.
+SCAN_COVERAGE = 0.1
+
+_MAGIC: list[tuple[bytes, str, str]] = [
+    (b"%PDF-", "pdf", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image", "image/png"),
+    (b"\xff\xd8\xff", "image", "image/jpeg"),
+    (b"II*\x00", "image", "image/tiff"),
+    (b"MM\x00*", "image", "image/tiff"),
+    (b"BM", "image", "image/bmp"),
+    (b"GIF8", "image", "image/gif"),
+]
+_EXTENSION_KIND = {
+    ".pdf": "pdf", ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image",
+    ".tiff": "image", ".bmp": "image", ".gif": "image", ".webp": "image", ".txt": "text",
+}
+_MIME_NAME = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image",
+              "image/tiff": "a TIFF image", "image/bmp": "a BMP image", "image/gif": "a GIF image",
+              "image/webp": "a WebP image", "text/plain": "a text file"}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _sniff(head: bytes) -> tuple[str, str] | None:
+    for magic, kind, mime in _MAGIC:
+        if head.startswith(magic):
+            return kind, mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image", "image/webp"
+    # A PDF may carry a few junk bytes before its header; readers accept 1 KB.
+    if b"%PDF-" in head[:1024]:
+        return "pdf", "application/pdf"
+    return None
+
+
+def identify(path: Path) -> InputFile:
+    """Hash and type a file by its content; reject what congvan cannot read."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise BadInput(path, f"cannot read file ({error.strerror})") from error
+    if size == 0:
+        raise BadInput(path, "empty file (0 bytes)")
+    if size > MAX_BYTES:
+        raise BadInput(path, f"file too large ({size / 2**20:.0f} MB; limit {MAX_BYTES // 2**20} MB)")
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    sniffed = _sniff(head)
+    if sniffed is None:
+        if _decode_text(path.read_bytes()) is None:
+            raise BadInput(path, "not a PDF, an image or UTF-8 text")
+        sniffed = ("text", "text/plain")
+    kind, mime = sniffed
+    claimed = _EXTENSION_KIND.get(path.suffix.lower())
+    if claimed is not None and claimed != kind:
+        # Content decides the type, but a name that lies is reported rather
+        # than guessed around: the sender mislabelled it and should know.
+        raise BadInput(path, f"named {path.suffix} but the content is {_MIME_NAME.get(mime, mime)}")
+    return InputFile(path=path, sha256=sha256_of(path), size=size, kind=kind, mime=mime)  # type: ignore[arg-type]
+
+
+def load(source: InputFile | Path) -> LoadedDocument:
+    """Read an identified file into pages (text to keep or images to OCR)."""
+    if not isinstance(source, InputFile):
+        source = identify(Path(source))
+    if source.kind == "text":
+        return _load_text(source)
+    if source.kind == "image":
+        return _load_image(source)
+    return _load_pdf(source)
+
+
+def _decode_text(data: bytes) -> str | None:
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _load_text(source: InputFile) -> LoadedDocument:
+    text = _decode_text(source.path.read_bytes())
+    if text is None:
+        raise BadInput(source.path, "not UTF-8 text")
+    text = nfc(text.replace("\r\n", "\n"))
+    if not text.strip():
+        raise BadInput(source.path, "text file holds no text")
+    return LoadedDocument(source=source, pages=[Page(number=1, text=text)])
+
+
+def _load_image(source: InputFile) -> LoadedDocument:
+    try:
+        with Image.open(source.path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise BadInput(source.path, f"image too large ({image.width}x{image.height} pixels)")
+            pages = []
+            frame = 0
+            while True:
+                image.seek(frame)
+                pages.append(Page(number=frame + 1, image=_to_gray(image), dpi=_image_dpi(image)))
+                frame += 1
+                if frame >= getattr(image, "n_frames", 1):
+                    break
+                if frame >= MAX_PAGES:
+                    raise BadInput(source.path, f"too many pages (over {MAX_PAGES})")
+    except BadInput:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise BadInput(source.path, f"unreadable or truncated image ({error})") from error
+    return LoadedDocument(source=source, pages=pages)
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    if image.mode in ("RGBA", "LA", "P"):
+        background = Image.new("RGB", image.size, "white")
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    return np.asarray(image.convert("L"), dtype=np.uint8).copy()
+
+
+def _image_dpi(image: Image.Image) -> int:
+    """The image's resolution; without metadata, guess from an A4 page width."""
+    dpi = image.info.get("dpi")
+    if dpi and dpi[0] and 50 <= float(dpi[0]) <= 1200:
+        return int(round(float(dpi[0])))
+    short_side = min(image.width, image.height)
+    return max(50, int(round(short_side / 8.27)))
+
+
+def _pdf_page_count(source: InputFile) -> int:
+    with source.path.open("rb") as handle:
+        handle.seek(max(0, source.size - 2048))
+        tail = handle.read()
+    if b"%%EOF" not in tail:
+        raise BadInput(source.path, "truncated PDF (no end-of-file marker)")
+    try:
+        info = pdfinfo_from_path(str(source.path))
+    except (PDFPageCountError, PDFSyntaxError) as error:
+        message = str(error).lower()
+        if "incorrect password" in message or "encrypt" in message:
+            raise BadInput(source.path, "encrypted PDF (a password is needed to open it)") from error
+        raise BadInput(source.path, f"damaged PDF ({str(error).strip().splitlines()[-1]})") from error
+    pages = int(info.get("Pages", 0) or 0)
+    if pages == 0:
+        raise BadInput(source.path, "PDF has no pages")
+    if pages > MAX_PAGES:
+        raise BadInput(source.path, f"too many pages ({pages}; limit {MAX_PAGES})")
+    return pages
+
+
+def _pdf_text_layer(source: InputFile, page_count: int) -> list[str]:
+    """Each page's text layer, in reading order (poppler's pdftotext)."""
+    result = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(source.path), "-"],
+        capture_output=True, timeout=120, check=False,
+    )
+    pages = result.stdout.decode("utf-8", "replace").split("\f")
+    pages = [nfc(p) for p in pages[:page_count]]
+    return pages + [""] * (page_count - len(pages))
+
+
+def _pdf_image_coverage(source: InputFile, page_count: int) -> list[float]:
+    """Share of each page's area covered by embedded images (poppler's pdfimages).
+
+    A scanned page is one page-sized image; a born-digital page has at most a
+    logo or a signature.
+    """
+    coverage = [0.0] * page_count
+    info = subprocess.run(["pdfinfo", str(source.path)], capture_output=True, timeout=60, check=False)
+    width_pt, height_pt = 595.0, 842.0  # A4 when pdfinfo cannot say
+    for line in info.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("Page size:"):
+            parts = line.split()
+            width_pt, height_pt = float(parts[2]), float(parts[4])
+    page_area = (width_pt / 72.0) * (height_pt / 72.0)
+    listing = subprocess.run(["pdfimages", "-list", str(source.path)], capture_output=True, timeout=120, check=False)
+    for line in listing.stdout.decode("utf-8", "replace").splitlines()[2:]:
+        cells = line.split()
+        if len(cells) < 14 or cells[2] != "image":
+            continue
+        try:
+            page, width, height, x_ppi, y_ppi = int(cells[0]), int(cells[3]), int(cells[4]), float(cells[12]), float(cells[13])
+        except ValueError:
+            continue
+        if 1 <= page <= page_count and x_ppi > 0 and y_ppi > 0:
+            coverage[page - 1] += (width / x_ppi) * (height / y_ppi) / page_area
+    return coverage
+
+
+def _load_pdf(source: InputFile) -> LoadedDocument:
+    page_count = _pdf_page_count(source)
+    layers = _pdf_text_layer(source, page_count)
+    coverage = _pdf_image_coverage(source, page_count)
+    pages: list[Page] = []
+    for number, (layer, covered) in enumerate(zip(layers, coverage), start=1):
+        good_layer = len(layer.strip()) >= MIN_TEXT_LAYER_CHARS and is_good_vietnamese_text(layer)
+        if good_layer or covered < SCAN_COVERAGE:
+            pages.append(Page(number=number, text=layer))
+        else:
+            pages.append(Page(number=number, image=None, dpi=RASTER_DPI))
+    return LoadedDocument(source=source, pages=pages)
+
+
+@dataclass(frozen=True)
+class PdfPageRef:
+    """Where to rasterise one PDF page from; cheap to send to a worker process."""
+
+    path: Path
+    number: int
+    dpi: int = RASTER_DPI
+
+
+def rasterise_pdf_page(ref: PdfPageRef) -> np.ndarray:
+    """One PDF page as a grayscale array at `ref.dpi` (pdf2image over poppler)."""
+    try:
+        images = convert_from_path(
+            str(ref.path), dpi=ref.dpi, first_page=ref.number, last_page=ref.number, grayscale=True
+        )
+    except (PDFPageCountError, PDFSyntaxError) as error:
+        raise BadInput(ref.path, f"page {ref.number} cannot be rendered ({error})", stage="load") from error
+    if not images:
+        raise BadInput(ref.path, f"page {ref.number} cannot be rendered", stage="load")
+    return np.asarray(images[0].convert("L"), dtype=np.uint8).copy()
