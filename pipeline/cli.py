@@ -157,5 +157,8 @@ def export(db_path: Path, fmt: str) -> None:
         click.echo(json.dumps(record, ensure_ascii=False))
 
 
+# Commands that live in their own modules register here, one line each.
+
+
 if __name__ == "__main__":
     main()
