@@ -19,15 +19,15 @@ SKIP_ITEM = re.compile(r"^(Lưu|Như\s+trên|Như\s+Điều|Như\s+khoản|Như\
 # Where the signer column starts on a merged line.
 SIGNER_COLUMN = re.compile(
     r"\s(?:TM|KT|TL|TUQ|Q)\.\s|\s{3,}|\s(?:CHỦ TỊCH|PHÓ CHỦ TỊCH|GIÁM ĐỐC|PHÓ GIÁM ĐỐC|BỘ TRƯỞNG|THỨ TRƯỞNG|"
-    r"TRƯỞNG PHÒNG|CHÁNH VĂN PHÒNG|VỤ TRƯỞNG|CỤC TRƯỞNG|BÍ THƯ)\b"
+    r"TRƯỞNG PHÒNG|CHÁNH VĂN PHÒNG|VỤ TRƯỞNG|CHI CỤC TRƯỞNG|TỔNG CỤC TRƯỞNG|CỤC TRƯỞNG|HIỆU TRƯỞNG|BÍ THƯ)\b"
 )
 BULLET = re.compile(r"^[\-–—+•*·]")
 MAX_ITEMS = 30
 
 
 def _cut_signer(line: str) -> str:
-    match = SIGNER_COLUMN.search(line)
-    return line[: match.start()] if match else line
+    match = SIGNER_COLUMN.search(" " + line)
+    return line[: max(0, match.start() - 1)] if match else line
 
 
 def _kinh_gui(lines: list[str]) -> list[str]:
@@ -64,8 +64,10 @@ def _noi_nhan(lines: list[str]) -> list[str]:
             raw = _cut_signer(raw or "")
             if not raw.strip():
                 continue
-            if position and not BULLET.match(raw.strip()):
-                break
+            if not BULLET.match(raw.strip()):
+                if position:
+                    break
+                continue  # text right of `Nơi nhận:` without a bullet is the signer column
             item = tidy_item(raw)
             if not item:
                 continue
