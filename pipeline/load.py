@@ -182,6 +182,8 @@ def _pdf_page_count(source: InputFile) -> int:
         message = str(error).lower()
         if "incorrect password" in message or "encrypt" in message:
             raise BadInput(source.path, "encrypted PDF (a password is needed to open it)") from error
+        if "page count 0" in message:
+            raise BadInput(source.path, "PDF has no pages") from error
         raise BadInput(source.path, f"damaged PDF ({str(error).strip().splitlines()[-1]})") from error
     pages = int(info.get("Pages", 0) or 0)
     if pages == 0:
