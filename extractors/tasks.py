@@ -23,7 +23,8 @@ from .text import clean_lines
 TIME_OF_DAY = r"(?:\d{1,2}\s*(?:giờ|h)\s*(?:\d{1,2}\s*(?:phút)?)?\s*,?\s*)"
 DEADLINE_DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("before", re.compile(
-        rf"(?:trước|chậm nhất|hạn chót|không quá|không muộn hơn|xong trước|đến trước|hạn cuối)\s*(?:là\s*)?(?:vào\s*)?"
+        # `trude`, `trudc`: how an English OCR model reads `trước` when the restorer misses it.
+        rf"(?:trước|tr[uư][ớơóòọd][ce]c?|chậm nhất|hạn chót|không quá|không muộn hơn|xong trước|đến trước|hạn cuối)\s*(?:là\s*)?(?:vào\s*)?"
         rf"{TIME_OF_DAY}?(?:ngày\s*)?{DATE}", re.I)),
     ("label", re.compile(
         rf"Thời\s+(?:gian|hạn)(?:\s+(?:hoàn thành|thực hiện|nộp|gửi|báo cáo))?\s*:\s*(?:trước\s+)?(?:ngày\s*)?{DATE}", re.I)),
