@@ -74,7 +74,7 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
         def on_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
             progress.update(task, advance=1, current=outcome.path.name)
             if outcome.status == "failed":
-                progress.console.print(f"[red]congvan: {outcome.error.one_line()}[/red]")
+                progress.console.print(f"congvan: {outcome.error.one_line()}", style="red", markup=False, soft_wrap=True)
 
         ingestor.on_page, ingestor.on_outcome = on_page, on_outcome
         summary = ingestor.run(files)
@@ -106,7 +106,7 @@ def extract(file: Path, as_json: bool, jobs: int | None) -> None:
         with make_pool(jobs) as pool:
             record, _ = process_file(file, pool)
     except BadInput as error:
-        err.print(f"congvan: {error.one_line()}", markup=False)
+        click.echo(f"congvan: {error.one_line()}", err=True)
         sys.exit(EXIT_FAILED)
     if as_json:
         click.echo(json.dumps(record.to_json_dict(), ensure_ascii=False, indent=2))
@@ -138,7 +138,7 @@ def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
     sys.stdout.write(restored)
     if changes:
         for span in spans:
-            err.print(json.dumps(vars(span), ensure_ascii=False), markup=False, highlight=False)
+            click.echo(json.dumps(vars(span), ensure_ascii=False), err=True)
 
 
 @main.command()
