@@ -140,7 +140,7 @@ def _register_fold(db: Database) -> None:
     db.register_function(match_key, deterministic=True, replace=True, name="congvan_match_key")
 
 
-_ITEMS_SQL = """
+ITEMS_SQL = """
 select 'task' as kind, t.deadline, t.responsible, t.cooperating, t.text, t.recurrence,
        d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
        'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid
@@ -198,7 +198,7 @@ def tasks(
             where.append(f"instr(' ' || congvan_match_key({column}) || ' ', ?) > 0")
             params.append(f" {match_key(needle)} ")
     _register_fold(db)
-    sql = f"select * from ({_ITEMS_SQL})"
+    sql = f"select * from ({ITEMS_SQL})"
     if where:
         sql += " where " + " and ".join(where)
     sql += " order by deadline is null, deadline, issue_date, document_id, uid"

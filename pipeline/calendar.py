@@ -1,0 +1,90 @@
+"""Deadlines as an iCalendar (RFC 5545) file a calendar application imports.
+
+One all-day event per task deadline and per reporting-period due date, with
+the letter's number, date, issuer and subject in the description.  UIDs are
+built from the document's sha256 and the item's position, so importing a
+newer export updates the events instead of duplicating them; DTSTAMP is the
+time the document was ingested, so the same database gives the same file.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from icalendar import Calendar, Event
+from sqlite_utils import Database
+
+from . import __version__
+from .query import fold, tasks
+
+__all__ = ["to_ics"]
+
+CALENDAR_NAME = "congvan: hạn công việc / deadlines"
+_SUMMARY_CHARS = 90
+
+
+def _stamp(db: Database, document_id: int) -> datetime:
+    row = db.execute("select ingested_at from documents where id = ?", [document_id]).fetchone()
+    try:
+        return datetime.fromisoformat(row[0]).astimezone(timezone.utc)
+    except (TypeError, ValueError):
+        return datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _short(text: str, limit: int = _SUMMARY_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _letter_line(item: dict) -> str:
+    """`Công văn số 479/UBND-NV ngày 2024-03-06` with the parts the letter has."""
+    words = [item["doc_type"] or "Văn bản"]
+    words.append(f"số {item['doc_number']}" if item["doc_number"] else "(không rõ số)")
+    if item["issue_date"]:
+        words.append(f"ngày {date.fromisoformat(item['issue_date']):%d/%m/%Y}")
+    return " ".join(words)
+
+
+def to_ics(db: Database) -> str:
+    """Every dated task and reporting due date as a VCALENDAR text (CRLF lines)."""
+    calendar = Calendar()
+    calendar.add("prodid", f"-//congvan//congvan {__version__}//VI")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", CALENDAR_NAME)
+    stamps: dict[int, datetime] = {}
+    for item in tasks(db):
+        if not item["deadline"]:
+            continue  # no day to put it on; recurring duties without a date stay out
+        try:
+            day = date.fromisoformat(item["deadline"])
+        except ValueError:
+            continue  # a malformed date from extraction must not break the whole file
+        if item["document_id"] not in stamps:
+            stamps[item["document_id"]] = _stamp(db, item["document_id"])
+        who = f"{item['responsible']}: " if item["responsible"] else ""
+        if who and fold(item["text"]).startswith(fold(item["responsible"])):
+            who = ""  # `Phòng Y tế: Phòng Y tế chủ trì…` says it twice
+        prefix = "Hạn báo cáo" if item["kind"] == "report" else "Hạn"
+        description = [item["text"], "", _letter_line(item)]
+        if item["issuer"]:
+            description.append(f"Cơ quan ban hành: {item['issuer']}")
+        if item["subject"]:
+            description.append(f"Trích yếu: {item['subject']}")
+        if item["cooperating"]:
+            description.append(f"Phối hợp: {item['cooperating']}")
+        if item["recurrence"]:
+            description.append(f"Định kỳ: {item['recurrence']}")
+        event = Event()
+        event.add("uid", f"{item['uid']}@congvan")
+        event.add("dtstamp", stamps[item["document_id"]])
+        event.add("dtstart", day)  # a date, not a datetime: an all-day event
+        event.add("dtend", day + timedelta(days=1))
+        number = f" {item['doc_number']}" if item["doc_number"] else ""
+        event.add("summary", _short(f"{prefix}{number} – {who}{item['text']}"))
+        event.add("description", "\n".join(description))
+        event.add("categories", ["congvan", "báo cáo" if item["kind"] == "report" else "nhiệm vụ"])
+        event.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
+        calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")

@@ -1,0 +1,240 @@
+"""The analyst's commands: `tasks`, `search`, `cites`, `serve`, and the csv/ics
+formats of `export`.  Each is a thin shell around pipeline.query, .search,
+.calendar and .serve; the work and its tests live there.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+# Same default as cli.DEFAULT_DB; not imported from there because cli imports
+# this module while it is still being loaded.
+DEFAULT_DB = "data/congvan.db"
+
+_db_option = click.option(
+    "--db", "db_path", default=DEFAULT_DB, show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path), help="SQLite database to read.",
+)
+
+
+def _open(db_path: Path):  # -> sqlite_utils.Database
+    from .store import open_db
+
+    return open_db(db_path)
+
+
+class DateParam(click.ParamType):
+    """`2021-06-30`, `30/6/2021`, `next week`, `tuần sau`, `hôm nay`…"""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .query import parse_date
+
+        if not isinstance(value, str):
+            return value
+        # Relative phrases are resolved later, against --today; only check here.
+        try:
+            parse_date(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        return value
+
+
+def _today(value: str | None) -> date:
+    from .query import DateRange, parse_date
+
+    if value is None:
+        return date.today()
+    parsed = parse_date(value)
+    return parsed.first if isinstance(parsed, DateRange) else parsed
+
+
+def _vn_date(iso: str | None) -> str:
+    return date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else "—"
+
+
+def _letter(row: dict[str, Any]) -> str:
+    number = row["doc_number"] or "(không số)"
+    return f"{number}\n{_vn_date(row['issue_date'])}" if row["issue_date"] else number
+
+
+def _due_in(deadline: str | None, today: date) -> Text:
+    if not deadline:
+        return Text("")
+    days = (date.fromisoformat(deadline) - today).days
+    if days < 0:
+        return Text(f"quá {-days} ngày", style="red")
+    return Text("hôm nay" if days == 0 else f"{days} ngày", style="yellow" if days <= 7 else "")
+
+
+@click.command()
+@_db_option
+@click.option("--due-before", type=DateParam(), help="Deadline on or before DATE (a week/month phrase: its last day).")
+@click.option("--due-after", type=DateParam(), help="Deadline on or after DATE (a week/month phrase: its first day).")
+@click.option("--overdue", is_flag=True, help="Deadline before today.")
+@click.option("--responsible", metavar="TEXT", help="Responsible unit contains these words (accents, case ignored).")
+@click.option("--issuer", metavar="TEXT", help="Issuing authority contains these words (UBND = Ủy ban nhân dân).")
+@click.option("--reports/--no-reports", default=True, show_default=True,
+              help="Include the due dates of periodic reports (reporting periods).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--today", "today_text", type=DateParam(), default=None,
+              help="Pretend today is DATE (for --overdue, 'next week' and the days-left column).")
+def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue: bool, responsible: str | None,
+          issuer: str | None, reports: bool, fmt: str, today_text: str | None) -> None:
+    """Tasks and report due dates with their letter, sorted by deadline.
+
+    Dates: 2021-06-30, 30/6/2021 (day first), or phrases such as
+    "next week", "tuần sau", "this month", "hôm nay", "in 2 weeks".
+    Bounds are inclusive.  Undated tasks are listed last and dropped by any
+    date filter.
+
+    \b
+    Examples:
+      congvan tasks --due-after today --due-before "next week"
+      congvan tasks --overdue --responsible "phong noi vu"
+      congvan tasks --issuer "UBND tỉnh" --due-after 1/7/2024 --format csv > q3.csv
+    """
+    from .query import TASK_COLUMNS, rows_csv
+    from .query import tasks as query_tasks
+
+    today = _today(today_text)
+    rows = query_tasks(_open(db_path), due_before=due_before, due_after=due_after, overdue=overdue,
+                       responsible=responsible, issuer=issuer, reports=reports, today=today)
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if fmt == "csv":
+        click.echo(rows_csv(rows, TASK_COLUMNS), nl=False)
+        return
+    table = Table(title=f"{len(rows)} nhiệm vụ / tasks", show_lines=True, title_justify="left")
+    table.add_column("Hạn\nDue", no_wrap=True)
+    table.add_column("Còn\nLeft", no_wrap=True)
+    table.add_column("Chủ trì\nResponsible", ratio=1)
+    table.add_column("Nội dung\nTask", ratio=3)
+    table.add_column("Văn bản\nLetter", no_wrap=True)
+    for row in rows:
+        text = row["text"] + (f"\n[định kỳ: {row['recurrence']}]" if row["recurrence"] else "")
+        table.add_row(_vn_date(row["deadline"]), _due_in(row["deadline"], today),
+                      row["responsible"] or "", Text(text), _letter(row))
+    Console(highlight=False).print(table)
+
+
+@click.command()
+@click.argument("query")
+@_db_option
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
+def search(query: str, db_path: Path, limit: int, fmt: str) -> None:
+    """Full-text search, accent-insensitive: `ke hoach cai cach` finds `kế hoạch cải cách`.
+
+    All words must occur; "double quotes" make a phrase; a number such as
+    2011/QĐ-UBND is matched as written.
+
+    \b
+    Examples:
+      congvan search "ke hoach cai cach"
+      congvan search 2011/QĐ-UBND --format json
+    """
+    from .query import rows_csv
+    from .search import HIT_END, HIT_START, plain_snippet
+    from .search import search as fts_search
+
+    try:
+        rows = fts_search(_open(db_path), query, limit=limit)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="QUERY") from error
+    if fmt in ("csv", "json"):
+        for row in rows:
+            row["snippet"] = plain_snippet(row["snippet"])
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2) if fmt == "json" else rows_csv(rows), nl=fmt == "json")
+        return
+    console = Console(highlight=False)
+    if not rows:
+        console.print(f"Không tìm thấy / no match: {query}")
+    for row in rows:
+        head = Text(row["doc_number"] or "(không số)", style="bold")
+        for part in (row["doc_type"], _vn_date(row["issue_date"]) if row["issue_date"] else None, row["issuer"]):
+            if part:
+                head.append(f" · {part}")
+        console.print(head)
+        if row["subject"]:
+            console.print(Text(f"  {row['subject']}", style="italic"))
+        snippet = Text("  ")
+        for i, piece in enumerate(row["snippet"].replace("\n", " ").replace(HIT_END, HIT_START).split(HIT_START)):
+            snippet.append(piece, style="bold yellow" if i % 2 else "")  # odd pieces are hits
+        console.print(snippet)
+        console.print(Text(f"  {row['source']}", style="dim"))
+        console.print()
+
+
+@click.command()
+@click.argument("doc_number")
+@_db_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def cites(doc_number: str, db_path: Path, fmt: str) -> None:
+    """Letters that cite DOC_NUMBER (`Căn cứ…`, `Thực hiện…`).
+
+    Case, spaces and Đ/D do not matter: 2011/qd-ubnd finds 2011/QĐ-UBND.
+
+    \b
+    Example:
+      congvan cites 2011/QĐ-UBND
+    """
+    from .query import citing
+
+    rows = citing(_open(db_path), doc_number)
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"No letter in the database cites {doc_number}.")
+    for row in rows:
+        line = f"{row['doc_number'] or '(không số)'}  {_vn_date(row['issue_date'])}  {row['issuer'] or '-'}"
+        if row["cited_document_id"] is not None:
+            line += f"  (cited document is #{row['cited_document_id']})"
+        click.echo(line)
+
+
+@click.command()
+@_db_option
+@click.option("--port", "-p", type=click.IntRange(1, 65535), default=8001, show_default=True)
+def serve(db_path: Path, port: int) -> None:
+    """Browse the database in Datasette on http://127.0.0.1:PORT (loopback only).
+
+    Facets on issuer, document type, responsible unit and deadline month;
+    canned queries for upcoming deadlines, overdue tasks, tasks by responsible
+    unit and documents citing a number.
+
+    \b
+    Example:
+      congvan serve --db data/congvan.db --port 8001
+    """
+    from .serve import HOST
+    from .serve import serve as run
+
+    click.echo(f"Serving {db_path} at http://{HOST}:{port}/ (Ctrl-C to stop)")
+    run(db_path, port=port)
+
+
+def export_text(db_path: Path, fmt: str) -> str:
+    """`congvan export` in csv or ics: the whole output as one string."""
+    db = _open(db_path)
+    if fmt == "csv":
+        from .query import records_csv
+        from .store import iter_records
+
+        return records_csv(iter_records(db))
+    if fmt == "ics":
+        from .calendar import to_ics
+
+        return to_ics(db)
+    raise ValueError(f"unknown export format {fmt!r}")
