@@ -143,21 +143,36 @@ def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
 
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "ics"]), default="jsonl", show_default=True)
 def export(db_path: Path, fmt: str) -> None:
-    """Print every stored document as a record, one JSON object per line.
+    """Print every stored document as a record, one JSON object per line;
+    csv: one row per document (lists as JSON); ics: a calendar of deadlines.
 
     \b
     Example:
       congvan export --format jsonl --db data/congvan.db > records.jsonl
+      congvan export --format ics > deadlines.ics
     """
     from .store import iter_records, open_db
 
+    if fmt != "jsonl":
+        from .cli_analyst import export_text
+
+        sys.stdout.write(export_text(db_path, fmt))
+        return
     for record in iter_records(open_db(db_path)):
         click.echo(json.dumps(record, ensure_ascii=False))
 
 
 # Commands that live in their own modules register here, one line each.
+from .cli_inbox import inbox  # noqa: E402
+main.add_command(inbox)
+
+from .cli_analyst import cites, search, serve, tasks  # noqa: E402
+main.add_command(tasks)
+main.add_command(search)
+main.add_command(cites)
+main.add_command(serve)
 
 
 if __name__ == "__main__":

@@ -5,27 +5,35 @@
 (cheap), hands its pages to a shared process pool, and while the pool reads
 the next documents it restores, extracts and stores the oldest finished one.
 SQLite has exactly one writer: this process.
+
+With `done_dir`, a file is moved there (into `YYYY/MM/`) only after its rows
+are committed, and a file already in the database goes there too: a run killed
+between the commit and the move is completed by the next run, which finds the
+sha256 and moves the file as a duplicate.  With `failed_dir`, a file that
+fails goes there with a `.error.txt` beside it.  Nothing is ever deleted.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from sqlite_utils import Database
 
 from .errors import BadInput
-from .extract import extract
 from .load import identify, load
-from .ocr import PendingText, collect_pages, make_pool, ocr_document, submit_pages
-from .restore import restore
+from .ocr import PendingText, collect_pages, kill_pool, make_pool, ocr_document, submit_pages
 from .store import document_id, record_failure, store
 from .types import DocumentText, InputFile, PageText, Record, RestoredText
 from .vietnamese import looks_vietnamese, words
@@ -74,6 +82,11 @@ def check_language(text: DocumentText) -> None:
 
 def finish(text: DocumentText) -> tuple[Record, RestoredText]:
     """The stages after OCR: language check, restore, extract."""
+    # Imported here: the models behind them are only needed once a new
+    # document arrives, and a run over known files should start fast.
+    from .extract import extract
+    from .restore import restore
+
     check_language(text)
     restored = restore(text)
     return extract(restored), restored
@@ -84,7 +97,7 @@ def process_file(path: Path | str, pool: Executor | None = None) -> tuple[Record
     return finish(ocr_document(load(identify(Path(path))), pool))
 
 
-Status = Literal["stored", "duplicate", "failed"]
+Status = Literal["stored", "duplicate", "failed", "skipped"]
 
 
 @dataclass
@@ -95,6 +108,9 @@ class Outcome:
     record: Record | None = None
     error: BadInput | None = None
     pages: int = 0
+    moved_to: str | None = None  # where the file went (done_dir, failed_dir), if it was moved
+    note: str | None = None  # why a file was skipped, or why it could not be moved
+    seconds: float = 0.0  # from the start of its reading to its outcome
 
 
 @dataclass
@@ -102,6 +118,8 @@ class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     pages_ocr: int = 0
+    stopped: str | None = None  # why the run stopped early (a signal), if it did
+    not_started: int = 0  # files never looked at because the run stopped early
 
     def count(self, status: Status) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -126,28 +144,70 @@ class Summary:
 class _InFlight:
     source: InputFile
     pending: PendingText
+    started: float = field(default_factory=time.monotonic)
+    copies: list[Path] = field(default_factory=list)  # same bytes met while this one was in flight
+
+
+# Test-only hooks, read from the environment; never set them in production.
+#   CONGVAN_TEST_DOC_DELAY_S=0.3      sleep before storing each document (gives
+#                                     kill tests a wide window mid-run)
+#   CONGVAN_TEST_KILL_AFTER_COMMIT=N  SIGKILL this process right after the Nth
+#                                     commit, before its file is moved
+def _test_delay() -> None:
+    delay = os.environ.get("CONGVAN_TEST_DOC_DELAY_S")
+    if delay:
+        time.sleep(float(delay))
+
+
+_commits = 0
+
+
+def _test_after_commit() -> None:
+    global _commits
+    _commits += 1
+    kill_after = os.environ.get("CONGVAN_TEST_KILL_AFTER_COMMIT")
+    if kill_after and _commits >= int(kill_after):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class Ingestor:
-    """Ingest files into a database; one instance per batch (owns the pool)."""
+    """Ingest files into a database; one instance per batch (owns the pool).
+
+    `check(path)` (optional) is asked just before a file is read and again
+    once it is hashed; a reason it returns skips the file (left in place).
+    `should_stop()` (optional) is asked between documents; once it returns a
+    reason, the document being finished is finished and the run stops,
+    leaving the rest where they are.
+    """
 
     def __init__(self, db: Database, jobs: int | None = None, failed_dir: Path | None = None,
                  on_page: Callable[[PageText], None] | None = None,
-                 on_outcome: Callable[[Outcome], None] | None = None) -> None:
+                 on_outcome: Callable[[Outcome], None] | None = None, *,
+                 done_dir: Path | None = None,
+                 check: Callable[[Path], str | None] | None = None,
+                 should_stop: Callable[[], str | None] | None = None) -> None:
         self.db = db
         self.jobs = jobs or os.cpu_count() or 1
         self.failed_dir = failed_dir
+        self.done_dir = done_dir
         self.on_page = on_page
         self.on_outcome = on_outcome
+        self.check = check
+        self.should_stop = should_stop
         self.summary = Summary()
         self._pool: Executor | None = None
+        self._in_flight: dict[str, _InFlight] = {}
 
     def __enter__(self) -> "Ingestor":
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            if exc[0] is None and self.summary.stopped is None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+            else:  # stopping early or failing: pages still being read are abandoned
+                kill_pool(self._pool)
+            self._pool = None
 
     @property
     def pool(self) -> Executor:
@@ -157,44 +217,96 @@ class Ingestor:
 
     def run(self, files: Iterable[Path]) -> Summary:
         """Ingest every file; documents finish in order, pages overlap."""
+        queue = list(files)
         window: deque[_InFlight] = deque()
-        seen: set[str] = set()
-        for path in files:
-            started = self._start(path, seen)
-            if started is not None:
-                window.append(started)
+        index = 0
+        while index < len(queue) or window:
+            reason = self.should_stop() if self.should_stop else None
+            if reason:
+                self.summary.stopped = reason
+                break
             # Keep about two documents per worker in flight: enough to keep
             # every core busy, few enough to bound memory.
-            while len(window) > 2 * self.jobs:
-                self._finish(window.popleft())
-        while window:
-            self._finish(window.popleft())
+            if index < len(queue) and len(window) <= 2 * self.jobs:
+                started = self._start(queue[index])
+                index += 1
+                if started is not None:
+                    window.append(started)
+                continue
+            self._finish(window.popleft(), window)
+        if self.summary.stopped:
+            note = f"left for the next run (stopped: {self.summary.stopped})"
+            for item in window:
+                for path in [item.source.path, *item.copies]:
+                    self._report(Outcome(path, "skipped", note=note))
+            self.summary.not_started = len(queue) - index
         return self.summary
 
-    def _start(self, path: Path, seen: set[str]) -> _InFlight | None:
+    def _checked(self, path: Path) -> bool:
+        reason = self.check(path) if self.check else None
+        if reason:
+            self._report(Outcome(path, "skipped", note=reason))
+        return reason is None
+
+    def _start(self, path: Path) -> _InFlight | None:
+        began = time.monotonic()
+        if not self._checked(path):
+            return None
         try:
             source = identify(path)
-            if source.sha256 in seen or document_id(self.db, source.sha256) is not None:
-                self._report(Outcome(path, "duplicate", document_id(self.db, source.sha256)))
+            if not self._checked(path):
                 return None
-            seen.add(source.sha256)
+            first = self._in_flight.get(source.sha256)
+            if first is not None:  # a copy of a document still being read: settled with it
+                first.copies.append(path)
+                return None
+            existing = document_id(self.db, source.sha256)
+            if existing is not None:
+                self._done(path, "duplicate", existing, began=began)
+                return None
             document = load(source)
             pending = submit_pages(document, self.pool)
         except BadInput as error:
-            self._fail(path, error, None)
+            self._fail(path, error, None, began)
             return None
-        return _InFlight(source, pending)
+        item = _InFlight(source, pending, began)
+        self._in_flight[source.sha256] = item
+        return item
 
-    def _finish(self, item: _InFlight) -> None:
-        path = item.source.path
+    def _finish(self, item: _InFlight, window: Iterable[_InFlight] = ()) -> None:
+        path, sha256 = item.source.path, item.source.sha256
         try:
-            text = collect_pages(item.pending, self._count_page)
+            try:
+                text = collect_pages(item.pending, self._count_page)
+            except BrokenProcessPool as error:
+                self._restart_pool(window)
+                raise BadInput(path, "an OCR worker process died reading this document", stage="ocr") from error
+            except BadInput as error:
+                if isinstance(error.__cause__, TimeoutError):
+                    self._restart_pool(window)  # the stuck worker would hold a core all night
+                raise
             record, restored = finish(text)
         except BadInput as error:
-            self._fail(path, error, item.source.sha256)
+            del self._in_flight[sha256]
+            self._fail(path, error, sha256, item.started)
+            for copy in item.copies:
+                self._fail(copy, BadInput(copy, error.cause, error.stage), sha256, item.started)
             return
+        _test_delay()
         doc_id = store(self.db, record, restored)
-        self._report(Outcome(path, "stored", doc_id, record, pages=record.pages))
+        _test_after_commit()
+        del self._in_flight[sha256]
+        self._done(path, "stored", doc_id, record, item.started)
+        for copy in item.copies:
+            self._done(copy, "duplicate", doc_id, began=item.started)
+
+    def _restart_pool(self, window: Iterable[_InFlight]) -> None:
+        """Replace a broken or stuck pool and send it the pages still wanted."""
+        if self._pool is not None:
+            kill_pool(self._pool)
+            self._pool = None
+        for other in window:
+            other.pending = submit_pages(other.pending.document, self.pool)
 
     def _count_page(self, page: PageText) -> None:
         if page.source == "ocr":
@@ -202,15 +314,37 @@ class Ingestor:
         if self.on_page:
             self.on_page(page)
 
-    def _fail(self, path: Path, error: BadInput, sha256: str | None) -> None:
+    def _done(self, path: Path, status: Status, doc_id: int | None, record: Record | None = None,
+              began: float | None = None) -> None:
+        """A stored or known document: its file goes to done_dir/YYYY/MM (rows are committed)."""
+        moved_to, note = None, None
+        if self.done_dir is not None:
+            try:
+                moved_to = str(move_file(path, done_folder(self.done_dir)))
+            except OSError as error:
+                note = f"stored, but could not be moved to {self.done_dir} ({error.strerror or error})"
+        self._report(Outcome(path, status, doc_id, record, pages=record.pages if record else 0,
+                             moved_to=moved_to, note=note, seconds=_since(began)))
+
+    def _fail(self, path: Path, error: BadInput, sha256: str | None, began: float | None = None) -> None:
         moved_to = move_aside(path, self.failed_dir, error) if self.failed_dir else None
         record_failure(self.db, str(path), error.cause, error.stage, sha256, moved_to)
-        self._report(Outcome(path, "failed", error=error))
+        self._report(Outcome(path, "failed", error=error, moved_to=moved_to, seconds=_since(began)))
 
     def _report(self, outcome: Outcome) -> None:
         self.summary.outcomes.append(outcome)
         if self.on_outcome:
             self.on_outcome(outcome)
+
+
+def _since(began: float | None) -> float:
+    return time.monotonic() - began if began is not None else 0.0
+
+
+def done_folder(done_dir: Path, when: datetime | None = None) -> Path:
+    """`done_dir/YYYY/MM`, by the local date the file is filed."""
+    when = when or datetime.now()
+    return done_dir / f"{when:%Y}" / f"{when:%m}"
 
 
 def unique_destination(folder: Path, name: str) -> Path:
@@ -225,17 +359,58 @@ def unique_destination(folder: Path, name: str) -> Path:
     return candidate
 
 
+def move_file(path: Path, folder: Path) -> Path:
+    """Move `path` into `folder` under a name nothing else has; return where it went."""
+    return move_file_to(path, unique_destination(folder, path.name))
+
+
 def move_aside(path: Path, folder: Path, error: BadInput) -> str | None:
-    """Move a failed file into `folder` with a `.error.txt` that says why."""
+    """Move a failed file into `folder` with a `.error.txt` that says why.
+
+    The reason is written first: a kill between the two steps leaves the file
+    where it was (it fails again next time, and the reason is rewritten).
+    """
+    note = None
     try:
         destination = unique_destination(folder, path.name)
-        shutil.move(str(path), destination)
-        destination.with_name(destination.name + ".error.txt").write_text(
-            f"{error.one_line()}\nstage: {error.stage}\n", encoding="utf-8"
-        )
-        return str(destination)
+        note = destination.with_name(destination.name + ".error.txt")
+        note.write_text(f"{error.one_line()}\nstage: {error.stage}\n", encoding="utf-8")
+        return str(move_file_to(path, destination))
     except OSError:
-        return None  # read-only source: the failure is still recorded in the database
+        # Read-only source: the file stays, the failure is still recorded in
+        # the database, and no reason is left beside a file that is not there.
+        if note is not None and not note.with_name(note.name[: -len(".error.txt")]).exists():
+            note.unlink(missing_ok=True)
+        return None
+
+
+def move_file_to(path: Path, destination: Path) -> Path:
+    """Move `path` to `destination` (a free name, see `unique_destination`).
+
+    A rename on one file system (atomic: the file is in one place or the
+    other).  Across file systems: copy to a hidden temporary name, flush,
+    rename into place, and only then remove the original, so a kill leaves at
+    worst a hidden partial copy and the original untouched.
+    """
+    try:
+        os.rename(path, destination)
+        return destination
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+    return _copy_across(path, destination)
+
+
+def _copy_across(path: Path, destination: Path) -> Path:
+    partial = destination.with_name(f".{destination.name}.part")
+    with path.open("rb") as source, partial.open("wb") as target:
+        shutil.copyfileobj(source, target, 1 << 20)
+        target.flush()
+        os.fsync(target.fileno())
+    shutil.copystat(path, partial)
+    os.rename(partial, destination)
+    os.unlink(path)
+    return destination
 
 
 def iter_outcome_lines(summary: Summary) -> Iterator[str]:

@@ -8,7 +8,10 @@ OMP_THREAD_LIMIT=1: parallelism across pages beats Tesseract's own threads.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +27,10 @@ from .types import DocumentText, LoadedDocument, Page, PageText, Word
 LANGUAGE = "vie"
 # psm 3: full automatic layout, which keeps the two-column letter header apart.
 TESSERACT_CONFIG = "--oem 1 --psm 3"
-PAGE_TIMEOUT_S = 180
+# A page that takes longer than this is given up (Tesseract is killed) and its
+# document fails, so one bad page cannot stall a batch.  A page may be read
+# twice (upright check), so waiting on one allows a little over twice this.
+PAGE_TIMEOUT_S = 180.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class PageJob:
     pdf: PdfPageRef | None = None
     image: np.ndarray | None = None
     dpi: int = 300
+    timeout: float | None = None  # seconds per Tesseract call; None: PAGE_TIMEOUT_S
 
 
 def words_to_text(data: dict[str, list]) -> tuple[str, list[Word]]:
@@ -68,26 +75,27 @@ def words_to_text(data: dict[str, list]) -> tuple[str, list[Word]]:
 UPRIGHT_CONFIDENCE = 70.0
 
 
-def _tesseract(image: np.ndarray, dpi: int) -> tuple[str, list[Word], float]:
+def _tesseract(image: np.ndarray, dpi: int, timeout: float | None = None) -> tuple[str, list[Word], float]:
     data = pytesseract.image_to_data(
         image, lang=LANGUAGE, config=f"{TESSERACT_CONFIG} --dpi {dpi}",
-        output_type=pytesseract.Output.DICT, timeout=PAGE_TIMEOUT_S,
+        output_type=pytesseract.Output.DICT, timeout=timeout or PAGE_TIMEOUT_S,
     )
     text, words = words_to_text(data)
     confidences = [w.confidence for w in words if w.confidence >= 0]
     return text, words, (sum(confidences) / len(confidences) if confidences else 0.0)
 
 
-def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotation: bool = True) -> PageText:
+def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotation: bool = True,
+               timeout: float | None = None) -> PageText:
     """Preprocess and OCR one page image, turning it upright if it reads badly."""
     prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
-    text, words, mean = _tesseract(prepared.image, prepared.dpi)
+    text, words, mean = _tesseract(prepared.image, prepared.dpi, timeout)
     rotated_by = prepared.rotated_by
     if detect_rotation and mean < UPRIGHT_CONFIDENCE:
         turned = rotate_right_angle(prepared.image, 180)
-        text_180, words_180, mean_180 = _tesseract(turned, prepared.dpi)
+        text_180, words_180, mean_180 = _tesseract(turned, prepared.dpi, timeout)
         if mean_180 > mean:
             text, words, mean, rotated_by = text_180, words_180, mean_180, (rotated_by + 180) % 360
     return PageText(number=number, text=text, source="ocr", mean_confidence=round(mean, 2),
@@ -98,7 +106,7 @@ def read_page(job: PageJob) -> PageText:
     """Worker entry point: rasterise if needed, then preprocess and OCR."""
     image = job.image if job.image is not None else rasterise_pdf_page(job.pdf)  # type: ignore[arg-type]
     dpi = job.dpi if job.image is not None else job.pdf.dpi  # type: ignore[union-attr]
-    return read_image(image, dpi, job.number)
+    return read_image(image, dpi, job.number, timeout=job.timeout)
 
 
 def _jobs_for(document: LoadedDocument) -> list[PageJob]:
@@ -107,9 +115,10 @@ def _jobs_for(document: LoadedDocument) -> list[PageJob]:
         if page.text is not None:
             continue
         if page.image is not None:
-            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi))
+            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, timeout=PAGE_TIMEOUT_S))
         else:
-            jobs.append(PageJob(number=page.number, pdf=PdfPageRef(document.source.path, page.number, page.dpi)))
+            jobs.append(PageJob(number=page.number, pdf=PdfPageRef(document.source.path, page.number, page.dpi),
+                                timeout=PAGE_TIMEOUT_S))
     return jobs
 
 
@@ -118,13 +127,50 @@ def _passthrough(page: Page, document: LoadedDocument) -> PageText:
     return PageText(number=page.number, text=page.text or "", source=source)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
 def _worker_init() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    # Ctrl-C and SIGTERM (sent to the whole process group by a terminal, or
+    # the whole cgroup by systemd) are for the main process to handle: it
+    # finishes the current document, which needs its pages read, then stops.
+    # Tesseract, started from here, inherits the ignored dispositions too.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Die with the main process, even a SIGKILLed one: no orphan keeps a core
+    # busy (or an inherited file open) after a killed run.
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
 
 
 def make_pool(jobs: int | None = None) -> ProcessPoolExecutor:
     """A page-reading pool; share one across a batch to pay start-up once."""
     return ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1, initializer=_worker_init)
+
+
+def kill_pool(pool: Executor) -> None:
+    """Stop a pool now: queued pages are dropped, pages being read are abandoned.
+
+    Workers ignore SIGTERM (see `_worker_init`), so they are SIGKILLed.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError):
+            pass
+    for process in processes:
+        try:
+            process.join(timeout=5)
+        except (OSError, ValueError, AssertionError):
+            pass
 
 
 @dataclass
@@ -146,13 +192,15 @@ def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | No
     read: dict[int, PageText] = {}
     try:
         for number, future in pending.futures.items():
+            # Safety net only: Tesseract itself is killed after PAGE_TIMEOUT_S,
+            # twice per page at most, and pages queue behind others.
             read[number] = future.result(timeout=PAGE_TIMEOUT_S * 4)
             if on_page:
                 on_page(read[number])
     except pytesseract.TesseractError as error:
         raise BadInput(document.source.path, f"OCR failed ({error.message.strip() or error.status})", stage="ocr") from error
     except (RuntimeError, TimeoutError) as error:  # pytesseract raises RuntimeError on its own timeout
-        raise BadInput(document.source.path, f"OCR timed out on a page after {PAGE_TIMEOUT_S} s", stage="ocr") from error
+        raise BadInput(document.source.path, f"OCR timed out on a page after {PAGE_TIMEOUT_S:g} s", stage="ocr") from error
     finally:
         for future in pending.futures.values():
             future.cancel()

@@ -1,0 +1,348 @@
+"""Unattended inbox runs: one pass over a folder, safe to repeat, safe to kill.
+
+A nightly job (cron, a systemd timer) runs `congvan inbox DIR`.  One pass:
+
+1. take the run lock (`<db>.lock`, see `lock.py`), or exit at once with
+   EXIT_LOCKED;
+2. scan DIR recursively for letters, ignoring hidden and temporary files
+   (`ingest.is_ignored`) and the done/failed folders if they lie inside it;
+3. keep the files that have not changed for `settle` seconds (the later of
+   mtime and ctime, so a copy that keeps its old mtime still counts as new);
+   the others are left for the next run;
+4. ingest them (`ingest.Ingestor`): each document is committed in its own
+   transaction, then its file is moved to `done/YYYY/MM/`; a file already in
+   the database (same sha256) is moved there too, as a duplicate; a file that
+   fails goes to `failed/` with a `.error.txt` that says why.  Just before a
+   file is read its size and mtime are checked against the scan again.
+
+Killed at any moment, the next run completes the work: a document is either
+committed or not (SQLite, WAL), and a committed document whose file was not
+yet moved is found by its sha256 and moved as a duplicate.  SIGTERM (and a
+first Ctrl-C) finishes the document being committed and stops; the files not
+reached stay in the inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import stat
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import BadInput
+from .ingest import Ingestor, Outcome, Summary, is_ignored
+from .lock import Locked, RunLock, lock_path_for
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+DEFAULT_SETTLE_S = 60.0
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file seen by the scan, with what it looked like then."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    age: float  # seconds since its content or name last changed
+
+
+@dataclass
+class InboxOptions:
+    inbox: Path
+    db_path: Path
+    done_dir: Path | None = None  # default: a `done` folder beside the inbox
+    failed_dir: Path | None = None  # default: a `failed` folder beside the inbox
+    jobs: int | None = None
+    settle_s: float = DEFAULT_SETTLE_S
+    page_timeout_s: float | None = None
+    dry_run: bool = False
+    log_json: bool = False
+
+    def __post_init__(self) -> None:
+        self.inbox = Path(self.inbox)
+        self.db_path = Path(self.db_path)
+        self.done_dir = Path(self.done_dir) if self.done_dir else self.inbox.absolute().parent / "done"
+        self.failed_dir = Path(self.failed_dir) if self.failed_dir else self.inbox.absolute().parent / "failed"
+
+
+class UsageError(Exception):
+    pass
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def validate(options: InboxOptions) -> None:
+    if not options.inbox.is_dir():
+        raise UsageError(f"{options.inbox}: not a folder")
+    for name, folder in (("--done", options.done_dir), ("--failed", options.failed_dir)):
+        assert folder is not None
+        if _inside(options.inbox, folder):
+            raise UsageError(f"{name} {folder} holds the inbox {options.inbox}; choose a folder outside it")
+    if options.done_dir and options.failed_dir and options.done_dir.resolve() == options.failed_dir.resolve():
+        raise UsageError("--done and --failed must be different folders")
+
+
+def scan(inbox: Path, exclude: list[Path] = (), now: float | None = None) -> list[Found]:  # type: ignore[assignment]
+    """Regular files under `inbox` that may be letters, in a stable order."""
+    now = time.time() if now is None else now
+    excluded = {p.resolve() for p in exclude}
+    found: list[Found] = []
+    for root, dirs, files in os.walk(inbox):
+        root_path = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (root_path / d).resolve() not in excluded)
+        for name in sorted(files):
+            path = root_path / name
+            if is_ignored(path) or path.resolve() in excluded:
+                continue
+            try:
+                info = path.lstat()
+            except OSError:
+                continue  # gone since the listing
+            if not stat.S_ISREG(info.st_mode):
+                continue  # symlinks, sockets, fifos: not letters, and not ours to move
+            changed = max(info.st_mtime, info.st_ctime)
+            found.append(Found(path, info.st_size, info.st_mtime_ns, max(0.0, now - changed)))
+    return found
+
+
+def unchanged(expected: dict[Path, Found]) -> Callable[[Path], str | None]:
+    """The Ingestor's check: a file must look as it did at the scan."""
+    def check(path: Path) -> str | None:
+        seen = expected.get(path)
+        if seen is None:
+            return None
+        try:
+            info = path.lstat()
+        except OSError:
+            return "gone before it could be read (moved away by someone else?)"
+        if info.st_size != seen.size or info.st_mtime_ns != seen.mtime_ns:
+            return "changed since the scan (still being written?); left for the next run"
+        return None
+    return check
+
+
+class StopFlag:
+    """SIGTERM and a first SIGINT ask the run to stop after the current document."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __call__(self) -> str | None:
+        return self.reason
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT and self.reason is not None:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now (the next run finishes the job)
+        self.reason = signal.Signals(signum).name
+
+    def __enter__(self) -> "StopFlag":
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+@dataclass
+class Log:
+    """One line per document (text for people, JSON lines with --log-json)."""
+
+    as_json: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+
+    def _emit(self, event: dict[str, Any], text: str) -> None:
+        if self.as_json:
+            event = {"time": datetime.now().astimezone().isoformat(timespec="seconds"), **event}
+            self.out.write(json.dumps(event, ensure_ascii=False) + "\n")
+        else:
+            self.out.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} {text}\n")
+        self.out.flush()
+
+    def outcome(self, outcome: Outcome) -> None:
+        event: dict[str, Any] = {
+            "event": "document", "status": outcome.status, "path": str(outcome.path),
+            "moved_to": outcome.moved_to, "document_id": outcome.document_id,
+            "seconds": round(outcome.seconds, 3),
+        }
+        where = f" -> {outcome.moved_to}" if outcome.moved_to else ""
+        if outcome.status == "stored":
+            record = outcome.record
+            tasks = len(record.tasks) if record else 0
+            event.update(pages=outcome.pages, tasks=tasks, doc_number=record.doc_number if record else None)
+            text = (f"stored    {outcome.path}{where} (document {outcome.document_id}"
+                    f"{', ' + record.doc_number if record and record.doc_number else ''}, "
+                    f"{outcome.pages} page{'s' if outcome.pages != 1 else ''}, {tasks} task{'s' if tasks != 1 else ''}, "
+                    f"{outcome.seconds:.1f} s)")
+        elif outcome.status == "duplicate":
+            text = f"duplicate {outcome.path}{where} (already document {outcome.document_id})"
+        elif outcome.status == "failed":
+            assert outcome.error is not None
+            event.update(stage=outcome.error.stage, cause=outcome.error.cause)
+            text = f"failed    {outcome.path}{where}: {outcome.error.cause} (stage {outcome.error.stage})"
+        else:
+            text = f"skipped   {outcome.path}: {outcome.note}"
+        if outcome.note and outcome.status != "skipped":
+            text += f"; {outcome.note}"
+        if outcome.note:
+            event["note"] = outcome.note
+        self._emit(event, text)
+
+    def waiting(self, found: Found, settle_s: float) -> None:
+        self._emit(
+            {"event": "document", "status": "waiting", "path": str(found.path), "age_seconds": round(found.age, 1)},
+            f"waiting   {found.path}: changed {found.age:.0f} s ago (settle {settle_s:g} s); left for the next run",
+        )
+
+    def planned(self, path: Path, status: str, detail: str) -> None:
+        self._emit({"event": "dry-run", "status": status, "path": str(path), "detail": detail},
+                   f"{status:<9} {path}: {detail}")
+
+    def summary(self, counts: dict[str, Any], text: str) -> None:
+        self._emit({"event": "summary", **counts}, text)
+
+    def error(self, event: dict[str, Any], text: str) -> None:
+        self.err.write(f"congvan: {text}\n")
+        self.err.flush()
+        if self.as_json:
+            self._emit(event, text)
+
+
+def run_inbox(options: InboxOptions, log: Log | None = None) -> int:
+    """One pass over the inbox; returns the exit code."""
+    log = log or Log(as_json=options.log_json)
+    try:
+        validate(options)
+    except UsageError as error:
+        log.error({"event": "usage", "error": str(error)}, str(error))
+        return EXIT_USAGE
+    assert options.done_dir is not None and options.failed_dir is not None
+    db = options.db_path
+    exclude = [options.done_dir, options.failed_dir, db, db.with_name(db.name + "-wal"),
+               db.with_name(db.name + "-shm"), lock_path_for(db)]
+    if options.dry_run:
+        return _dry_run(options, exclude, log)
+    lock = RunLock(lock_path_for(db))
+    try:
+        lock.acquire()
+    except Locked as error:
+        log.error({"event": "locked", "lock": str(error.path), "holder": error.holder},
+                  f"{error}; this run exits without doing anything (exit {EXIT_LOCKED})")
+        return EXIT_LOCKED
+    try:
+        return _run_locked(options, exclude, log)
+    finally:
+        lock.release()
+
+
+def _run_locked(options: InboxOptions, exclude: list[Path], log: Log) -> int:
+    from . import ocr
+    from .store import open_db
+
+    if options.page_timeout_s:
+        ocr.PAGE_TIMEOUT_S = options.page_timeout_s
+    started = time.monotonic()
+    found = scan(options.inbox, exclude)
+    ready = [f for f in found if f.age >= options.settle_s]
+    waiting = [f for f in found if f.age < options.settle_s]
+    for item in waiting:
+        log.waiting(item, options.settle_s)
+    db = open_db(options.db_path)
+    with StopFlag() as stop, Ingestor(db, jobs=options.jobs, failed_dir=options.failed_dir,
+                                      done_dir=options.done_dir, on_outcome=log.outcome,
+                                      check=unchanged({f.path: f for f in ready}),
+                                      should_stop=stop) as ingestor:
+        summary = ingestor.run(f.path for f in ready)
+    code = EXIT_FAILED if summary.count("failed") else EXIT_OK
+    _log_summary(log, options, summary, len(found), len(waiting), time.monotonic() - started, code)
+    return code
+
+
+def _log_summary(log: Log, options: InboxOptions, summary: Summary, seen: int, waiting: int,
+                 seconds: float, code: int) -> None:
+    left = waiting + summary.count("skipped") + summary.not_started
+    counts = {
+        "files": seen, "stored": summary.count("stored"), "duplicates": summary.count("duplicate"),
+        "failed": summary.count("failed"), "left": left, "waiting": waiting,
+        "skipped": summary.count("skipped"), "not_started": summary.not_started,
+        "pages_ocr": summary.pages_ocr, "tasks": summary.tasks, "seconds": round(seconds, 2),
+        "stopped": summary.stopped, "exit_code": code, "db": str(options.db_path),
+    }
+    rate = summary.pages_ocr / seconds * 60 if seconds > 0 else 0.0
+    text = (f"congvan inbox {options.inbox}: {seen} files: {counts['stored']} stored, "
+            f"{counts['duplicates']} duplicates, {counts['failed']} failed, {left} left for the next run; "
+            f"{summary.tasks} tasks; {summary.pages_ocr} pages OCR'd ({rate:.1f} pages/min); "
+            f"{seconds:.1f} s -> {options.db_path}")
+    if summary.stopped:
+        text += f"; stopped early by {summary.stopped}"
+    text += f"; exit {code}"
+    log.summary(counts, text)
+
+
+def _dry_run(options: InboxOptions, exclude: list[Path], log: Log) -> int:
+    """What a run would do now; reads files and the database, changes nothing."""
+    from .load import identify
+
+    db: sqlite3.Connection | None = None
+    if options.db_path.exists():
+        db = sqlite3.connect(f"file:{options.db_path.absolute()}?mode=ro", uri=True)
+
+    def known(sha256: str) -> int | None:
+        if db is None:
+            return None
+        try:
+            row = db.execute("select id from documents where sha256 = ?", [sha256]).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return row[0] if row else None
+
+    found = scan(options.inbox, exclude)
+    counts = {"files": len(found), "process": 0, "duplicates": 0, "fail": 0, "waiting": 0}
+    first_of: dict[str, Path] = {}
+    for item in found:
+        if item.age < options.settle_s:
+            counts["waiting"] += 1
+            log.waiting(item, options.settle_s)
+            continue
+        try:
+            source = identify(item.path)
+        except BadInput as error:
+            counts["fail"] += 1
+            log.planned(item.path, "fail", f"{error.cause} (would go to {options.failed_dir})")
+            continue
+        doc_id = known(source.sha256)
+        if doc_id is not None:
+            counts["duplicates"] += 1
+            log.planned(item.path, "duplicate", f"already document {doc_id} (would go to {options.done_dir})")
+        elif source.sha256 in first_of:
+            counts["duplicates"] += 1
+            log.planned(item.path, "duplicate", f"same content as {first_of[source.sha256]}")
+        else:
+            first_of[source.sha256] = item.path
+            counts["process"] += 1
+            log.planned(item.path, "process", f"{source.kind}, {source.size} bytes")
+    if db is not None:
+        db.close()
+    log.summary({**counts, "dry_run": True},
+                f"dry run over {options.inbox}: {counts['files']} files: {counts['process']} would be processed, "
+                f"{counts['duplicates']} duplicates, {counts['fail']} would fail on reading, "
+                f"{counts['waiting']} still settling; nothing was changed")
+    return EXIT_OK
