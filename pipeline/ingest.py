@@ -33,7 +33,7 @@ from sqlite_utils import Database
 
 from .errors import BadInput
 from .load import identify, load
-from .ocr import PendingText, collect_pages, kill_pool, make_pool, ocr_document, submit_pages
+from .ocr import PendingText, _InlineExecutor, collect_pages, kill_pool, make_pool, ocr_document, submit_pages
 from .store import document_id, record_failure, store
 from .types import DocumentText, InputFile, PageText, Record, RestoredText
 from .vietnamese import looks_vietnamese, words
@@ -98,6 +98,7 @@ def process_file(path: Path | str, pool: Executor | None = None) -> tuple[Record
 
 
 Status = Literal["stored", "duplicate", "failed", "skipped"]
+_NO_POOL = _InlineExecutor()
 
 
 @dataclass
@@ -265,7 +266,8 @@ class Ingestor:
                 self._done(path, "duplicate", existing, began=began)
                 return None
             document = load(source)
-            pending = submit_pages(document, self.pool)
+            # Text needs no pool: a run over text files never starts one.
+            pending = submit_pages(document, self.pool if document.needs_ocr else _NO_POOL)
         except BadInput as error:
             self._fail(path, error, None, began)
             return None
