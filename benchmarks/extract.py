@@ -207,12 +207,14 @@ def render_letter(path: Path, out: Path, seed: int = 0) -> Path:
             y = margin_y
             if raw.strip() == "<<page>>":
                 continue
-        if "||" in raw:  # two header columns, each centred in its half
+        if "||" in raw:  # two columns: issuer/number or Nơi nhận on the left, motto/date/signer on the right
             left, right = (part.strip() for part in raw.split("||", 1))
-            for text, centre in ((left, margin_x + 500), (right, width - margin_x - 900)):
-                use = bold if text.isupper() else font
+            small, small_bold = _font(40), _font(40, bold=True)
+            for text, centre in ((left, margin_x + 440), (right, margin_x + 1420)):
+                use = small_bold if text.isupper() else small
                 w = draw.textlength(text, font=use)
-                draw.text((centre - w / 2, y), text, font=use, fill=0)
+                x = margin_x if (text.startswith("-") or text.startswith("Nơi nhận")) else centre - w / 2
+                draw.text((max(margin_x, x), y), text, font=use, fill=0)
         elif raw.startswith(">>"):
             text = raw[2:].strip()
             use = bold if text.isupper() else font

@@ -38,9 +38,9 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None) -
     confidence = dict(header.confidence)
 
     recipients = extract_recipients(text)
-    references = extract_references(text, own_number=header.doc_number)
-    periods = extract_periods(text)
-    tasks = extract_tasks(text)
+    references = extract_references(text, own_number=header.doc_number, wc=wc)
+    periods = extract_periods(text, wc)
+    tasks = extract_tasks(text, wc)
     signer = extract_signer(text)
 
     confidence["recipients"] = combine("explicit", wc.span(" ".join(recipients), "mean")) if recipients else 0.0

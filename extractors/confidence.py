@@ -19,6 +19,9 @@ TRUST_THRESHOLD = 0.60
 # Digits in the number and date slots are held to more: printed digits read
 # at 0.9 and above, a handwritten `109` read as `409` at 0.66.
 DIGIT_TRUST = 0.80
+# A number glued to its code (`125/QĐ-HQHN`) reads lower as one OCR word even
+# when right (Đ and the dash cost Tesseract confidence); its shape is checked too.
+CODE_TRUST = 0.45
 # Rule confidences: how sure a rule is on perfect text.
 RULE_CONFIDENCE = {
     "explicit": 0.97,   # the decree's own slot (Số:, the date line, the title line)
@@ -45,17 +48,23 @@ class WordConfidence:
         return bool(self.table)
 
     def word(self, token: str) -> float | None:
-        token = token.strip(".,;:")
+        for candidate in (token, token.strip(".,;:()")):
+            if candidate and candidate in self.table:
+                return self.table[candidate]
+        token = token.strip(".,;:()")
         if not token:
             return None
-        if token in self.table:
-            return self.table[token]
         key = strip_diacritics(token).lower()
         if key in self.stripped:
             return self.stripped[key]
-        # OCR often glues punctuation or splits a code: try its pieces.
+        # OCR glues punctuation to words and a number to its code (`1520/SGDĐTVP`):
+        # a word read inside a longer OCR word has that word's confidence.
+        if any(c.isdigit() for c in token) and len(token) >= 2:
+            values = [v for k, v in self.table.items() if token in k]
+            if values:
+                return min(values)
         pieces = [p for p in re.split(r"[/\-]", token) if p]
-        values = [self.table.get(p) for p in pieces if p in self.table]
+        values = [self.table[p] for p in pieces if p in self.table]
         return min(values) if values else None
 
     def span(self, text: str | None, how: str = "min") -> float | None:
@@ -70,6 +79,22 @@ class WordConfidence:
         if not values:
             return None
         return min(values) if how == "min" else sum(values) / len(values)
+
+
+def digits_trusted(wc: "WordConfidence", text: str | None, threshold: float = TRUST_THRESHOLD) -> bool:
+    """Whether every number-bearing word of `text` was read well enough to store (always, for digital text).
+
+    Printed body digits misread by OCR (`quý II/2024` as `quý 1/2024` at 0.56)
+    fall under TRUST_THRESHOLD; the handwritten header slots use DIGIT_TRUST.
+    """
+    if not text or not wc.is_ocr:
+        return True
+    for token in _TOKEN.findall(text):
+        if any(c.isdigit() for c in token):
+            value = wc.word(token)
+            if value is not None and value < threshold:
+                return False
+    return True
 
 
 def combine(rule: str | float, ocr: float | None) -> float:

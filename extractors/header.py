@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .confidence import DIGIT_TRUST, WordConfidence, combine
+from .confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
 from .dates import parse_date, parts_to_iso, valid_dmy
 from pipeline.vietnamese import strip_diacritics
 
@@ -120,6 +120,15 @@ def _place_from(prefix: str) -> str | None:
     return " ".join(run) or None
 
 
+def _plausible_code(code: str) -> bool:
+    """Decree 30 ký hiệu: `QĐ-UBND`, `UBND-NV`, `2023/TB-LPQT`, or a bare type code (`TTr`).
+
+    OCR that drops the dash (`SGDĐTVP`) leaves a code no office writes.
+    """
+    last = code.split("/")[-1]
+    return "-" in last or last in TYPE_CODES or len(last) <= 5
+
+
 def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | None, float, str | None]:
     """(doc_number, type code, confidence, raw text) from the `Số:` slot."""
     for line in lines:
@@ -133,9 +142,14 @@ def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | Non
             # A handwritten number OCR cannot read: the slot is there, the number is not.
             return None, type_code, 0.0, match.group(0)
         value = f"{int(raw_num):0{len(raw_num) if raw_num.startswith('0') else 1}d}/{code}"
-        ocr = wc.word(raw_num)
-        if wc.is_ocr and ocr is not None and ocr < DIGIT_TRUST:
-            return None, type_code, round(ocr, 2), match.group(0)
+        # The number and its code as OCR read them (`1520/SGDĐTVP` at 0.55 lost its dash).
+        slot = line[match.start("num"):match.end("code")]
+        separate = bool(re.match(r"\d+\s", slot))  # `409 /QĐ-BTC`: a handwritten number in a printed slot
+        ocr = wc.word(raw_num) if separate else wc.span(slot)
+        threshold = DIGIT_TRUST if separate else CODE_TRUST
+        if wc.is_ocr and ((ocr is not None and ocr < threshold) or not _plausible_code(code)):
+            # Read, but not well enough to store: null, and a confidence that says so.
+            return None, type_code, round((ocr if ocr is not None else 0.5) / 2, 2), match.group(0)
         return value, type_code, combine("explicit", ocr), match.group(0)
     return None, None, 0.0, None
 

@@ -13,6 +13,7 @@ import re
 
 from pipeline.types import ReportingPeriod
 
+from .confidence import WordConfidence, digits_trusted
 from .dates import DATE, day_in_month, last_month_of_period, match_to_iso, parse_date
 from .text import flatten
 
@@ -52,19 +53,22 @@ def _label(raw: str) -> str:
     return label
 
 
-def extract_periods(text: str) -> list[ReportingPeriod]:
+def extract_periods(text: str, wc: WordConfidence | None = None) -> list[ReportingPeriod]:
+    """Reporting periods; with OCR confidences, a period read from poor digits is not stored."""
+    wc = wc or WordConfidence(None)
     flat = flatten(text)
     rule = DUE_RULE.search(flat)
     rule_day = int(rule.group("day")) if rule else None
     periods: list[ReportingPeriod] = []
     for match in PERIOD_RE.finditer(flat):
         label = _label(match.group("label"))
-        start, end = _iso(match, "s_"), _iso(match, "e_")
+        start = _iso(match, "s_") if digits_trusted(wc, match.group("start")) else None
+        end = _iso(match, "e_") if digits_trusted(wc, match.group("end")) else None
         due = None
         stated = DUE_IN_ITEM.search(match.group("gap"))
         if stated:
             due = parse_date(stated.group("date"))
-        elif rule_day and not YEAR_LABEL.match(label):
+        elif rule_day and not YEAR_LABEL.match(label) and digits_trusted(wc, label):
             last = last_month_of_period(label)
             if last:
                 due = day_in_month(last[0], last[1], rule_day)

@@ -13,6 +13,7 @@ import re
 
 from pipeline.types import Reference
 
+from .confidence import WordConfidence, digits_trusted
 from .dates import DATE, match_to_iso
 from .header import TYPE_CODES
 from .text import flatten, normalize_code
@@ -74,7 +75,13 @@ def _same_document(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "-") or b.startswith(a + "-")
 
 
-def extract_references(text: str, own_number: str | None = None) -> list[Reference]:
+def extract_references(text: str, own_number: str | None = None, wc: WordConfidence | None = None) -> list[Reference]:
+    """Cited documents; with OCR confidences, a date read from poor digits is dropped.
+
+    Numbers are not gated: the confidence table keeps each word form's lowest
+    reading in the document, and a law cited five times is read badly once.
+    """
+    wc = wc or WordConfidence(None)
     flat = flatten(text)
     found: list[Reference] = []
     for match in NUMBER_RE.finditer(flat):
@@ -89,7 +96,7 @@ def extract_references(text: str, own_number: str | None = None) -> list[Referen
         if SELF_RE.search(before[-60:]) or (own_number and number == own_number):
             continue
         date_match = DATE_AFTER_RE.match(after)
-        date = match_to_iso(date_match) if date_match else None
+        date = match_to_iso(date_match) if date_match and digits_trusted(wc, date_match.group(0)) else None
         issuer = _issuer_after(after[date_match.end():] if date_match else after)
         reference = Reference(doc_number=number, doc_type=_type_before(before, number), date=date, issuer=issuer)
         known = next((r for r in found if _same_document(r.doc_number or "", number)

@@ -50,9 +50,24 @@ def _tokens(text: str) -> list[str]:
     return [t for t in word_tokenize(text) if t.strip()]
 
 
+# After a generic head (`Các`, `Thủ trưởng các`), a unit noun must follow: `Các phòng, ban`
+# is a unit, `Các nhiệm vụ trọng tâm` is not.
+GENERIC_HEADS = ("các", "thủ trưởng", "lãnh đạo", "người đứng đầu", "đơn vị", "cơ quan")
+UNIT_NOUNS = ("phòng", "ban", "sở", "cơ quan", "đơn vị", "xã", "phường", "thôn", "ấp", "trường", "ngành", "huyện",
+              "ubnd", "thành viên", "tổ chức", "địa phương", "hội", "đoàn thể", "bộ", "cục", "chi cục", "trung tâm",
+              "doanh nghiệp", "tổ", "đội", "thị trấn", "quận", "tỉnh", "thành phố", "các", "được", "có", "liên quan",
+              "thuộc", "trực thuộc", "chủ", "cá nhân")
+
+
 def starts_with_unit(text: str) -> bool:
-    lower = text.lower()
-    return any(lower.startswith(h + " ") or lower.startswith(h + ",") for h in UNIT_HEADS)
+    lower = re.sub(r"\s+", " ", text.lower()).strip()
+    head = next((h for h in UNIT_HEADS if lower.startswith(h + " ") or lower.startswith(h + ",")), None)
+    if head is None:
+        return False
+    if head in GENERIC_HEADS:
+        rest = lower[len(head):].lstrip(" ,")
+        return rest.startswith(UNIT_NOUNS)
+    return True
 
 
 def unit_before_duty(text: str) -> str | None:
@@ -73,5 +88,7 @@ def unit_before_duty(text: str) -> str | None:
     span = " ".join(words[:end])
     span = re.sub(r"\s+([,;.)])", r"\1", span)
     span = re.sub(r"\(\s+", "(", span).replace(" - ", " - ")
-    span = span.strip(" ,;:")
+    span = span.strip(" ,;:(")
+    if span.count("(") != span.count(")"):
+        return None
     return span or None

@@ -14,6 +14,7 @@ import re
 
 from pipeline.types import Task
 
+from .confidence import WordConfidence, digits_trusted
 from .dates import DATE, PERIOD_DEADLINES, match_to_iso, period_end
 from .spans import unit_before_duty
 from .text import clean_lines
@@ -90,15 +91,15 @@ def _items(text: str) -> list[str]:
     return [re.sub(r"\s+", " ", i).strip() for i in items]
 
 
-def find_deadline(text: str) -> str | None:
-    """The deadline one obligation states, ISO; None when it states none."""
+def deadline_match(text: str) -> tuple[str, str] | None:
+    """(ISO deadline, the words it was read from) of one obligation; None when it states none."""
     text = RECURRENCE_RE.sub(" ", text)
-    best: tuple[int, str] | None = None
+    best: tuple[int, str, str] | None = None
     for _, pattern in DEADLINE_DATE_RULES:
         for match in pattern.finditer(text):
             iso = match_to_iso(match)
             if iso and (best is None or match.start() < best[0]):
-                best = (match.start(), iso)
+                best = (match.start(), iso, match.group(0))
             break
     for kind, pattern in PERIOD_DEADLINES:
         for match in pattern.finditer(text):
@@ -106,9 +107,15 @@ def find_deadline(text: str) -> str | None:
                 continue
             end = period_end(kind, match)
             if end and (best is None or match.start() < best[0]):
-                best = (match.start(), end)
+                best = (match.start(), end, match.group(0))
             break
-    return best[1] if best else None
+    return (best[1], best[2]) if best else None
+
+
+def find_deadline(text: str) -> str | None:
+    """The deadline one obligation states, ISO; None when it states none."""
+    found = deadline_match(text)
+    return found[0] if found else None
 
 
 def find_recurrence(text: str) -> str | None:
@@ -181,7 +188,9 @@ def _group_appendix_items(items: list[str]) -> list[str]:
     return grouped
 
 
-def extract_tasks(text: str) -> list[Task]:
+def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
+    """Tasks of a letter; with OCR confidences, a deadline read from poorly read digits is left None."""
+    wc = wc or WordConfidence(None)
     tasks: list[Task] = []
     for item in _group_appendix_items(_items(text)):
         body = ITEM_START.sub("", item, count=1).strip()
@@ -191,10 +200,15 @@ def extract_tasks(text: str) -> list[Task]:
             continue
         if body.endswith(":") and len(body.split()) <= 10:
             continue  # an intro label (`Nội dung báo cáo:`)
+        if not find_deadline(body) and not re.search(r"[.;]$", body) and (
+                re.match(r"^[IVX]{1,5}\.\s", item) or body.startswith("Về ")):
+            continue  # a section heading (`I. Về xây dựng, ban hành ... năm 2021`)
         if len(body.split()) <= 12 and not find_deadline(body) and not re.search(r"[.;]$", body) and ENUMERATOR.match(item):
             continue  # a heading (`2. Thời điểm ban hành Kế hoạch`), not a duty
         for part in _split_deadline_sentences(body):
             responsible, cooperating = _responsible(part)
+            found = deadline_match(part)
+            deadline = found[0] if found and digits_trusted(wc, found[1]) else None
             tasks.append(Task(text=part, responsible=responsible, cooperating=cooperating,
-                              deadline=find_deadline(part), recurrence=find_recurrence(part)))
+                              deadline=deadline, recurrence=find_recurrence(part)))
     return tasks

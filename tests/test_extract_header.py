@@ -101,3 +101,23 @@ def test_qd1373_text_layer_header():
     assert (h.doc_number, h.issue_date, h.place) == ("1373/QĐ-BKHĐT", "2022-07-29", "Hà Nội")
     assert h.issuer == "Bộ Kế hoạch và Đầu tư"
     assert h.subject.startswith("Về việc đính chính Thông tư số 10/2022/TT-BKHĐT ngày 15 tháng 6 năm 2022")
+
+
+def test_code_that_lost_its_dash_is_not_stored():
+    text = ("UBND THÀNH PHỐ ĐÀ NẴNG CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nSỞ GIÁO DỤC VÀ ĐÀO TẠO Độc lập - Tự do - Hạnh phúc\n\n"
+            "Số: 1520/SGDĐTVP Đà Nẵng, ngày 05 tháng 9 năm 2024\nV/v triển khai nhiệm vụ năm học 2024-2025\n")
+    f = extract_fields(text, {"Số:": 0.93, "1520/SGDĐTVP": 0.55, "Đà": 0.96, "Nẵng,": 0.96, "05": 0.96, "9": 0.95, "2024": 0.96})
+    assert f.doc_number is None and f.confidence["doc_number"] < 0.5
+    assert f.issue_date == "2024-09-05"
+    # The same code glued to a right number, read at 0.53, is kept (Đ costs Tesseract confidence).
+    g = extract_fields(text.replace("1520/SGDĐTVP", "125/QĐ-HQHN"), {"125/QĐ-HQHN": 0.53})
+    assert g.doc_number == "125/QĐ-HQHN" and g.confidence["doc_number"] < 0.6
+
+
+def test_poorly_read_quarter_gives_no_deadline():
+    from extractors.confidence import WordConfidence
+    from extractors.tasks import extract_tasks
+
+    text = "Căn cứ Kế hoạch.\n3. Đoàn kiểm tra tiến hành kiểm tra tại các cơ quan, đơn vị trong quý\n1/2024.\n"
+    assert extract_tasks(text)[0].deadline == "2024-03-31"
+    assert extract_tasks(text, WordConfidence({"quý": 0.96, "1/2024.": 0.56}))[0].deadline is None
