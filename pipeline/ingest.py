@@ -150,13 +150,15 @@ class _InFlight:
 
 
 # Test-only hooks, read from the environment; never set them in production.
-#   CONGVAN_TEST_DOC_DELAY_S=0.3      sleep before storing each document (gives
-#                                     kill tests a wide window mid-run)
+#   CONGVAN_TEST_DOC_DELAY_S=0.3      say which document is in hand (stderr), then
+#                                     sleep before storing it (a wide window mid-run)
 #   CONGVAN_TEST_KILL_AFTER_COMMIT=N  SIGKILL this process right after the Nth
 #                                     commit, before its file is moved
-def _test_delay() -> None:
+def _test_delay(path: Path) -> None:
     delay = os.environ.get("CONGVAN_TEST_DOC_DELAY_S")
     if delay:
+        # Tells a test which document is in hand (stderr, never in production).
+        os.write(2, f"congvan-test: finishing {path}\n".encode())
         time.sleep(float(delay))
 
 
@@ -294,7 +296,7 @@ class Ingestor:
             for copy in item.copies:
                 self._fail(copy, BadInput(copy, error.cause, error.stage), sha256, item.started)
             return
-        _test_delay()
+        _test_delay(path)
         doc_id = store(self.db, record, restored)
         _test_after_commit()
         del self._in_flight[sha256]

@@ -97,13 +97,14 @@ def start(inbox: Path, db: Path, *args: str, **extra: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 180) -> list[str]:
-    """Read the process's stdout until a line holds `needle`; return the lines read."""
+def wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 180, stream: str = "stdout") -> list[str]:
+    """Read the process's stdout (or stderr) until a line holds `needle`; return the lines read."""
     lines: list[str] = []
     deadline = time.monotonic() + timeout
-    assert process.stdout is not None
+    pipe = getattr(process, stream)
+    assert pipe is not None
     while time.monotonic() < deadline:
-        line = process.stdout.readline()
+        line = pipe.readline()
         if not line:
             if process.poll() is not None:
                 break
