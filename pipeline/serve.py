@@ -38,9 +38,10 @@ VIEWS = {
 
 def prepare(db: Database) -> None:
     """Create (or bring up to date) the views the metadata refers to."""
-    for name, sql in VIEWS.items():
-        # replace=True drops and recreates only when the definition changed.
-        db.create_view(name, sql, replace=True)
+    with db.atomic():  # an ingest reading at the same time never sees the view missing
+        for name, sql in VIEWS.items():
+            # replace=True drops and recreates only when the definition changed.
+            db.create_view(name, sql, replace=True)
 
 
 def metadata(db_name: str = _METADATA_DB) -> dict[str, Any]:
