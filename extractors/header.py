@@ -126,7 +126,11 @@ def _plausible_code(code: str) -> bool:
     OCR that drops the dash (`SGDĐTVP`) leaves a code no office writes.
     """
     last = code.split("/")[-1]
-    return "-" in last or last in TYPE_CODES or len(last) <= 5
+    first = last.split("-")[0]
+    # `QĐĐ-UBND`, `KHH-UBND`: a type code with a letter read twice.
+    doubled = first not in TYPE_CODES and any(first[:i] + first[i + 1:] in TYPE_CODES and first[i] == first[i - 1]
+                                              for i in range(1, len(first)))
+    return not doubled and ("-" in last or last in TYPE_CODES or len(last) <= 5)
 
 
 def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | None, float, str | None]:

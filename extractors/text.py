@@ -98,7 +98,9 @@ def strip_motto(line: str) -> str:
 
 def normalize_code(code: str) -> str:
     """`834 /QP-UBND` -> `834/QĐ-UBND`: no spaces, Đ restored in known code words."""
-    code = re.sub(r"\s+", "", nfc(code)).replace("Ð", "Đ").strip(".,;:")
+    # `QĐÐ`: OCR emits Đ and the look-alike eth for one glyph; it is one Đ.
+    code = re.sub(r"ĐÐ|ÐĐ", "Đ", re.sub(r"\s+", "", nfc(code)))
+    code = code.replace("Ð", "Đ").strip(".,;:")
     parts = re.split(r"([/\-])", code)
     return "".join(CODE_WORDS.get(p, p) for p in parts)
 

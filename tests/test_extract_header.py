@@ -121,3 +121,9 @@ def test_poorly_read_quarter_gives_no_deadline():
     text = "Căn cứ Kế hoạch.\n3. Đoàn kiểm tra tiến hành kiểm tra tại các cơ quan, đơn vị trong quý\n1/2024.\n"
     assert extract_tasks(text)[0].deadline == "2024-03-31"
     assert extract_tasks(text, WordConfidence({"quý": 0.96, "1/2024.": 0.56}))[0].deadline is None
+
+
+def test_eth_and_doubled_letters_in_codes():
+    assert normalize_code("125/QĐÐ-HQHN") == "125/QĐ-HQHN"
+    text = "BỘ TÀI CHÍNH\nSố: 125/QĐĐ-BTC Hà Nội, ngày 12 tháng 3 năm 2025\nQUYẾT ĐỊNH\nVề việc\n"
+    assert extract_fields(text, {"125/QĐĐ-BTC": 0.9}).doc_number is None
