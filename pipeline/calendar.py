@@ -9,7 +9,7 @@ time the document was ingested, so the same database gives the same file.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event
 from sqlite_utils import Database
@@ -26,9 +26,9 @@ _SUMMARY_CHARS = 90
 def _stamp(db: Database, document_id: int) -> datetime:
     row = db.execute("select ingested_at from documents where id = ?", [document_id]).fetchone()
     try:
-        return datetime.fromisoformat(row[0]).astimezone(timezone.utc)
+        return datetime.fromisoformat(row[0]).astimezone(UTC)
     except (TypeError, ValueError):
-        return datetime(1970, 1, 1, tzinfo=timezone.utc)
+        return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _short(text: str, limit: int = _SUMMARY_CHARS) -> str:

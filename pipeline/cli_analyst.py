@@ -155,7 +155,10 @@ def search(query: str, db_path: Path, limit: int, fmt: str) -> None:
     if fmt in ("csv", "json"):
         for row in rows:
             row["snippet"] = plain_snippet(row["snippet"])
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2) if fmt == "json" else rows_csv(rows), nl=fmt == "json")
+        if fmt == "json":
+            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            click.echo(rows_csv(rows), nl=False)
         return
     console = Console(highlight=False)
     if not rows:

@@ -1,9 +1,10 @@
 """The analyst's questions as functions: what is due, who owes it, who cites what.
 
 Every function takes an open `sqlite_utils.Database` (store.open_db) and
-returns plain dicts, so the CLI (cli_analyst), the notebook and tests share
-one implementation.  Dates are ISO text in the database, so comparing them as
-strings orders them correctly.
+returns plain dicts, so the CLI (cli_analyst), the calendar, the Datasette
+view (serve.py reuses ITEMS_SQL) and the tests share one implementation.
+Dates are ISO text in the database, so comparing them as strings orders them
+correctly.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
-__all__ = ["DateRange", "parse_date", "fold", "tasks", "citing", "cited_by_chain", "records_csv", "rows_csv", "match_key"]
+__all__ = [
+    "DateRange", "parse_date", "fold", "match_key", "tasks", "citing", "cited_by_chain", "records_csv", "rows_csv",
+]
 
-# A task or reporting due date joined with its letter: the columns every
-# listing shows (CLI table, CSV, JSON, ICS, notebook).
+# A task or reporting due date joined with its letter: the columns of every
+# listing (`congvan tasks` CSV/JSON, the ICS events, the Datasette view).
 TASK_COLUMNS = [
     "kind", "deadline", "responsible", "cooperating", "text", "recurrence",
     "document_id", "doc_number", "doc_type", "issue_date", "issuer", "subject", "source", "uid",
@@ -204,7 +207,7 @@ def tasks(
     sql += " order by deadline is null, deadline, issue_date, document_id, uid"
     cursor = db.execute(sql, params)
     names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def _number_key(doc_number: str | None) -> str:
@@ -226,7 +229,7 @@ def citing(db: Database, doc_number: str) -> list[dict[str, Any]]:
         [_number_key(doc_number)],
     )
     names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def cited_by_chain(db: Database, document_id: int, *, max_depth: int = 20) -> list[dict[str, Any]]:
@@ -252,7 +255,7 @@ def cited_by_chain(db: Database, document_id: int, *, max_depth: int = 20) -> li
         [document_id, max_depth],
     )
     names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 # The record keys (shared/spec/record.md) that are lists or objects: CSV cells

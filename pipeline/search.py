@@ -31,7 +31,7 @@ def _d_variants(word: str) -> list[str]:
     variants = []
     for choice in itertools.product("dđ", repeat=len(positions)):
         letters = list(word)
-        for position, letter in zip(positions, choice):
+        for position, letter in zip(positions, choice, strict=True):
             letters[position] = letter
         variants.append("".join(letters))
     return variants
@@ -80,7 +80,7 @@ def search(db: Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
         [fts_query(query), limit],
     )
     names = [c[0] for c in cursor.description]
-    rows = [dict(zip(names, row)) for row in cursor]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor]
     for row in rows:
         # Neighbouring hits read as one: `[kế hoạch]`, not `[kế] [hoạch]`.
         row["snippet"] = (row["snippet"] or "").replace(f"{HIT_END} {HIT_START}", " ")

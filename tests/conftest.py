@@ -143,8 +143,9 @@ def analyst_db(tmp_path: Path) -> Path:
              issuer=None, document_id=None),
     ])
     db["tasks"].insert_all([
-        dict(document_id=2, position=0, text="Giao Phòng Nội vụ xây dựng Đề cương kiểm tra.", responsible="Phòng Nội vụ",
-             cooperating="Văn phòng HĐND và UBND huyện", deadline="2024-03-15", recurrence=None),
+        dict(document_id=2, position=0, text="Giao Phòng Nội vụ xây dựng Đề cương kiểm tra.",
+             responsible="Phòng Nội vụ", cooperating="Văn phòng HĐND và UBND huyện", deadline="2024-03-15",
+             recurrence=None),
         dict(document_id=2, position=1, text="Các cơ quan tự đánh giá, gửi báo cáo về Phòng Nội vụ.",
              responsible="Các cơ quan, đơn vị", cooperating=None, deadline="2024-04-05", recurrence=None),
         dict(document_id=2, position=2, text="Báo cáo kết quả khắc phục định kỳ hằng quý.",

@@ -46,7 +46,8 @@ def test_tasks_filters_and_csv(analyst_db) -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["deadline"], r["responsible"], r["doc_number"]) for r in rows] == [
         ("2024-03-15", "Phòng Nội vụ", "35/KH-UBND")]
-    code, out = run("tasks", "--db", str(analyst_db), "--issuer", "ubnd huyen duc co", "--no-reports", "--format", "json")
+    code, out = run("tasks", "--db", str(analyst_db), "--issuer", "ubnd huyen duc co", "--no-reports",
+                    "--format", "json")
     assert [r["deadline"] for r in json.loads(out)] == ["2024-03-25"]
 
 

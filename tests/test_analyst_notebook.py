@@ -25,7 +25,8 @@ def test_notebook_executes(sample_db: Path, tmp_path: Path, monkeypatch) -> None
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
     with sqlite3.connect(sample_db) as conn:
-        documents, tasks = conn.execute("select (select count(*) from documents), (select count(*) from tasks)").fetchone()
+        documents, tasks = conn.execute(
+            "select (select count(*) from documents), (select count(*) from tasks)").fetchone()
         month, count = conn.execute(
             "select m, count(*) from (select substr(deadline, 1, 7) m from tasks where deadline is not null"
             " union all select substr(due, 1, 7) from reporting_periods where due is not null)"

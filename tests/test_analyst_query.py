@@ -137,7 +137,8 @@ def test_sample_tasks_agree_with_the_database(sample_db) -> None:
     dated = [d for d in deadlines(rows) if d]
     assert dated == sorted(dated) and deadlines(rows)[len(dated):] == [None] * (len(rows) - len(dated))
     for row in rows:  # every row carries its letter
-        expected = db.execute("select doc_number, issue_date from documents where id = ?", [row["document_id"]]).fetchone()
+        expected = db.execute("select doc_number, issue_date from documents where id = ?",
+                              [row["document_id"]]).fetchone()
         assert (row["doc_number"], row["issue_date"]) == tuple(expected)
     quarter = query.tasks(db, due_after="1/4/2024", due_before="30/6/2024")
     assert quarter and all("2024-04-01" <= r["deadline"] <= "2024-06-30" for r in quarter)

@@ -37,7 +37,8 @@ def get(db_path: Path, *paths: str) -> list:
 def test_metadata_file_is_complete() -> None:
     meta = json.loads(METADATA_FILE.read_text(encoding="utf-8"))
     congvan = meta["databases"]["congvan"]
-    assert set(congvan["queries"]) == {"upcoming_deadlines", "overdue_tasks", "tasks_by_responsible", "documents_citing"}
+    assert set(congvan["queries"]) == {
+        "upcoming_deadlines", "overdue_tasks", "tasks_by_responsible", "documents_citing"}
     view = congvan["tables"]["task_deadlines"]
     assert set(view["facets"]) >= {"issuer", "doc_type", "responsible", "deadline_month"}
     for table in ("documents", "tasks", "task_deadlines", "references", "reporting_periods"):
