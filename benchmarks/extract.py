@@ -131,7 +131,10 @@ def _cached_document_text(path: Path) -> tuple[str, dict[str, float], str]:
     from pipeline.load import load
     from pipeline.ocr import make_pool, ocr_document
 
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    # Keyed by the input and by the OCR stage's own code, so a changed OCR stage re-reads.
+    stage = b"".join((ROOT / "pipeline" / name).read_bytes() for name in ("load.py", "preprocess.py", "ocr.py")
+                     if (ROOT / "pipeline" / name).exists())
+    digest = hashlib.sha256(path.read_bytes() + stage).hexdigest()[:16]
     cache = CACHE / f"{path.name}.{digest}.json"
     if cache.exists():
         data = json.loads(cache.read_text())
