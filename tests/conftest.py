@@ -59,8 +59,8 @@ def _sample_key() -> str:
                             (ROOT / "models", "**/*")):
         for path in sorted(folder.glob(pattern)):
             if path.is_file() and not (folder.name == "pipeline" and path.name in _READ_SIDE):
-                stat = path.stat()
-                digest.update(f"{path.relative_to(ROOT)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+                # Content, not mtime: a checkout or a save without changes keeps the cache.
+                digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
