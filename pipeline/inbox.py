@@ -5,11 +5,14 @@ A nightly job (cron, a systemd timer) runs `congvan inbox DIR`.  One pass:
 1. take the run lock (`<db>.lock`, see `lock.py`), or exit at once with
    EXIT_LOCKED;
 2. scan DIR recursively for letters, ignoring hidden and temporary files
-   (`ingest.is_ignored`) and the done/failed folders if they lie inside it;
+   (`files.is_ignored`) and the done/failed folders if they lie inside it;
 3. keep the files that have not changed for `settle` seconds (the later of
    mtime and ctime, so a copy that keeps its old mtime still counts as new);
    the others are left for the next run;
-4. ingest them (`ingest.Ingestor`): each document is committed in its own
+4. file at once each one whose sha256 is already in the database (moved to
+   `done/YYYY/MM/` as a duplicate): standard library only, so a rerun over
+   known files never pays for importing the OCR and NLP stacks;
+5. ingest the rest (`ingest.Ingestor`): each document is committed in its own
    transaction, then its file is moved to `done/YYYY/MM/`; a file already in
    the database (same sha256) is moved there too, as a duplicate; a file that
    fails goes to `failed/` with a `.error.txt` that says why.  Just before a
@@ -24,6 +27,7 @@ reached stay in the inbox.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -35,11 +39,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import BadInput
-from .ingest import Ingestor, Outcome, Summary, is_ignored
+from .files import done_folder, is_ignored, move_file
 from .lock import Locked, RunLock, lock_path_for
+
+if TYPE_CHECKING:
+    from .ingest import Outcome, Summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 DEFAULT_SETTLE_S = 60.0
@@ -226,6 +233,72 @@ class Log:
             self._emit(event, text)
 
 
+@dataclass
+class Filed:
+    """A known file filed by `file_known` (the fields of `ingest.Outcome` that `Log` reads)."""
+
+    path: Path
+    document_id: int
+    moved_to: str | None
+    note: str | None
+    seconds: float
+    status: str = "duplicate"
+    record: None = None
+    error: None = None
+    pages: int = 0
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_known(ready: list[Found], db_path: Path, done_dir: Path, log: Log,
+               stop: Callable[[], str | None]) -> tuple[list[Found], list[Filed]]:
+    """Move the files whose sha256 is in the database to done/ (their rows are committed).
+
+    Returns the files left for the Ingestor (new, unreadable, or changed)
+    and those filed.  Same rule as the Ingestor's own duplicate check, minus
+    the imports: this is most of a rerun over files already ingested.
+    """
+    if not ready or not db_path.exists():
+        return ready, []
+    connection = sqlite3.connect(db_path, timeout=30)
+    try:
+        if connection.execute("select 1 from sqlite_master where type = 'table' and name = 'documents'").fetchone() is None:
+            return ready, []
+        check = unchanged({f.path: f for f in ready})
+        rest: list[Found] = []
+        filed: list[Filed] = []
+        for i, found in enumerate(ready):
+            if stop():
+                return rest + ready[i:], filed
+            began = time.monotonic()
+            try:
+                sha256 = _sha256(found.path)
+            except OSError:
+                rest.append(found)  # the Ingestor reports why it cannot be read
+                continue
+            row = connection.execute("select id from documents where sha256 = ?", [sha256]).fetchone()
+            if row is None or check(found.path) is not None:
+                rest.append(found)
+                continue
+            moved_to, note = None, None
+            try:
+                moved_to = str(move_file(found.path, done_folder(done_dir)))
+            except OSError as error:
+                note = f"stored, but could not be moved to {done_dir} ({error.strerror or error})"
+            outcome = Filed(found.path, row[0], moved_to, note, time.monotonic() - began)
+            filed.append(outcome)
+            log.outcome(outcome)  # type: ignore[arg-type]
+        return rest, filed
+    finally:
+        connection.close()
+
+
 def run_inbox(options: InboxOptions, log: Log | None = None) -> int:
     """One pass over the inbox; returns the exit code."""
     log = log or Log(as_json=options.log_json)
@@ -254,33 +327,45 @@ def run_inbox(options: InboxOptions, log: Log | None = None) -> int:
 
 
 def _run_locked(options: InboxOptions, exclude: list[Path], log: Log) -> int:
-    from . import ocr
-    from .store import open_db
-
-    if options.page_timeout_s:
-        ocr.PAGE_TIMEOUT_S = options.page_timeout_s
+    assert options.done_dir is not None
     started = time.monotonic()
     found = scan(options.inbox, exclude)
     ready = [f for f in found if f.age >= options.settle_s]
     waiting = [f for f in found if f.age < options.settle_s]
     for item in waiting:
         log.waiting(item, options.settle_s)
-    db = open_db(options.db_path)
-    with StopFlag() as stop, Ingestor(db, jobs=options.jobs, failed_dir=options.failed_dir,
-                                      done_dir=options.done_dir, on_outcome=log.outcome,
-                                      check=unchanged({f.path: f for f in ready}),
-                                      should_stop=stop) as ingestor:
-        summary = ingestor.run(f.path for f in ready)
+    with StopFlag() as stop:
+        rest, filed = file_known(ready, options.db_path, options.done_dir, log, stop)
+        summary = _ingest(options, rest, log, stop) if rest and not stop() else None
+    if summary is None:
+        from types import SimpleNamespace
+
+        summary = SimpleNamespace(count=lambda status: 0, not_started=0, pages_ocr=0, tasks=0, stopped=stop())
+        if stop():
+            summary.not_started = len(rest)
     code = EXIT_FAILED if summary.count("failed") else EXIT_OK
-    _log_summary(log, options, summary, len(found), len(waiting), time.monotonic() - started, code)
+    _log_summary(log, options, summary, len(found), len(waiting), len(filed), time.monotonic() - started, code)
     return code
 
 
-def _log_summary(log: Log, options: InboxOptions, summary: Summary, seen: int, waiting: int,
+def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag) -> "Summary":
+    from . import ocr
+    from .ingest import Ingestor
+    from .store import open_db
+
+    if options.page_timeout_s:
+        ocr.PAGE_TIMEOUT_S = options.page_timeout_s
+    db = open_db(options.db_path)
+    with Ingestor(db, jobs=options.jobs, failed_dir=options.failed_dir, done_dir=options.done_dir,
+                  on_outcome=log.outcome, check=unchanged({f.path: f for f in files}), should_stop=stop) as ingestor:
+        return ingestor.run(f.path for f in files)
+
+
+def _log_summary(log: Log, options: InboxOptions, summary: Any, seen: int, waiting: int, filed: int,
                  seconds: float, code: int) -> None:
     left = waiting + summary.count("skipped") + summary.not_started
     counts = {
-        "files": seen, "stored": summary.count("stored"), "duplicates": summary.count("duplicate"),
+        "files": seen, "stored": summary.count("stored"), "duplicates": summary.count("duplicate") + filed,
         "failed": summary.count("failed"), "left": left, "waiting": waiting,
         "skipped": summary.count("skipped"), "not_started": summary.not_started,
         "pages_ocr": summary.pages_ocr, "tasks": summary.tasks, "seconds": round(seconds, 2),

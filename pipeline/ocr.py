@@ -132,6 +132,12 @@ _PR_SET_PDEATHSIG = 1
 
 def _worker_init() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    try:  # one thread per worker for OpenCV too: the pool already fills the cores
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
     # Ctrl-C and SIGTERM (sent to the whole process group by a terminal, or
     # the whole cgroup by systemd) are for the main process to handle: it
     # finishes the current document, which needs its pages read, then stops.

@@ -1,0 +1,100 @@
+"""Files of a drop folder: which are letters, and moving them without losing one.
+
+Light on purpose (standard library only): `congvan inbox` scans and files
+known documents with it before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from .errors import BadInput
+
+# Files that are never letters: editor locks, partial downloads, OS litter.
+IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+IGNORED_SUFFIXES = {".part", ".partial", ".tmp", ".crdownload", ".download", ".swp", ".error.txt"}
+
+
+def is_ignored(path: Path) -> bool:
+    name = path.name.lower()
+    return (
+        name.startswith((".", "~$", "~"))
+        or name in IGNORED_NAMES
+        or any(name.endswith(suffix) for suffix in IGNORED_SUFFIXES)
+    )
+
+
+def done_folder(done_dir: Path, when: datetime | None = None) -> Path:
+    """`done_dir/YYYY/MM`, by the local date the file is filed."""
+    when = when or datetime.now()
+    return done_dir / f"{when:%Y}" / f"{when:%m}"
+
+
+def unique_destination(folder: Path, name: str) -> Path:
+    """`folder/name`, or `folder/name (2)` etc. so nothing is ever overwritten."""
+    folder.mkdir(parents=True, exist_ok=True)
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    counter = 2
+    while candidate.exists():
+        candidate = folder / f"{stem} ({counter}){suffix}"
+        counter += 1
+    return candidate
+
+
+def move_file(path: Path, folder: Path) -> Path:
+    """Move `path` into `folder` under a name nothing else has; return where it went."""
+    return move_file_to(path, unique_destination(folder, path.name))
+
+
+def move_aside(path: Path, folder: Path, error: BadInput) -> str | None:
+    """Move a failed file into `folder` with a `.error.txt` that says why.
+
+    The reason is written first: a kill between the two steps leaves the file
+    where it was (it fails again next time, and the reason is rewritten).
+    """
+    note = None
+    try:
+        destination = unique_destination(folder, path.name)
+        note = destination.with_name(destination.name + ".error.txt")
+        note.write_text(f"{error.one_line()}\nstage: {error.stage}\n", encoding="utf-8")
+        return str(move_file_to(path, destination))
+    except OSError:
+        # Read-only source: the file stays, the failure is still recorded in
+        # the database, and no reason is left beside a file that is not there.
+        if note is not None and not note.with_name(note.name[: -len(".error.txt")]).exists():
+            note.unlink(missing_ok=True)
+        return None
+
+
+def move_file_to(path: Path, destination: Path) -> Path:
+    """Move `path` to `destination` (a free name, see `unique_destination`).
+
+    A rename on one file system (atomic: the file is in one place or the
+    other).  Across file systems: copy to a hidden temporary name, flush,
+    rename into place, and only then remove the original, so a kill leaves at
+    worst a hidden partial copy and the original untouched.
+    """
+    try:
+        os.rename(path, destination)
+        return destination
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+    return _copy_across(path, destination)
+
+
+def _copy_across(path: Path, destination: Path) -> Path:
+    partial = destination.with_name(f".{destination.name}.part")
+    with path.open("rb") as source, partial.open("wb") as target:
+        shutil.copyfileobj(source, target, 1 << 20)
+        target.flush()
+        os.fsync(target.fileno())
+    shutil.copystat(path, partial)
+    os.rename(partial, destination)
+    os.unlink(path)
+    return destination
