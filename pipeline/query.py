@@ -237,7 +237,9 @@ def cited_by_chain(db: Database, document_id: int, *, max_depth: int = 20) -> li
     those cite, and so on, as far as they are in the database.
 
     Each row is a cited document with `depth` (1 = cited directly) and
-    `cited_from` (the id of the document that cites it).
+    `cited_from` (the id of the document that cites it).  Each document is
+    listed once, at its smallest depth, so a cycle (A cites B, B cites A)
+    ends; `max_depth` bounds the walk.
     """
     cursor = db.execute(
         """with recursive chain(id, depth, cited_from) as (

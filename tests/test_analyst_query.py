@@ -118,6 +118,13 @@ def test_chain_of_directives(analyst_db) -> None:
         ("35/KH-UBND", 1, 3), ("2011/QĐ-UBND", 2, 2)]
 
 
+def test_chain_survives_a_cycle(analyst_db) -> None:
+    db = open_db(analyst_db)
+    db["references"].insert(dict(citing_document_id=1, position=0, doc_number="479/UBND-NV", document_id=3))
+    chain = query.cited_by_chain(db, 3)
+    assert {r["doc_number"]: r["depth"] for r in chain} == {"35/KH-UBND": 1, "2011/QĐ-UBND": 2, "479/UBND-NV": 3}
+
+
 def test_records_csv_round_trips_nested_fields(analyst_db) -> None:
     records = list(iter_records(open_db(analyst_db)))
     rows = list(csv.DictReader(io.StringIO(query.records_csv(records))))

@@ -83,11 +83,12 @@ def test_view_facets_and_titles(analyst_db) -> None:
 def test_sample_database_in_datasette(sample_db) -> None:
     import sqlite3
 
-    tasks_json, citing, documents_page = get(
+    tasks_json, citing, documents_page, links_page = get(
         sample_db,
         "/congvan/task_deadlines.json?_shape=array&_size=max",
         "/congvan/documents_citing.json?_shape=array&doc_number=2011/QĐ-UBND",
         "/congvan/documents",
+        "/congvan/references?document_id__notblank=1",
     )
     with sqlite3.connect(sample_db) as conn:
         dated = conn.execute("select (select count(*) from tasks where deadline is not null)"
@@ -96,6 +97,10 @@ def test_sample_database_in_datasette(sample_db) -> None:
     assert all(r["deadline_month"] == r["deadline"][:7] for r in tasks_json)
     assert [r["doc_number"] for r in citing] == ["35/KH-UBND"]
     assert "Văn bản / Documents" in documents_page
+    # The web view walks the chain: a linked reference shows the cited letter's number, linked.
+    with sqlite3.connect(sample_db) as conn:
+        plan_id = conn.execute("select id from documents where doc_number = '35/KH-UBND'").fetchone()[0]
+    assert f'<a href="/congvan/documents/{plan_id}">35/KH-UBND</a>' in links_page
 
 
 def test_serve_binds_loopback_only(analyst_db, monkeypatch) -> None:
