@@ -41,7 +41,10 @@ def _letter_line(item: dict) -> str:
     words = [item["doc_type"] or "Văn bản"]
     words.append(f"số {item['doc_number']}" if item["doc_number"] else "(không rõ số)")
     if item["issue_date"]:
-        words.append(f"ngày {date.fromisoformat(item['issue_date']):%d/%m/%Y}")
+        try:
+            words.append(f"ngày {date.fromisoformat(item['issue_date']):%d/%m/%Y}")
+        except ValueError:
+            words.append(f"ngày {item['issue_date']}")
     return " ".join(words)
 
 

@@ -58,8 +58,16 @@ def _today(value: str | None) -> date:
     return parsed.first if isinstance(parsed, DateRange) else parsed
 
 
+def _iso(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None  # a malformed date from extraction is shown as stored, never a crash
+
+
 def _vn_date(iso: str | None) -> str:
-    return date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else "—"
+    day = _iso(iso)
+    return day.strftime("%d/%m/%Y") if day else (iso or "—")
 
 
 def _letter(row: dict[str, Any]) -> str:
@@ -68,9 +76,10 @@ def _letter(row: dict[str, Any]) -> str:
 
 
 def _due_in(deadline: str | None, today: date) -> Text:
-    if not deadline:
+    day = _iso(deadline)
+    if day is None:
         return Text("")
-    days = (date.fromisoformat(deadline) - today).days
+    days = (day - today).days
     if days < 0:
         return Text(f"quá {-days} ngày", style="red")
     return Text("hôm nay" if days == 0 else f"{days} ngày", style="yellow" if days <= 7 else "")

@@ -91,3 +91,14 @@ def test_every_command_on_the_sample_inbox(tmp_path) -> None:
     code, out = run("export", "--format", "ics", "--db", str(db))
     from icalendar import Calendar
     assert code == 0 and Calendar.from_ical(out).walk("VEVENT")
+
+
+def test_tasks_survives_a_malformed_date(analyst_db) -> None:
+    import sqlite3
+
+    with sqlite3.connect(analyst_db) as conn:
+        conn.execute("update documents set issue_date = '2024-13-45' where id = 2")
+    code, out = run("tasks", "--db", str(analyst_db), "--today", "2024-03-01")
+    assert code == 0, out
+    assert "2024-13-45" in out
+    assert run("export", "--format", "ics", "--db", str(analyst_db))[0] == 0
