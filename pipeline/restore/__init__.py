@@ -60,7 +60,11 @@ def restore_text(text: str) -> tuple[str, list[Change]]:
 
 
 def restore(document: DocumentText) -> RestoredText:
-    text, changes = restore_text(document.text)
+    """Restore a document's text; good born-digital text skips the engine."""
+    text = document.text
+    if document.text_source != "ocr" and not needs_restoration(text):
+        return RestoredText(document=document, text=text, changes=[], restorer=RESTORER)
+    text, changes = restore_text(text)
     return RestoredText(document=document, text=text, changes=changes, restorer=RESTORER)
 
 

@@ -60,6 +60,7 @@ class Channel:
                     d[b] = c
         self.inv = {s: sorted(d.items(), key=lambda kv: kv[1]) for s, d in inv.items()}
         self._prefixes: set[str] | None = None
+        self._oc: dict[tuple[str, str], float] = {}
 
     @classmethod
     def load(cls, path: Path, engine: "Engine | None" = None) -> "Channel":
@@ -73,35 +74,50 @@ class Channel:
     # ------------------------------------------------------------ scoring
 
     def op_cost(self, x: str, s: str) -> float:
-        row = self.ops.get(x)
-        if row is not None:
-            c = row.get(s)
-            if c is not None:
-                return c
-        return default_cost(x, s)
+        key = (x, s)
+        c = self._oc.get(key)
+        if c is None:
+            row = self.ops.get(x)
+            c = row.get(s) if row is not None else None
+            if c is None:
+                c = default_cost(x, s)
+            self._oc[key] = c
+        return c
 
     def word_cost(self, obs: str, true: str) -> float:
         """Cheapest alignment of `true` (chars) onto `obs` (segments of 0-2 chars)."""
         n, m = len(true), len(obs)
         inf = 1e9
+        oc = self._oc
+        op_cost = self.op_cost
         prev = [inf] * (m + 1)
         prev[0] = 0.0
         for j in range(1, m + 1):
             prev[j] = prev[j - 1] + self.ins_cost
+        ins = self.ins_cost
         for i in range(1, n + 1):
             x = true[i - 1]
             cur = [inf] * (m + 1)
-            cur[0] = prev[0] + self.op_cost(x, "")
+            dele = op_cost(x, "")
+            cur[0] = prev[0] + dele
             for j in range(1, m + 1):
-                best = prev[j] + self.op_cost(x, "")
-                c = prev[j - 1] + self.op_cost(x, obs[j - 1])
+                best = prev[j] + dele
+                s1 = obs[j - 1]
+                c = oc.get((x, s1))
+                if c is None:
+                    c = op_cost(x, s1)
+                c += prev[j - 1]
                 if c < best:
                     best = c
                 if j >= 2:
-                    c = prev[j - 2] + self.op_cost(x, obs[j - 2:j])
+                    s2 = obs[j - 2:j]
+                    c = oc.get((x, s2))
+                    if c is None:
+                        c = op_cost(x, s2)
+                    c += prev[j - 2]
                     if c < best:
                         best = c
-                c = cur[j - 1] + self.ins_cost
+                c = cur[j - 1] + ins
                 if c < best:
                     best = c
                 cur[j] = best
@@ -120,7 +136,7 @@ class Channel:
             self._prefixes = pre
         return self._prefixes
 
-    def keys_for(self, obs: str, max_keys: int = 40) -> dict[str, float]:
+    def keys_for(self, obs: str, max_keys: int = 16) -> dict[str, float]:
         """Syllable keys the observed word may come from, with a lower-bound cost."""
         pre = self.prefixes
         by_key = self.engine.by_key
@@ -167,15 +183,26 @@ class Channel:
             found = dict(sorted(found.items(), key=lambda kv: kv[1])[:max_keys])
         return found
 
-    def candidates(self, obs: str, k: int) -> list[tuple[int, str, float]]:
+    def candidates(self, obs: str, k: int, capital_pb: bool = False) -> list[tuple[int, str, float]]:
+        """Best `k` vocabulary words for `obs` (lower case), plus `obs` itself.
+
+        `capital_pb`: the word was written with a capital P or B, which the
+        English model reads for a capital Đ (`Pé` = `Để`, `Bot` = `Đột`).
+        """
         eng = self.engine
         lp1 = eng.lm.lp1
-        keys = self.keys_for(obs)
+        keys = {key: (c, 0.0) for key, c in self.keys_for(obs).items()}
+        if capital_pb and len(obs) >= 2:
+            alt = "đ" + obs[1:]
+            for key, c in self.keys_for(alt).items():
+                if key not in keys:
+                    keys[key] = (c, self.params.get("capital_pb_cost", 2.0))
         scored: list[tuple[float, int, str, float]] = []
-        for key, lower in keys.items():
-            for i in eng.by_key[key][:12]:
+        for key, (_, extra) in keys.items():
+            src = obs if extra == 0.0 else "đ" + obs[1:]
+            for i in eng.by_key[key][:8]:
                 w = eng.vocab[i]
-                c = self.word_cost(obs, w)
+                c = self.word_cost(src, w) + extra
                 if w != obs:
                     c += self.change_penalty
                 if c > self.budget + 4:

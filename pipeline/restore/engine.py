@@ -32,6 +32,7 @@ LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 CODE_SEP = re.compile(r"[/\-–]")
 GARBLE_CHARS = set("0123456789&@$¢§£¥|!{}")
 MAX_CANDIDATES = 8
+RARE_RATIO = 500
 NEG = np.float32(-1e9)
 
 
@@ -69,7 +70,13 @@ class Engine:
         for i, w in enumerate(vocab):
             if i >= len(lmmod.SPECIALS) and w.isalpha():
                 by_key.setdefault(strip_diacritics(w), []).append(i)
-        self.by_key = by_key  # ids already in frequency order
+        # ids come in frequency order; forms far rarer than the key's best one
+        # (`truong` next to `trường`: typos, stripped quotations) are dropped
+        for key, ids in by_key.items():
+            top = counts[ids[0]]
+            by_key[key] = [i for i in ids if counts[i] * RARE_RATIO >= top]
+        self.by_key = by_key
+        self.counts = np.asarray(counts, dtype=np.int64)
         extra = {}
         p = model_dir / "tables.json"
         if p.exists():
@@ -114,7 +121,7 @@ class Engine:
                 if not out:
                     out = [(lmmod.UNK_ID, low, 0.0)]
         else:
-            out = self.channels[mode].candidates(low, MAX_CANDIDATES)
+            out = self.channels[mode].candidates(low, MAX_CANDIDATES, capital_pb=mode == "eng" and core[:1] in ("P", "B"))
             if not out:
                 out = [(self.ids.get(low, lmmod.UNK_ID), low, 0.0)]
         if len(self._cand_cache) > 200_000:
@@ -167,10 +174,13 @@ class Engine:
             return
         is_word = core.isalpha()
         letters = [c for c in core if c.isalpha()]
-        if is_word and len(letters) >= 2 and core.isupper() and not is_syllable_shape(core):
-            fixed = self.abbrev.get(core, core) if mode != "vie" else core
-            if mode == "strip" and strip_diacritics(fixed) != core:
-                fixed = core
+        amp = "&" in core and core.replace("&", "").isalpha()
+        if (is_word or amp) and len(letters) >= 2 and core.isupper() and not is_syllable_shape(core):
+            fixed = core
+            if mode != "vie":
+                fixed = "&".join(self.abbrev.get(p, p) for p in core.split("&"))
+                if mode == "strip" and strip_diacritics(fixed) != core:
+                    fixed = core
             self._fixed(slots, core, start, fixed if fixed != core else None)
             return
         if not is_word and mode != "eng":
@@ -211,7 +221,7 @@ class Engine:
             return []
         # two <s> positions in front
         ids_list = [[lmmod.BOS_ID], [lmmod.BOS_ID]] + [[c[0] for c in s.cands] for s in slots]
-        ch_list = [[0.0], [0.0]] + [[c[2] for c in s.cands] for s in slots]
+        ch_list = [[0.0], [0.0]] + [[-c[2] for c in s.cands] for s in slots]
         T = n + 2
         K = np.fromiter((len(x) for x in ids_list), dtype=np.int64, count=T)
         off = np.zeros(T + 1, dtype=np.int64)

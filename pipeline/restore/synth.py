@@ -27,6 +27,7 @@ FONTS = [
     "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
 ]
 PAGE_W, MARGIN = 2480, 180
+DEGRADE_VERSION = 4  # part of the OCR cache key
 
 
 def available_fonts() -> list[str]:
@@ -38,6 +39,9 @@ def page_lines(text: str, width_chars: int = 72, max_lines: int = 32) -> list[st
     for para in text.split("\n"):
         para = " ".join(para.split())
         if not para:
+            continue
+        # skip form lines (dot leaders, rules) and tables: not running text
+        if sum(c.isalpha() or c == " " for c in para) < 0.8 * len(para) or len(para) < 12:
             continue
         out.extend(textwrap.wrap(para, width_chars, break_long_words=False))
         if len(out) >= max_lines:
@@ -61,18 +65,20 @@ def render(lines: list[str], font_path: str, size: int = 46, seed: int = 0, degr
         return img
     arr = np.asarray(img, dtype=np.float32)
     nrng = np.random.default_rng(seed)
-    if degrade >= 1:
-        img = Image.fromarray(arr.astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 1.6) * degrade))
-        scale = rng.uniform(0.45, 0.6) if degrade >= 2 else rng.uniform(0.6, 0.8)
+    if degrade == 1:
+        # a fair scan at lower resolution: blur, resample, sensor noise
+        img = Image.fromarray(arr.astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.0)))
+        scale = rng.uniform(0.65, 0.8)
         small = img.resize((int(img.width * scale), int(img.height * scale)), Image.BILINEAR)
         img = small.resize(img.size, Image.BILINEAR)
-        arr = np.asarray(img, dtype=np.float32)
-        arr = arr + nrng.normal(0, 12 * degrade, arr.shape)
-        if degrade >= 2:
-            # uneven ink: lighten some strokes, speckle the background
-            arr = arr + nrng.uniform(0, 40, (1, arr.shape[1]))
-            speck = nrng.random(arr.shape) < 0.002
-            arr[speck] = 0
+        arr = np.asarray(img, dtype=np.float32) + nrng.normal(0, 8, arr.shape)
+    elif degrade >= 2:
+        # a poor scan: low resolution, noise, then a hard threshold that
+        # breaks thin strokes and drops small marks (`HỘI` -> `HỌI`)
+        small = img.resize((img.width // 2, img.height // 2), Image.BILINEAR).filter(ImageFilter.GaussianBlur(0.8))
+        a = np.asarray(small, dtype=np.float32) + nrng.normal(0, 20, (small.height, small.width))
+        a = np.where(a < rng.uniform(135, 150), 0, 255).astype(np.uint8)
+        arr = np.asarray(Image.fromarray(a).resize(img.size, Image.NEAREST), dtype=np.float32)
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
@@ -89,7 +95,7 @@ def tesseract(img: Image.Image, lang: str, psm: int = 6) -> str:
 
 def ocr_page(lines: list[str], lang: str, font: str, seed: int, degrade: int, cache: Path | None) -> str:
     """OCR text of the rendered page, cached by content under `cache`."""
-    key = hashlib.sha1(json.dumps([lines, lang, font, seed, degrade]).encode()).hexdigest()[:16]
+    key = hashlib.sha1(json.dumps([lines, lang, font, seed, degrade, DEGRADE_VERSION]).encode()).hexdigest()[:16]
     if cache is not None:
         f = cache / f"{lang}-{key}.txt"
         if f.exists():

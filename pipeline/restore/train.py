@@ -58,7 +58,7 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def build_lm(corpus: Path, out: Path, max_docs: int | None = None) -> None:
+def build_lm(corpus: Path, out: Path, max_docs: int | None = None, min_count3: int = 2) -> None:
     counter = lmmod.Counter3()
     caps: Counter = Counter()
     n = 0
@@ -85,7 +85,7 @@ def build_lm(corpus: Path, out: Path, max_docs: int | None = None) -> None:
     vocab = [words[i] for i in keep_sorted]
     vcounts = np.bincount(stream, minlength=len(vocab))
     log(f"  lm: vocabulary {len(vocab):,} words")
-    model = lmmod.train_kn(stream, len(vocab), log=log)
+    model = lmmod.train_kn(stream, len(vocab), min_count3=min_count3, log=log)
     out.mkdir(parents=True, exist_ok=True)
     lmmod.save_lm(out / "lm3.npz", model)
     with gzip.open(out / "vocab.tsv.gz", "wt", encoding="utf-8") as f:
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--build", type=Path, default=Path("build/restore"))
     ap.add_argument("--max-docs", type=int, default=None, help="cap on train documents (quick runs)")
     ap.add_argument("--skip-lm", action="store_true")
+    ap.add_argument("--min-count3", type=int, default=2, help="trigrams seen fewer times are pruned")
     ap.add_argument("--skip-channel", action="store_true")
     ap.add_argument("--pages", type=int, default=48, help="rendered pages per OCR language for the channel")
     args = ap.parse_args(argv)
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     if not args.skip_lm:
         log("step 1/3: language model")
-        build_lm(args.corpus, out, args.max_docs)
+        build_lm(args.corpus, out, args.max_docs, args.min_count3)
     if not args.skip_channel:
         from . import channel_train
 
