@@ -39,7 +39,7 @@ NUMBER_RE = re.compile(
     r"(?P<code>(?:/\s*(?:19|20)\d{2}\s*)?/\s*[A-Za-zĐđÐ][A-Za-zĐđÐ&\-]*(?:\s*-\s*[A-ZĐÐ][A-Za-zĐđÐ&]*)*)"
 )
 # The date slot: `Hà Nội, ngày` even when what follows is handwriting OCR could not read.
-DATE_SLOT_RE = re.compile(r"(?P<pre>[^,\n]{0,60}?)\s*,\s*ng[àa]y\b", re.I)
+DATE_SLOT_RE = re.compile(r"(?P<pre>[^,\n]{0,60}?)\s*[,.]\s*ng[àaá]y", re.I)
 ATTACHED_RE = re.compile(
     r"Kèm\s+theo\s+(?P<type>[A-ZĐ][\w]*(?:\s+[\w]+)?)\s+số\s+(?P<code>[\w\s]{0,8}/[\w/\-Đđ]+)\s+ngày\s+(?P<date>\S+(?:\s+tháng\s+\d{1,2}\s+năm\s+\d{4})?)")
 DATE_LINE_RE = re.compile(
@@ -82,13 +82,34 @@ def _one_edit(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
-def mend_place(place: str | None) -> tuple[str | None, bool]:
-    """(place, mended): a known place name one OCR letter away replaces the reading."""
-    if not place or place in KNOWN_PLACES:
+def _edits(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def mend_place(place: str | None, prefix: str = "") -> tuple[str | None, bool]:
+    """(place, mended): a known place name one OCR letter away replaces the reading.
+
+    With the words before it (`lù Nội`), a known name ending in the same word
+    and two letters away is taken (`Hà Nội`); anything else is kept as read.
+    """
+    if place in KNOWN_PLACES:
         return place, False
-    for known in KNOWN_PLACES:
-        if len(known) >= 5 and _one_edit(place, known):
-            return known, True
+    if place:
+        for known in KNOWN_PLACES:
+            if len(known) >= 5 and _one_edit(place, known):
+                return known, True
+    words = prefix.strip(" ,.").split()
+    for k in range(1, min(4, len(words)) + 1):
+        candidate = " ".join(words[-k:])
+        for known in KNOWN_PLACES:
+            parts = known.split()
+            if len(parts) == k and k >= 2 and parts[-1] == words[-1] and _edits(candidate.lower(), known.lower()) <= 2:
+                return known, True
     return place, False  # the header sits in the first lines of page one
 
 
@@ -186,6 +207,17 @@ def _cited_date(text: str, doc_type: str | None, code: str | None) -> str | None
     return None
 
 
+def _cited_numbers(text: str, doc_type: str | None) -> list[str]:
+    """Numbers the letter's own appendix gives it: `Kèm theo Quyết định số 409 _/QĐ-BTC ngày ...`."""
+    found = []
+    for match in ATTACHED_RE.finditer(flatten(text)):
+        if doc_type and match.group("type").lower() == doc_type.lower():
+            raw = re.sub(r"[\s_]+", "", match.group("code"))
+            if re.match(r"^\d+/", raw):
+                found.append(normalize_code(raw))
+    return found
+
+
 def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None, code: str | None
           ) -> tuple[str | None, str | None, float, float, int | None]:
     """(place, issue_date, place confidence, date confidence, line index)."""
@@ -193,7 +225,7 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         slot = DATE_SLOT_RE.search(line)
         if not slot:
             continue
-        place, mended = mend_place(_place_from(slot.group("pre")))
+        place, mended = mend_place(_place_from(slot.group("pre")), slot.group("pre"))
         place_conf = combine("fallback" if mended else "explicit", None if mended else wc.span(place)) if place else 0.0
         match = DATE_LINE_RE.search(line)
         d, m, y = (match.group("d"), match.group("m"), match.group("y")) if match else ("", "", "")
@@ -307,6 +339,14 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None) -
     place, issue_date, place_conf, date_conf, date_index = _date(head, text, wc, kind, code)
     header.place, header.issue_date = place, issue_date
     conf["place"], conf["issue_date"] = place_conf, date_conf
+    if number and wc.is_ocr and date_index is not None and (issue_date is None or date_conf < 0.9):
+        # The date slot is handwriting OCR could not read: the number beside it
+        # was filled by the same hand at registration.  Keep it only when the
+        # text elsewhere (`Kèm theo Quyết định số 109/QĐ-BTC`) reads the same.
+        cited = _cited_numbers(text, kind)
+        if not cited or any(c != number for c in cited):
+            header.doc_number = None
+            conf["doc_number"] = min(conf["doc_number"], 0.3)
 
     vv, vv_index = _vv_subject(lines)
     if title:

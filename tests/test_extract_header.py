@@ -72,7 +72,8 @@ def test_gazette_stamp_is_not_the_issue_date():
             "Thời gian ký: 06.02.2023 09:00:00 +07:00\n")
     f = extract_fields(text, {"13": 0.5, "0Ì": 0.2, "2023": 0.9})
     assert f.issue_date is None and f.confidence["issue_date"] < 0.5
-    assert f.doc_number == "02/2023/TB-LPQT" and f.doc_type == "Thông báo"
+    # The number beside an unreadable handwritten date was filled by the same hand: not trusted alone.
+    assert f.doc_number is None and f.confidence["doc_number"] <= 0.3 and f.doc_type == "Thông báo"
 
 
 @pytest.mark.parametrize("raw,code", [("834/QP-UBND", "834/QĐ-UBND"), ("91/2017/ND-CP", "91/2017/NĐ-CP"),
@@ -127,3 +128,20 @@ def test_eth_and_doubled_letters_in_codes():
     assert normalize_code("125/QĐÐ-HQHN") == "125/QĐ-HQHN"
     text = "BỘ TÀI CHÍNH\nSố: 125/QĐĐ-BTC Hà Nội, ngày 12 tháng 3 năm 2025\nQUYẾT ĐỊNH\nVề việc\n"
     assert extract_fields(text, {"125/QĐĐ-BTC": 0.9}).doc_number is None
+
+
+def test_confident_handwritten_number_contradicted_by_appendix_is_null():
+    text = ("BỘ TÀI CHÍNH CỘNG HOÀ XÃ HỘI CHÚ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n"
+            "Số: 403 /QD-BTC Hà Nội, ngày‹2f thángO† năm@06\n\nQUYẾT ĐỊNH\nvề việc công bố văn bản\n\n"
+            "(Kèm theo Quyết định số 409 _/QĐ-BTC ngày 21/01/2026 của Bộ Tài chính)\n")
+    f = extract_fields(text, {"403": 0.87, "409": 0.6, "Hà": 0.95, "Nội,": 0.95, "21/01/2026": 0.95})
+    assert f.doc_number is None and f.confidence["doc_number"] <= 0.3
+    assert f.issue_date == "2026-01-21" and f.place == "Hà Nội"
+    # Read the same in both places, it stands.
+    g = extract_fields(text.replace("409 _/", "403 /"), {"403": 0.87, "Hà": 0.95, "Nội,": 0.95, "21/01/2026": 0.95})
+    assert g.doc_number == "403/QĐ-BTC"
+
+
+def test_place_mended_from_two_letter_slip():
+    f = extract_header("BỘ NGOẠI GIAO\nSố: 02/2023/TB-LPQT\nlù Nội. ngáy T3 tháng 01 năm 2023\nTHÔNG BÁO\nVề việc\n", {"lù": 0.4})
+    assert f.place == "Hà Nội" and f.issue_date is None
