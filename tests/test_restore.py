@@ -23,8 +23,9 @@ def test_issue_example_garbled():
     [
         ("Can ct Quyét dinh s6 834/QP-UBND ngay 30/3/2021 ctia UBND tinh",
          "Căn cứ Quyết định số 834/QĐ-UBND ngày 30/3/2021 của UBND tỉnh"),
-        ("UBND thi x4 phan dau diém cham Chi s6 CCHC dugc xép loai",
-         "UBND thị xã phấn đấu điểm chấm Chỉ số CCHC được xếp loại"),
+        ("UBND thi x4 xay dung ké hoach nhiém vu, dugc xép loai Kha",
+         "UBND thị xã xây dựng kế hoạch nhiệm vụ, được xếp loại Khá"),
+        ("Pé thuc hién duoc muc tiéu dé ra", "Để thực hiện được mục tiêu đề ra"),
     ],
 )
 def test_seed_style_garble(garbled, expected):
@@ -72,8 +73,26 @@ def test_restore_document_and_needs_restoration():
     assert res.restorer.startswith("ngram-noisy-channel")
     assert needs_restoration("Ke hoach cai cach hanh chinh nam 2021 cua huyen Duc Co")
     assert not needs_restoration("Kế hoạch cải cách hành chính năm 2021 của huyện Đức Cơ")
+    assert needs_restoration("Ké hoach cai cach hanh chinh nim 2021 cia huyén Pirc Co")
 
 
 def test_empty_and_punctuation_only():
     assert restore_text("") == ("", [])
     assert restore_text(" \n.,;\n") == (" \n.,;\n", [])
+
+
+def test_vietnamese_ocr_residuals():
+    out, _ = restore_text("CỘNG HÒA XÃ HỌI CHỦ NGHĨA VIỆT NAM")
+    assert out == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    out, _ = restore_text("Tăng cường công tác phòng, chẳng địch COVID-19 trên địa bàn tỉnh")
+    assert out == "Tăng cường công tác phòng, chống dịch COVID-19 trên địa bàn tỉnh"
+
+
+def test_cli_module(capsys, monkeypatch):
+    import io
+
+    from pipeline.restore.__main__ import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Ke hoach so 24/KH-UBND\n"))
+    assert main([]) == 0
+    assert capsys.readouterr().out == "Kế hoạch số 24/KH-UBND\n"

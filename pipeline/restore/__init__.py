@@ -15,13 +15,14 @@ import threading
 from pathlib import Path
 
 from ..types import Change, DocumentText, RestoredText
-from ..vietnamese import diacritic_ratio, looks_vietnamese, words
+from ..vietnamese import VIETNAMESE_MARKED, looks_vietnamese, words
 
 RESTORER = "ngram-noisy-channel-v1"
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "restore"
 
 _engine = None
 _lock = threading.Lock()
+_VIE_ONLY = re.compile("[" + "".join(sorted(VIETNAMESE_MARKED - set("áàâãéèêíìóòôõúùýÁÀÂÃÉÈÊÍÌÓÒÔÕÚÙÝ"))) + "]")
 _GARBLED = re.compile(r"(?<![\w/\-])[^\W\d_]+\d+[^\W\d_]*(?![\w/\-])|(?<![\w/\-])\d[^\W\d_]+(?![\w/\-])")
 
 
@@ -46,7 +47,9 @@ def needs_restoration(text: str) -> bool:
     toks = words(text)
     if len(toks) < 3:
         return False
-    if diacritic_ratio(text) < 0.3:
+    # share of words with a mark only Vietnamese uses (ă ơ ư đ ạ ế ...)
+    vie_only = sum(1 for w in toks if _VIE_ONLY.search(w)) / len(toks)
+    if vie_only < 0.2:
         return looks_vietnamese(text, min_words=3)
     # marked text with garble (digits inside words: `s6`, `x4`)
     return len(_GARBLED.findall(text)) >= max(2, len(toks) // 100)

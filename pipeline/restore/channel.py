@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..vietnamese import strip_diacritics
+from ..vietnamese import VIETNAMESE_MARKED, strip_diacritics
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Engine
@@ -25,6 +25,7 @@ UNSEEN_SUB = 9.0
 UNSEEN_STRIP = 3.0  # observed the bare letter of a marked char, pair unseen
 UNSEEN_DEL = 9.0
 UNSEEN_PAIR = 11.0
+VOWELS = sorted({c for c in VIETNAMESE_MARKED if c.islower() and c != "đ"} | set("aeiouy"))
 
 
 def default_cost(x: str, s: str) -> float:
@@ -37,6 +38,9 @@ def default_cost(x: str, s: str) -> float:
     if len(s) == 1:
         return UNSEEN_SUB
     return UNSEEN_PAIR
+
+
+VOWEL_SET = frozenset(VOWELS)
 
 
 class Channel:
@@ -58,6 +62,14 @@ class Channel:
                 d = inv.setdefault(s, {})
                 if c < d.get(b, 1e9):
                     d[b] = c
+        # optionally: any vowel may stand for any other (unseen confusions, `chẳng` for `chống`)
+        generic = params.get("generic_vowel_sub")
+        if generic:
+            for s in VOWELS:
+                d = inv.setdefault(s, {})
+                for b in "aeiouy":
+                    if generic < d.get(b, 1e9):
+                        d[b] = generic
         self.inv = {s: sorted(d.items(), key=lambda kv: kv[1]) for s, d in inv.items()}
         self._prefixes: set[str] | None = None
         self._oc: dict[tuple[str, str], float] = {}
@@ -81,6 +93,9 @@ class Channel:
             c = row.get(s) if row is not None else None
             if c is None:
                 c = default_cost(x, s)
+                g = self.params.get("generic_vowel_sub")
+                if g and len(s) == 1 and s in VOWEL_SET and x in VOWEL_SET:
+                    c = min(c, g)
             self._oc[key] = c
         return c
 

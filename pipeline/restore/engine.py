@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..types import Change
-from ..vietnamese import diacritic_ratio, has_diacritics, is_syllable_shape, nfc, strip_diacritics
+from ..vietnamese import VIETNAMESE_MARKED, has_diacritics, is_syllable_shape, nfc, strip_diacritics
 from . import lm as lmmod
 from .channel import Channel
 
@@ -31,6 +31,11 @@ NUMBERISH = re.compile(r"^[\d.,/:%+\-–]+$")
 LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 CODE_SEP = re.compile(r"[/\-–]")
 GARBLE_CHARS = set("0123456789&@$¢§£¥|!{}")
+EDGE_CHARS = "".join(EDGE_PUNCT)
+# letters with marks that an English OCR model writes for Vietnamese vowels
+LETTER_RUN = re.compile(r"[^\W\d_]+", re.UNICODE)
+VIE_ONLY = re.compile("[" + "".join(sorted(VIETNAMESE_MARKED - set("áàâãéèêíìóòôõúùýÁÀÂÃÉÈÊÍÌÓÒÔÕÚÙÝ"))) + "]")
+ENG_MARKS = re.compile("[áàâãäåéèêëíìîïóòôõöúùûüýÿ¢]", re.IGNORECASE)
 MAX_CANDIDATES = 8
 RARE_RATIO = 500
 NEG = np.float32(-1e9)
@@ -38,8 +43,11 @@ NEG = np.float32(-1e9)
 
 def apply_case(word: str, pattern: str) -> str:
     letters = [c for c in pattern if c.isalpha()]
-    if len(letters) >= 2 and all(c.isupper() for c in letters):
-        return word.upper()
+    if len(letters) >= 2:
+        upper = sum(c.isupper() for c in letters)
+        # ALL-CAPS, also when OCR lowered one letter (`NGHiA`)
+        if upper == len(letters) or (len(letters) >= 4 and upper >= len(letters) - 1):
+            return word.upper()
     if pattern[:1].isupper() or (not pattern[:1].isalpha() and letters and letters[0].isupper()):
         return word[:1].upper() + word[1:]
     return word
@@ -57,24 +65,28 @@ class Slot:
 class Engine:
     def __init__(self, model_dir: Path):
         self.lm = lmmod.NgramLM(model_dir / "lm3.npz")
-        vocab: list[str] = []
-        counts: list[int] = []
         with gzip.open(model_dir / "vocab.tsv.gz", "rt", encoding="utf-8") as f:
-            for line in f:
-                w, c = line.rstrip("\n").split("\t")
-                vocab.append(w)
-                counts.append(int(c))
+            rows = f.read().rstrip("\n").split("\n")
+        vocab = [r.partition("\t")[0] for r in rows]
+        counts = [int(r.partition("\t")[2]) for r in rows]
         self.vocab = vocab
         self.ids = {w: i for i, w in enumerate(vocab)}
+        keys = strip_diacritics("\n".join(vocab)).split("\n")
         by_key: dict[str, list[int]] = {}
-        for i, w in enumerate(vocab):
-            if i >= len(lmmod.SPECIALS) and w.isalpha():
-                by_key.setdefault(strip_diacritics(w), []).append(i)
+        for i in range(len(lmmod.SPECIALS), len(vocab)):
+            if vocab[i].isalpha():
+                k = keys[i]
+                lst = by_key.get(k)
+                if lst is None:
+                    by_key[k] = [i]
+                else:
+                    lst.append(i)
         # ids come in frequency order; forms far rarer than the key's best one
         # (`truong` next to `trường`: typos, stripped quotations) are dropped
         for key, ids in by_key.items():
-            top = counts[ids[0]]
-            by_key[key] = [i for i in ids if counts[i] * RARE_RATIO >= top]
+            if len(ids) > 1:
+                top = counts[ids[0]]
+                by_key[key] = [i for i in ids if counts[i] * RARE_RATIO >= top]
         self.by_key = by_key
         self.counts = np.asarray(counts, dtype=np.int64)
         extra = {}
@@ -89,18 +101,26 @@ class Engine:
     # ------------------------------------------------------------ input kind
 
     def detect_mode(self, text: str) -> str:
-        ratio = diacritic_ratio(text)
-        if ratio >= 0.3:
+        """`vie` (marked text, maybe OCR'd), `eng` (English-OCR garble) or `strip`."""
+        # Words with a mark no English model writes (ă ơ ư đ ạ ả ế ...): over half
+        # of running Vietnamese, none in English-OCR output or stripped text.
+        toks = LETTER_RUN.findall(text)
+        if toks and sum(1 for w in toks if VIE_ONLY.search(w)) >= 0.2 * len(toks):
             return "vie"
+        evidence = 0.0
+        n = 0
         for chunk in CHUNK_RE.findall(text):
-            core = chunk.strip("".join(EDGE_PUNCT))
-            if not core:
+            core = chunk.strip(EDGE_CHARS)
+            if not core or not LETTERS.search(core):
                 continue
-            if any(ord(c) > 127 and c.isalpha() for c in core):
-                return "eng"
-            if LETTERS.search(core) and any(c in GARBLE_CHARS for c in core) and not CODE_SEP.search(core):
-                return "eng"
-        return "strip"
+            n += 1
+            if ENG_MARKS.search(core):
+                evidence += 1.0
+            elif any(c in GARBLE_CHARS for c in core) and not CODE_SEP.search(core):
+                evidence += 1.0
+            elif core.isalpha() and not core.isupper() and core.lower() not in self.by_key:
+                evidence += 0.5  # `cia`, `dugc`: no syllable strips to it
+        return "eng" if evidence >= max(1.0, 0.02 * n) else "strip"
 
     # ------------------------------------------------------------ candidates
 
@@ -186,7 +206,7 @@ class Engine:
         if not is_word and mode != "eng":
             self._fixed(slots, core, start)
             return
-        if "." in core or "'" in core:
+        if "." in core or "'" in core or (mode == "vie" and len(core) == 1):
             self._fixed(slots, core, start)
             return
         cands = self.candidates(core, mode)

@@ -195,17 +195,24 @@ def train_kn(stream: np.ndarray, vocab_size: int, min_count3: int = 2, min_count
     }
 
 
-def _pack_keys(keys: np.ndarray) -> bytes:
-    d = np.diff(keys, prepend=np.int64(0)).astype(np.uint64)
-    # varint-ish: split into bytes planes so zlib finds the zeros
-    planes = d.view(np.uint8).reshape(-1, 8).T.copy()
-    return zlib.compress(planes.tobytes(), 6)
+def _pack_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted int64 keys as 4-byte delta planes (zlib) plus the rare big deltas."""
+    d = np.diff(keys, prepend=np.int64(0))
+    big = np.nonzero(d >= 2**32)[0]
+    small = np.where(d >= 2**32, 0, d).astype(np.uint32)
+    planes = small.view(np.uint8).reshape(-1, 4).T.copy()
+    blob = np.frombuffer(zlib.compress(planes.tobytes(), 6), np.uint8)
+    return blob, big.astype(np.int64), d[big]
 
 
-def _unpack_keys(blob: bytes, n: int) -> np.ndarray:
-    planes = np.frombuffer(zlib.decompress(blob), dtype=np.uint8).reshape(8, n)
-    d = planes.T.copy().view(np.uint64).reshape(-1)
-    return np.cumsum(d.astype(np.int64))
+def _unpack_keys(blob: np.ndarray, big_pos: np.ndarray, big_val: np.ndarray, n: int) -> np.ndarray:
+    p = np.frombuffer(zlib.decompress(blob.tobytes()), dtype=np.uint8).reshape(4, n)
+    d = p[0].astype(np.int64)
+    d |= p[1].astype(np.int64) << 8
+    d |= p[2].astype(np.int64) << 16
+    d |= p[3].astype(np.int64) << 24
+    d[big_pos] = big_val
+    return np.cumsum(d, out=d)
 
 
 def save_lm(path: Path, model: dict[str, np.ndarray]) -> None:
@@ -214,13 +221,14 @@ def save_lm(path: Path, model: dict[str, np.ndarray]) -> None:
         "lp1": model["lp1"].astype(np.float32),
         "bow1": model["bow1"].astype(np.float16),
         "n2": np.array([len(model["k2"])]),
-        "k2": np.frombuffer(_pack_keys(model["k2"]), np.uint8),
         "lp2": _quant(model["lp2"]),
         "bow2": np.clip(np.round(model["bow2"] / Q_STEP), -128, 127).astype(np.int8),
         "n3": np.array([len(model["k3"])]),
-        "k3": np.frombuffer(_pack_keys(model["k3"]), np.uint8),
         "lp3": _quant(model["lp3"]),
     }
+    for name in ("k2", "k3"):
+        blob, pos, val = _pack_keys(model[name])
+        arrays[name], arrays[name + "_bigpos"], arrays[name + "_bigval"] = blob, pos, val
     np.savez_compressed(path, **arrays)
 
 
@@ -232,10 +240,10 @@ class NgramLM:
         self.V = int(z["V"][0])
         self.lp1 = z["lp1"].astype(np.float32)
         self.bow1 = z["bow1"].astype(np.float32)
-        self.k2 = _unpack_keys(z["k2"].tobytes(), int(z["n2"][0]))
+        self.k2 = _unpack_keys(z["k2"], z["k2_bigpos"], z["k2_bigval"], int(z["n2"][0]))
         self.lp2 = _dequant(z["lp2"])
         self.bow2 = z["bow2"].astype(np.float32) * Q_STEP
-        self.k3 = _unpack_keys(z["k3"].tobytes(), int(z["n3"][0]))
+        self.k3 = _unpack_keys(z["k3"], z["k3_bigpos"], z["k3_bigval"], int(z["n3"][0]))
         self.lp3 = _dequant(z["lp3"])
         self.order = 3
 
