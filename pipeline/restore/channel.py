@@ -41,6 +41,7 @@ def default_cost(x: str, s: str) -> float:
 
 
 VOWEL_SET = frozenset(VOWELS)
+SYMBOLS = "&@¢€$§£¥®©°"
 
 
 class Channel:
@@ -63,6 +64,14 @@ class Channel:
                 if c < d.get(b, 1e9):
                     d[b] = c
         # optionally: any vowel may stand for any other (unseen confusions, `chẳng` for `chống`)
+        # optionally: symbols an English model writes for marked vowels (`x&` = `xã`)
+        sym = params.get("symbol_vowel_sub")
+        if sym:
+            for s in SYMBOLS:
+                d = inv.setdefault(s, {})
+                for b in "aeiouy":
+                    if sym < d.get(b, 1e9):
+                        d[b] = sym
         generic = params.get("generic_vowel_sub")
         if generic:
             for s in VOWELS:
@@ -95,6 +104,9 @@ class Channel:
                 c = default_cost(x, s)
                 g = self.params.get("generic_vowel_sub")
                 if g and len(s) == 1 and s in VOWEL_SET and x in VOWEL_SET:
+                    c = min(c, g)
+                g = self.params.get("symbol_vowel_sub")
+                if g and len(s) == 1 and s in SYMBOLS and x in VOWEL_SET:
                     c = min(c, g)
             self._oc[key] = c
         return c

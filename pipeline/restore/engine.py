@@ -228,7 +228,33 @@ class Engine:
 
     # ------------------------------------------------------------ decoding
 
-    def decode(self, slots: list[Slot]) -> list[int]:
+    def decode(self, slots: list[Slot], chunk: int = 400, force: int = 3000) -> list[int]:
+        """Viterbi over the whole text, cut into independent pieces.
+
+        Where two consecutive slots have a single candidate the trigram state
+        is known, so the text is cut there (exactly, with those two as the
+        next piece's context); memory stays bounded on long documents.
+        """
+        n = len(slots)
+        choice: list[int] = []
+        start = 0
+        ctx = (lmmod.BOS_ID, lmmod.BOS_ID)
+        i = start + chunk
+        while start < n:
+            end = n
+            j = start + chunk
+            while j < n:
+                if (len(slots[j - 1].cands) == 1 and len(slots[j - 2].cands) == 1) or j - start >= force:
+                    end = j
+                    break
+                j += 1
+            choice.extend(self._decode(slots[start:end], ctx))
+            if end < n:
+                ctx = (slots[end - 2].cands[choice[end - 2]][0], slots[end - 1].cands[choice[end - 1]][0])
+            start = end
+        return choice
+
+    def _decode(self, slots: list[Slot], ctx: tuple[int, int]) -> list[int]:
         """Trigram Viterbi; returns the chosen candidate index of each slot.
 
         All LM look-ups of the text are done in three batched searches first
@@ -239,8 +265,8 @@ class Engine:
         n = len(slots)
         if n == 0:
             return []
-        # two <s> positions in front
-        ids_list = [[lmmod.BOS_ID], [lmmod.BOS_ID]] + [[c[0] for c in s.cands] for s in slots]
+        # two context positions in front (<s> <s> at the start of a text)
+        ids_list = [[ctx[0]], [ctx[1]]] + [[c[0] for c in s.cands] for s in slots]
         ch_list = [[0.0], [0.0]] + [[-c[2] for c in s.cands] for s in slots]
         T = n + 2
         K = np.fromiter((len(x) for x in ids_list), dtype=np.int64, count=T)
