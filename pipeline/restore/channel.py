@@ -156,11 +156,7 @@ class Channel:
     @property
     def prefixes(self) -> set[str]:
         if self._prefixes is None:
-            pre: set[str] = set()
-            for key in self.engine.by_key:
-                for k in range(1, len(key) + 1):
-                    pre.add(key[:k])
-            self._prefixes = pre
+            self._prefixes = {key[:k] for key in self.engine.by_key for k in range(1, len(key) + 1)}
         return self._prefixes
 
     def keys_for(self, obs: str, max_keys: int = 16) -> dict[str, float]:

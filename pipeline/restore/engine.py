@@ -206,7 +206,7 @@ class Engine:
         if not is_word and mode != "eng":
             self._fixed(slots, core, start)
             return
-        if "." in core or "'" in core or (mode == "vie" and len(core) == 1):
+        if "." in core or "'" in core or (mode == "vie" and (len(core) == 1 or (core.isupper() and not has_diacritics(core)))):
             self._fixed(slots, core, start)
             return
         cands = self.candidates(core, mode)
@@ -349,8 +349,8 @@ class Engine:
             if slot.fixed or slot.start < last_end:
                 continue
             form = slot.cands[c][1]
-            if slot.cands[c][0] == lmmod.UNK_ID and form == slot.text.lower():
-                continue
+            if form == slot.text.lower() and slot.cands[c][2] == 0.0 or form.lower() == slot.text.lower():
+                continue  # the word as written (its casing included) stays
             new = apply_case(form, slot.text) if form != slot.text else form
             if new == slot.text:
                 continue

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-lm", action="store_true")
     ap.add_argument("--min-count3", type=int, default=2, help="trigrams seen fewer times are pruned")
     ap.add_argument("--skip-channel", action="store_true")
-    ap.add_argument("--pages", type=int, default=48, help="rendered pages per OCR language for the channel")
+    ap.add_argument("--pages", type=int, default=60, help="rendered pages per OCR language for the channel")
     args = ap.parse_args(argv)
     out = args.out / "restore"
     t0 = time.time()
