@@ -221,6 +221,10 @@ class Channel:
                 if key not in keys:
                     keys[key] = (c, self.params.get("capital_pb_cost", 2.0))
         scored: list[tuple[float, int, str, float]] = []
+        if keys:
+            # keys far worse than the best one cannot win: skip their words
+            best = min(c + x for c, x in keys.values())
+            keys = {k: v for k, v in keys.items() if v[0] + v[1] <= best + self.params.get("key_margin", 8.0)}
         for key, (_, extra) in keys.items():
             src = obs if extra == 0.0 else "đ" + obs[1:]
             for i in eng.by_key[key][:8]:

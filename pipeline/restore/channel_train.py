@@ -162,7 +162,7 @@ def estimate(pairs: list[tuple[str, str]], params: dict, rounds: int = 3, log=pr
 
 def train_channels(pairs: dict[str, list[tuple[str, str]]], out: Path, log=print) -> None:
     params = {
-        "eng": {"budget": 16.0, "keep_cost": 9.0, "change_penalty": 0.0, "symbol_vowel_sub": 4.5},
+        "eng": {"budget": 11.0, "key_margin": 6.0, "keep_cost": 9.0, "change_penalty": 0.0, "symbol_vowel_sub": 4.5},
         "vie": {"budget": 12.0, "keep_cost": 0.0, "change_penalty": 3.0, "generic_vowel_sub": 7.0},
     }
     for lang, wp in pairs.items():
