@@ -10,6 +10,7 @@ the observed word, keeping only prefixes of real syllable keys.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from pathlib import Path
@@ -168,50 +169,62 @@ class Channel:
         return self._prefixes
 
     def keys_for(self, obs: str, max_keys: int = 16) -> dict[str, float]:
-        """Syllable keys the observed word may come from, with a lower-bound cost."""
+        """Syllable keys the observed word may come from, with their cost.
+
+        Uniform-cost search over (position in `obs`, key prefix): the first
+        complete key popped is the cheapest, after which only keys within
+        `key_margin` of it are still looked for.
+        """
         pre = self.prefixes
         by_key = self.engine.by_key
         found: dict[str, float] = {}
         budget = self.budget
+        margin = self.params.get("key_margin", 8.0)
         inv = self.inv
+        ins_cost = self.ins_cost
+        dropped = inv.get("", ())
         m = len(obs)
-        stack = [(0, "", 0.0, 0)]
-        seen: dict[tuple[int, str], float] = {}
-        while stack:
-            j, key, cost, dels = stack.pop()
+        heap: list[tuple[float, int, str, int]] = [(0.0, 0, "", 0)]
+        seen: set[tuple[int, str]] = set()
+        push = heapq.heappush
+        pop = heapq.heappop
+        while heap:
+            cost, j, key, dels = pop(heap)
+            if cost > budget:
+                break
             st = (j, key)
-            if seen.get(st, 1e9) <= cost:
+            if st in seen:
                 continue
-            seen[st] = cost
-            if j == m:
-                if key in by_key and cost < found.get(key, 1e9):
-                    found[key] = cost
+            seen.add(st)
+            if j == m and key in by_key and key not in found:
+                if not found:
+                    budget = min(budget, cost + margin)
+                found[key] = cost
+                if len(found) >= max_keys:
+                    break
             # one observed char or two -> one base letter
             for L in (1, 2):
                 if j + L > m:
                     break
-                seg = obs[j:j + L]
-                for b, c in inv.get(seg, ()):
+                for b, c in inv.get(obs[j:j + L], ()):
                     nc = cost + c
                     if nc > budget:
                         break
                     nk = key + b
                     if nk in pre:
-                        stack.append((j + L, nk, nc, dels))
+                        push(heap, (nc, j + L, nk, dels))
             # an observed char that stands for nothing
-            if j < m and cost + self.ins_cost <= budget:
-                stack.append((j + 1, key, cost + self.ins_cost, dels))
+            if j < m and cost + ins_cost <= budget:
+                push(heap, (cost + ins_cost, j + 1, key, dels))
             # a true char the OCR dropped
             if dels < 1:
-                for b, c in inv.get("", ()):
+                for b, c in dropped:
                     nc = cost + c
                     if nc > budget:
                         break
                     nk = key + b
                     if nk in pre:
-                        stack.append((j, nk, nc, dels + 1))
-        if len(found) > max_keys:
-            found = dict(sorted(found.items(), key=lambda kv: kv[1])[:max_keys])
+                        push(heap, (nc, j, nk, dels + 1))
         return found
 
     def candidates(self, obs: str, k: int, capital_pb: bool = False) -> list[tuple[int, str, float]]:
