@@ -309,7 +309,15 @@ def main(argv: list[str] | None = None) -> None:
         f"Measured by `{cmd}` on {time.strftime('%Y-%m-%d')}, held-out documents only "
         f"(split of pipeline/corpus.py). Machine: {os.cpu_count()} CPU cores, no GPU.\n",
     ]
-    table = "\n".join(header + rows) + "\n"
+    notes = [
+        "\nNotes: pages are held-out corpus text (form lines and tables left out) rendered at 300 dpi with "
+        "FreeSerif, DejaVu Serif/Sans, Noto Serif/Sans and FreeSans (pipeline/restore/synth.py); English-model "
+        "pages are clean renders, Vietnamese-model pages are poor scans (half resolution, noise, hard threshold). "
+        "CER is edit distance over whitespace-normalised text / reference length. Speeds are syllables per CPU "
+        "second of the benchmark process (one core), so other jobs on the machine do not count; the garble speed "
+        "includes building per-word candidate caches from empty, which a long ingest run amortises.",
+    ]
+    table = "\n".join(header + rows + notes) + "\n"
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table, encoding="utf-8")
