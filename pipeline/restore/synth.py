@@ -118,8 +118,6 @@ def align_lines(truth: list[str], ocr: str) -> list[tuple[str, str]]:
 
     a = [strip_diacritics(l).lower() for l in truth]
     pairs = []
-    for t, g in zip(truth, got):
-        pass
     used = set()
     for t_line, ta in zip(truth, a):
         best, best_r = None, 0.6
