@@ -9,6 +9,7 @@ OMP_THREAD_LIMIT=1: parallelism across pages beats Tesseract's own threads.
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -156,8 +157,18 @@ def _worker_init() -> None:
 
 
 def make_pool(jobs: int | None = None) -> ProcessPoolExecutor:
-    """A page-reading pool; share one across a batch to pay start-up once."""
-    return ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1, initializer=_worker_init)
+    """A page-reading pool; share one across a batch to pay start-up once.
+
+    Workers are spawned, not forked: a fork taken while OpenCV's thread
+    pool or another library thread holds a lock inherits that lock held, and
+    the worker hangs for ever on its first page.  (Not a fork server either:
+    workers must be children of this process to die with it.)
+    """
+    return ProcessPoolExecutor(
+        max_workers=jobs or os.cpu_count() or 1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+    )
 
 
 def kill_pool(pool: Executor) -> None:
