@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: install system-deps run test test-all models bench bench-ocr bench-restore bench-extract clean
+.PHONY: install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract clean
 
 install: system-deps $(VENV)/.installed
 
@@ -51,10 +51,17 @@ models: install
 bench-deps: install
 	@command -v ocrmypdf >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq $(BENCH_APT_PACKAGES) >/dev/null; }
 
-bench: bench-deps bench-ocr bench-restore bench-extract
+# The analyst's web view of the database (Datasette on 127.0.0.1).
+serve: install
+	$(BIN)/congvan serve --db $(DB)
+
+bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract
 
 bench-ocr: bench-deps
 	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --corpus $(SHARED)/corpus
+
+bench-inbox: bench-deps
+	$(BIN)/python -m benchmarks.inbox
 
 bench-restore: install
 	$(BIN)/python -m benchmarks.restore --corpus $(SHARED)/corpus --dev $(SHARED)/dev
