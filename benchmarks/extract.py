@@ -126,29 +126,30 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
 
 # ----------------------------------------------------------------------------- getting records
 
-def _cached_document_text(path: Path) -> tuple[str, dict[str, float], str]:
-    """(text, word confidences, text source) of an input, through load + ocr, cached by hash."""
+def _cached_document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, list[str]]]:
+    """(text, word confidences, text source, header slot rereads) of an input, through load + ocr, cached by hash."""
     from pipeline.load import load
     from pipeline.ocr import make_pool, ocr_document
 
     # Keyed by the input and by the OCR stage's own code, so a changed OCR stage re-reads.
-    stage = b"".join((ROOT / "pipeline" / name).read_bytes() for name in ("load.py", "preprocess.py", "ocr.py")
+    stage = b"".join((ROOT / "pipeline" / name).read_bytes() for name in ("load.py", "preprocess.py", "ocr.py", "header_read.py")
                      if (ROOT / "pipeline" / name).exists())
     digest = hashlib.sha256(path.read_bytes() + stage).hexdigest()[:16]
     cache = CACHE / f"{path.name}.{digest}.json"
     if cache.exists():
         data = json.loads(cache.read_text())
-        return data["text"], data["word_confidence"], data["text_source"]
+        return data["text"], data["word_confidence"], data["text_source"], data.get("header_readings", {})
     document = load(path)
     if document.needs_ocr:
         with make_pool() as pool:
             text = ocr_document(document, pool)
     else:
         text = ocr_document(document)
-    data = {"text": text.text, "word_confidence": text.word_confidences(), "text_source": text.text_source}
+    data = {"text": text.text, "word_confidence": text.word_confidences(), "text_source": text.text_source,
+            "header_readings": text.header_readings()}
     CACHE.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(data, ensure_ascii=False))
-    return data["text"], data["word_confidence"], data["text_source"]
+    return data["text"], data["word_confidence"], data["text_source"], data["header_readings"]
 
 
 def record_for_input(path: Path) -> dict[str, Any]:
@@ -156,9 +157,9 @@ def record_for_input(path: Path) -> dict[str, Any]:
     from extractors import extract_fields
     from pipeline.restore import restore_text
 
-    text, confidences, _ = _cached_document_text(path)
+    text, confidences, _, readings = _cached_document_text(path)
     restored, _changes = restore_text(text)
-    return asdict(extract_fields(restored, confidences))
+    return asdict(extract_fields(restored, confidences, readings))
 
 
 def record_for_text(text: str, confidences: dict[str, float] | None = None) -> dict[str, Any]:

@@ -32,9 +32,12 @@ from .tasks import extract_tasks
 __all__ = ["extract_fields"]
 
 
-def extract_fields(text: str, word_confidence: dict[str, float] | None = None) -> Fields:
+def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
+                   slot_readings: dict[str, list[str]] | None = None) -> Fields:
+    """`slot_readings`: focused OCR rereads of the header's number and date slots
+    (`PageText.header_readings`, see pipeline/header_read.py and slots.py)."""
     wc = WordConfidence(word_confidence)
-    header = extract_header(text, word_confidence)
+    header = extract_header(text, word_confidence, slot_readings)
     confidence = dict(header.confidence)
 
     recipients = extract_recipients(text)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
 from .dates import parse_date, parts_to_iso, valid_dmy
+from .slots import code_vote, date_readings, number_readings, vote
 from pipeline.vietnamese import strip_diacritics
 
 from .text import clean_lines, flatten, is_upper_line, normalize_code, sentence_case_name, strip_motto
@@ -218,7 +219,22 @@ def _cited_numbers(text: str, doc_type: str | None) -> list[str]:
     return found
 
 
-def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None, code: str | None
+def _reread_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None) -> tuple[str | None, float]:
+    """(ISO date, confidence) from the focused rereads of the date line, when day, month and year each agree."""
+    if not readings.get("date"):
+        return None, 0.0
+    days, months, years = date_readings(readings.get("date", []), readings.get("day", []), page)
+    votes = [vote(days), vote(months), vote(years)]
+    if any(v.value is None for v in votes):
+        return None, 0.0
+    d, m, y = (int(v.value) for v in votes)  # type: ignore[arg-type]
+    if not (1 <= m <= 12 and 1900 <= y <= 2100 and valid_dmy(d, m, y)):
+        return None, 0.0
+    return parts_to_iso(str(d), str(m), str(y)), min(v.confidence for v in votes)
+
+
+def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None, code: str | None,
+          readings: dict[str, list[str]] | None = None
           ) -> tuple[str | None, str | None, float, float, int | None]:
     """(place, issue_date, place confidence, date confidence, line index)."""
     for index, line in enumerate(lines):
@@ -241,6 +257,9 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         cited = _cited_date(text, doc_type, code)
         if cited and (month is None or int(cited[5:7]) == month):
             return place, cited, place_conf, combine("fallback", None), index
+        reread, reread_conf = _reread_date(readings or {}, (d, m, y) if match else None)
+        if reread:
+            return place, reread, place_conf, reread_conf, index
         stamped = _stamp_date(text, month, year)
         if stamped:
             return place, stamped, place_conf, combine("fallback", None), index
@@ -323,7 +342,33 @@ def _vv_subject(lines: list[str]) -> tuple[str | None, int | None]:
     return None, None
 
 
-def extract_header(text: str, word_confidence: dict[str, float] | None = None) -> Header:
+def _reread_number(readings: dict[str, list[str]], page_num: str | None, page_code: str | None
+                   ) -> tuple[str | None, float, bool]:
+    """(doc number, confidence, voted) from the focused rereads of the `Số:` slot.
+
+    `voted` says the readings agreed on a number at all (a number the page pass
+    read differently is then not kept).  The code is the page pass's when it is a
+    The code is the one the letter-reading recognisers give most, exactly (three times at least).
+    """
+    raw = readings.get("number") or []
+    if not raw:
+        return None, 0.0, False
+    result = vote(number_readings(raw, page_num))
+    if result.value is None:
+        return None, 0.0, False
+    # The code is printed and reads well in most rereads; the page pass's code
+    # (`TB-I.PQT`, cut at the stray dot) is only a fallback when they give none.
+    voted, count = code_vote(raw)
+    voted = normalize_code(voted).lstrip("/") if voted else None
+    code = voted if voted and count >= 3 and _plausible_code(voted) else None
+    if not code:
+        return None, 0.0, True
+    return f"{result.value}/{code}", result.confidence, True
+
+
+def extract_header(text: str, word_confidence: dict[str, float] | None = None,
+                   slot_readings: dict[str, list[str]] | None = None) -> Header:
+    """Header fields; `slot_readings` are focused OCR rereads of the number and date slots, if any."""
     wc = WordConfidence(word_confidence)
     lines = clean_lines(text)
     head = lines[:HEADER_LINES]
@@ -335,11 +380,23 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None) -
 
     title, title_index = _title(lines)
     code = number_raw and normalize_code(NUMBER_RE.search(number_raw).group("code")).lstrip("/")
+    readings = slot_readings or {}
+    from_reread = False
+    if readings.get("number") and wc.is_ocr:
+        page_num = NUMBER_RE.search(number_raw).group("num") if number_raw else None
+        reread, reread_conf, voted = _reread_number(readings, page_num, code)
+        if number is None and reread:
+            header.doc_number, number, conf["doc_number"] = reread, reread, reread_conf
+            from_reread = True
+        elif number and voted and reread != number:
+            # The rereads agree on another number than the page pass read: keep neither.
+            header.doc_number, number = None, None
+            conf["doc_number"] = min(conf["doc_number"], 0.3)
     kind = title.capitalize() if title else TYPE_CODES.get(type_code or "")
-    place, issue_date, place_conf, date_conf, date_index = _date(head, text, wc, kind, code)
+    place, issue_date, place_conf, date_conf, date_index = _date(head, text, wc, kind, code, readings)
     header.place, header.issue_date = place, issue_date
     conf["place"], conf["issue_date"] = place_conf, date_conf
-    if number and wc.is_ocr and date_index is not None and (issue_date is None or date_conf < 0.9):
+    if number and not from_reread and wc.is_ocr and date_index is not None and (issue_date is None or date_conf < 0.9):
         # The date slot is handwriting OCR could not read: the number beside it
         # was filled by the same hand at registration.  Keep it only when the
         # text elsewhere (`Kèm theo Quyết định số 109/QĐ-BTC`) reads the same.

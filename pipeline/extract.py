@@ -13,7 +13,7 @@ from .types import Record, RestoredText
 
 def extract(restored: RestoredText) -> Record:
     document = restored.document
-    fields = extract_fields(restored.text, document.word_confidences())
+    fields = extract_fields(restored.text, document.word_confidences(), document.header_readings())
     return Record(
         source=str(document.source.path),
         sha256=document.source.sha256,

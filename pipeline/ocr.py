@@ -25,6 +25,7 @@ import pytesseract
 from .errors import BadInput
 from .load import PdfPageRef, rasterise_pdf_page
 from .preprocess import preprocess_page, rotate_right_angle
+from .header_read import grey_page, read_header_slots
 from .types import DocumentText, LoadedDocument, Page, PageText, Word
 
 LANGUAGE = "vie"
@@ -66,7 +67,8 @@ def words_to_text(data: dict[str, list]) -> tuple[str, list[Word]]:
                 lines.append("")  # a blank line between paragraphs, as in the letter
             current, current_key, last_block = [], key, key[:2]
         current.append(token)
-        words.append(Word(text=token, confidence=float(data["conf"][i]), line=len(lines)))
+        box = (data["left"][i], data["top"][i], data["width"][i], data["height"][i]) if "left" in data else None
+        words.append(Word(text=token, confidence=float(data["conf"][i]), line=len(lines), box=box))
     if current:
         lines.append(" ".join(current))
     return "\n".join(lines), words
@@ -76,6 +78,8 @@ def words_to_text(data: dict[str, list]) -> tuple[str, list[Word]]:
 # read upside down or sideways scores far lower.  Under this, the page is
 # read again turned by 180 degrees and the better reading kept.
 UPRIGHT_CONFIDENCE = 70.0
+# A second, focused reading of the header slots of page one (a few Tesseract calls on small crops).
+READ_HEADER_SLOTS = True
 
 
 def _tesseract(image: np.ndarray, dpi: int, timeout: float | None = None) -> tuple[str, list[Word], float]:
@@ -106,8 +110,12 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
         text_180, words_180, mean_180 = _tesseract(turned, prepared.dpi, timeout)
         if mean_180 > mean:
             text, words, mean, rotated_by = text_180, words_180, mean_180, (rotated_by + 180) % 360
+    # Page one: read the header's number and date slots again, closer (pipeline/header_read.py).
+    readings: dict[str, list[str]] = {}
+    if number == 1 and READ_HEADER_SLOTS:
+        readings = read_header_slots(grey_page(image, dpi, prepared, rotated_by), words)
     return PageText(number=number, text=text, source="ocr", mean_confidence=round(mean, 2),
-                    words=words, rotated_by=rotated_by)
+                    words=words, rotated_by=rotated_by, header_readings=readings)
 
 
 def read_page(job: PageJob) -> PageText:

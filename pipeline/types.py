@@ -59,6 +59,7 @@ class Word:
     text: str
     confidence: float  # 0..100 as Tesseract reports it
     line: int  # index of the line on its page
+    box: tuple[int, int, int, int] | None = None  # left, top, width, height on the OCR'd page image
 
 
 @dataclass
@@ -69,6 +70,8 @@ class PageText:
     mean_confidence: float | None = None  # None for text that was not OCR'd
     words: list[Word] = field(default_factory=list)
     rotated_by: int = 0
+    # Alternative readings of header slots (`number`, `date`, `day`), see pipeline/header_read.py.
+    header_readings: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +91,13 @@ class DocumentText:
             if source in sources:
                 return source  # type: ignore[return-value]
         return "text-file"
+
+    def header_readings(self) -> dict[str, list[str]]:
+        """The first page's alternative readings of the header slots ({} when none)."""
+        for page in self.pages:
+            if page.header_readings:
+                return page.header_readings
+        return {}
 
     def word_confidences(self) -> dict[str, float]:
         """Lowest OCR confidence (0..1) seen for each word form, for field confidences."""

@@ -1,0 +1,163 @@
+"""A focused second reading of the letter's header slots (`Số: ...` and `..., ngày ... tháng ... năm ...`).
+
+The page-wide OCR pass reads a handwritten or low-resolution number or day
+badly (`J2/2023/TB-I.PQT`, `ngáy T3`).  Here the slots are found from the
+word boxes of that pass, cropped, upscaled and binarised several ways, and
+each variant is read again by more than one recogniser (Tesseract `vie`,
+`eng`, and `eng` held to digits).  The readings are only *collected* here;
+`extractors/header.py` decides by vote whether they agree well enough to be
+stored, so a split vote leaves the field null.
+
+To keep it cheap, all variants of a slot are stacked into one image and read
+in one Tesseract call per recogniser (each variant is one text line of it).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytesseract
+
+from .types import Word
+
+# Recognisers: name -> (language, Tesseract config).  psm 4: one column of
+# lines of varying size (the stacked variants).
+READERS = {
+    "vie": ("vie", "--oem 1 --psm 4"),
+    "eng": ("eng", "--oem 1 --psm 4"),
+    "digits": ("eng", "--oem 1 --psm 4 -c tessedit_char_whitelist=0123456789/"),
+}
+# Which recognisers read which slot.  The date line has words, so no digits-only reader.
+SLOT_READERS = {"number": ("vie", "eng", "digits"), "date": ("vie", "eng"), "day": ("eng", "digits")}
+SCALES = (1.0, 2.0, 3.0)
+NUMBER_WORD_RE = re.compile(r"^S[ốoôóồỗộọò6ổ][:.;]?$")
+DATE_WORD_RE = re.compile(r"^[nN][gq][àaáảạăâ][yv]", re.I)
+MONTH_WORD_RE = re.compile(r"^th[áaàảạă]n[gq]", re.I)
+HEADER_PART = 0.4  # the slots sit in the top part of page one
+TIMEOUT_S = 30
+
+
+def _line_words(words: list[Word], start: int) -> list[Word]:
+    """Words after `start` on its line, up to the first wide gap (the other column)."""
+    first = words[start]
+    out = []
+    right = first.box[0] + first.box[2]
+    height = max(first.box[3], 1)
+    for word in words[start + 1:]:
+        if word.line != first.line or word.box is None:
+            break
+        if word.box[0] - right > 3 * height:
+            break
+        out.append(word)
+        right = word.box[0] + word.box[2]
+    return out
+
+
+def locate_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, int, int, int]]:
+    """Boxes (left, top, right, bottom) of the number slot, the date line and the day, when found."""
+    slots: dict[str, tuple[int, int, int, int]] = {}
+    for i, word in enumerate(words):
+        if word.box is None or word.box[1] > page_height * HEADER_PART:
+            continue
+        if "number" not in slots and NUMBER_WORD_RE.match(word.text):
+            rest = _line_words(words, i)
+            if rest and "/" in "".join(w.text for w in rest[:3]):
+                slots["number"] = _union(rest[:3])
+        if "date" not in slots and DATE_WORD_RE.match(word.text):
+            rest = _line_words(words, i)
+            if any(re.match(r"^n[ăa]m", w.text, re.I) for w in rest):
+                slots["date"] = _union([word] + rest[:6])
+                # The day, when OCR kept it a word of its own between `ngày` and `tháng`.
+                if len(rest) >= 2 and MONTH_WORD_RE.match(rest[1].text) and not DATE_WORD_RE.match(rest[0].text):
+                    slots["day"] = _union(rest[:1])
+    return slots
+
+
+def _union(words: list[Word]) -> tuple[int, int, int, int]:
+    boxes = [w.box for w in words if w.box is not None]
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes))
+
+
+def variants(crop: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The crop upscaled and binarised several ways (grey, Otsu, smoothed Otsu, thickened ink)."""
+    import cv2
+
+    out = []
+    for scale in SCALES:
+        image = crop if scale == 1 else cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        _, otsu = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        blur = cv2.GaussianBlur(image, (3, 3), 0)
+        _, smooth = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        thick = cv2.erode(otsu, np.ones((2, 2), np.uint8))
+        out += [(f"grey x{scale:g}", image), (f"otsu x{scale:g}", otsu), (f"smooth x{scale:g}", smooth),
+                (f"thick x{scale:g}", thick)]
+    return out
+
+
+def _stack(images: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Images one under another on white, with the y-range of each."""
+    gap = max(im.shape[0] for im in images)
+    width = max(im.shape[1] for im in images) + 2 * gap
+    height = sum(im.shape[0] for im in images) + gap * (len(images) + 1)
+    canvas = np.full((height, width), 255, dtype=np.uint8)
+    ranges = []
+    y = gap
+    for im in images:
+        canvas[y:y + im.shape[0], gap:gap + im.shape[1]] = im
+        ranges.append((y, y + im.shape[0]))
+        y += im.shape[0] + gap
+    return canvas, ranges
+
+
+def read_stacked(images: list[np.ndarray], reader: str) -> list[str]:
+    """One reading per image, all read in one Tesseract call."""
+    canvas, ranges = _stack(images)
+    lang, config = READERS[reader]
+    data = pytesseract.image_to_data(canvas, lang=lang, config=config, output_type=pytesseract.Output.DICT,
+                                     timeout=TIMEOUT_S)
+    found: list[list[tuple[int, str]]] = [[] for _ in images]
+    for i, token in enumerate(data["text"]):
+        token = (token or "").strip()
+        if not token:
+            continue
+        middle = data["top"][i] + data["height"][i] / 2
+        for k, (top, bottom) in enumerate(ranges):
+            if top - 5 <= middle <= bottom + 5:
+                found[k].append((data["left"][i], token))
+                break
+    return [" ".join(t for _, t in sorted(words)) for words in found]
+
+
+def grey_page(image: np.ndarray, dpi: int, prepared, rotated_by: int) -> np.ndarray:
+    """The page as the OCR pass saw it (same size, turn and deskew), but grey, before binarisation.
+
+    The preprocess stage's Otsu threshold breaks thin low-resolution glyphs
+    (a 96 dpi `0` reads as `J`); the slots are re-binarised from grey here.
+    """
+    from .preprocess import rotate_right_angle, rotate_small, upscale
+
+    grey = rotate_small(rotate_right_angle(upscale(image, dpi)[0], prepared.rotated_by), prepared.deskewed_by)
+    if rotated_by != prepared.rotated_by:  # the page read better turned by 180 degrees
+        grey = rotate_right_angle(grey, 180)
+    return grey if grey.shape == prepared.image.shape else prepared.image
+
+
+def read_header_slots(image: np.ndarray, words: list[Word]) -> dict[str, list[str]]:
+    """Readings of each header slot found: `{slot: ["reader|variant|text", ...]}`; {} when none is found."""
+    slots = locate_slots(words, image.shape[0])
+    readings: dict[str, list[str]] = {}
+    for slot, (left, top, right, bottom) in slots.items():
+        pad = max(4, int((bottom - top) * 0.35))
+        crop = image[max(0, top - pad):bottom + pad, max(0, left - pad):right + pad]
+        if crop.size == 0:
+            continue
+        named = variants(crop)
+        for reader in SLOT_READERS[slot]:
+            try:
+                texts = read_stacked([im for _, im in named], reader)
+            except (RuntimeError, pytesseract.TesseractError):  # timed out or failed: no readings
+                continue
+            readings.setdefault(slot, []).extend(f"{reader}|{name}|{text}" for (name, _), text in zip(named, texts))
+    return readings
