@@ -58,10 +58,10 @@ serve: install
 bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract
 
 bench-ocr: bench-deps
-	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --corpus $(SHARED)/corpus
+	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --corpus $(SHARED)/corpus --out benchmarks/results/ocr.md
 
 bench-inbox: bench-deps
-	$(BIN)/python -m benchmarks.inbox
+	$(BIN)/python -m benchmarks.inbox --out benchmarks/results/inbox.md
 
 bench-restore: install
 	$(BIN)/python -m benchmarks.restore --corpus $(SHARED)/corpus --dev $(SHARED)/dev

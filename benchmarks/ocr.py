@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-pages", type=int, default=8, help="scanned pages timed (first N of the inbox)")
     parser.add_argument("--cer-pages", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=None, help="Also write the tables as Markdown here.")
     args = parser.parse_args(argv)
 
     pages = scanned_pages(args.inbox)
@@ -130,19 +131,30 @@ def main(argv: list[str] | None = None) -> None:
         rows = speed(chosen, args.jobs, args.runs, work)
         cers = accuracy(args.corpus, args.cer_pages, work)
     total = rows[0][2]
-    print(f"\nOCR speed: {total} scanned pages of {', '.join(p.name for p in chosen)}; "
-          f"{args.jobs} jobs; median of {args.runs} runs ({os.cpu_count()} cores)")
-    print(f"| {'command':<40} | median s | pages/s | vs congvan |")
-    print(f"|{'-' * 42}|---------:|--------:|-----------:|")
+    lines = [
+        f"OCR speed: {total} scanned pages of {', '.join(p.name for p in chosen)}; "
+        f"{args.jobs} jobs; median of {args.runs} runs ({os.cpu_count()} cores)",
+        "",
+        f"| {'command':<40} | median s | pages/s | time vs congvan |",
+        f"|{'-' * 42}|---------:|--------:|----------------:|",
+    ]
     ours = rows[0][1]
     for name, seconds, count in rows:
-        print(f"| {name:<40} | {seconds:8.1f} | {count / seconds:7.3f} | {seconds / ours:10.2f} |")
-    print(f"\nCharacter error rate on {len(cers['congvan ocr'])} rendered held-out pages (degraded scans)")
-    print(f"| {'reader':<25} | median CER | mean CER |")
-    print(f"|{'-' * 27}|-----------:|---------:|")
+        lines.append(f"| {name:<40} | {seconds:8.1f} | {count / seconds:7.3f} | {seconds / ours:15.2f} |")
+    lines += [
+        "",
+        f"Character error rate on {len(cers['congvan ocr'])} rendered held-out pages (degraded scans)",
+        "",
+        f"| {'reader':<25} | median CER | mean CER |",
+        f"|{'-' * 27}|-----------:|---------:|",
+    ]
     for name, values in cers.items():
-        print(f"| {name:<25} | {100 * statistics.median(values):9.2f}% | {100 * statistics.mean(values):7.2f}% |")
-
+        lines.append(f"| {name:<25} | {100 * statistics.median(values):9.2f}% | {100 * statistics.mean(values):7.2f}% |")
+    report = "\n".join(lines)
+    print("\n" + report)
+    if args.out:
+        command = "python -m benchmarks.ocr " + " ".join(argv if argv is not None else sys.argv[1:])
+        args.out.write_text(f"# OCR benchmark\n\nCommand: `{command}`\n\n{report}\n", encoding="utf-8")
 
 if __name__ == "__main__":
     main()
