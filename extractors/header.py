@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
 from .dates import parse_date, parts_to_iso, valid_dmy
-from .slots import code_vote, date_readings, number_readings, vote
+from .slots import code_vote, date_parts, date_readings, number_readings, vote
 from pipeline.vietnamese import strip_diacritics
 
 from .text import clean_lines, flatten, is_upper_line, normalize_code, sentence_case_name, strip_motto
@@ -257,7 +257,9 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         cited = _cited_date(text, doc_type, code)
         if cited and (month is None or int(cited[5:7]) == month):
             return place, cited, place_conf, combine("fallback", None), index
-        reread, reread_conf = _reread_date(readings or {}, (d, m, y) if match else None)
+        # The page pass's own reading of the slot counts as one more vote (`ngáy T3 tháng 01 năm 2023`).
+        page_parts = (d, m, y) if match else date_parts(line[slot.end() - 4:])
+        reread, reread_conf = _reread_date(readings or {}, page_parts)
         if reread:
             return place, reread, place_conf, reread_conf, index
         stamped = _stamp_date(text, month, year)
