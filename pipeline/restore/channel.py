@@ -165,7 +165,11 @@ class Channel:
     @property
     def prefixes(self) -> set[str]:
         if self._prefixes is None:
-            self._prefixes = {key[:k] for key in self.engine.by_key for k in range(1, len(key) + 1)}
+            table = getattr(self.engine, "table", None)
+            if table is not None:
+                self._prefixes = table.prefixes()  # stored with the table: a miss does not build them
+            else:
+                self._prefixes = {key[:k] for key in self.engine.by_key for k in range(1, len(key) + 1)}
         return self._prefixes
 
     def keys_for(self, obs: str, max_keys: int = 16) -> dict[str, float]:

@@ -63,7 +63,7 @@ class Slot:
 
 
 class Engine:
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, use_table: bool = True):
         self.lm = lmmod.NgramLM(model_dir / "lm3.npz")
         with gzip.open(model_dir / "vocab.tsv.gz", "rt", encoding="utf-8") as f:
             rows = f.read().rstrip("\n").split("\n")
@@ -97,6 +97,15 @@ class Engine:
         self.channels = {name: Channel.load(model_dir / f"channel_{name}.json", self) for name in ("eng", "vie")
                          if (model_dir / f"channel_{name}.json").exists()}
         self._cand_cache: dict[tuple[str, str], list[tuple[int, str, float]]] = {}
+        # precomputed English-OCR candidate lists (table.py); None: every form searched live
+        self.table = None
+        if use_table and "eng" in self.channels:
+            from .table import load_table
+
+            self.table = load_table(model_dir, self)
+            if self.table is not None:
+                # syllable-key prefixes for the live search of forms not in the table (stored: ~20 ms)
+                self.channels["eng"]._prefixes = self.table.prefixes()
 
     # ------------------------------------------------------------ input kind
 
@@ -141,7 +150,9 @@ class Engine:
                 if not out:
                     out = [(lmmod.UNK_ID, low, 0.0)]
         else:
-            out = self.channels[mode].candidates(low, MAX_CANDIDATES, capital_pb=mode == "eng" and core[:1] in ("P", "B"))
+            pb = mode == "eng" and core[:1] in ("P", "B")
+            hit = self.table.get(low, pb) if mode == "eng" and self.table is not None else None
+            out = hit if hit is not None else self.channels[mode].candidates(low, MAX_CANDIDATES, capital_pb=pb)
             if not out:
                 out = [(self.ids.get(low, lmmod.UNK_ID), low, 0.0)]
         if len(self._cand_cache) > 200_000:
@@ -286,40 +297,47 @@ class Engine:
         lp2, bow2, f2 = lm.bigram(W[jg], W[kg])
         lp2 = lp2.astype(np.float32)
         bow2 = bow2.astype(np.float32)
-        # ---- triples for t >= 2: (i in t-2, j in t-1, k in t)
-        s3 = np.zeros(T, dtype=np.int64)
-        s3[2:] = K[:-2] * K[1:-1] * K[2:]
-        st3 = np.zeros(T + 1, dtype=np.int64)
-        np.cumsum(s3, out=st3[1:])
-        tt = np.repeat(np.arange(T), s3)
-        loc = np.arange(int(st3[-1])) - st3[tt]
-        Kj, Kk = K[tt - 1], K[tt]
-        il = loc // (Kj * Kk)
-        jl = (loc // Kk) % Kj
-        kl = loc % Kk
-        p_ij = st2[tt - 1] + il * Kj + jl  # pair index of (i, j) at position t-1
-        p_jk = st2[tt] + jl * Kk + kl  # pair index of (j, k) at position t
-        LP = bow2[p_ij] + lp2[p_jk]
-        mask = f2[p_ij] & f2[p_jk]
-        if mask.any():
-            sel = np.nonzero(mask)[0]
-            lp3, f3 = lm.trigram_keys(W[off[tt[sel] - 2] + il[sel]], W[off[tt[sel] - 1] + jl[sel]],
-                                      W[off[tt[sel]] + kl[sel]])
-            LP[sel[f3]] = lp3[f3]
+        # ---- trigrams for t >= 2: only triples (i in t-2, j in t-1, k in t) whose
+        # bigrams (i, j) and (j, k) are both stored can have a stored trigram;
+        # every other triple backs off: bow(i, j) + lp(k | j), added by broadcasting below
+        lo, hi = int(st2[1]), int(st2[T - 1])
+        pij = np.flatnonzero(f2[lo:hi]) + lo  # stored pairs at positions 1 .. T-2
+        tq = np.searchsorted(st2, pij, side="right") - 1  # position of (i, j): t-1
+        Kc = K[tq + 1]
+        rep = np.repeat(pij, Kc)
+        tq = np.repeat(tq, Kc)
+        kst = np.arange(len(rep)) - np.repeat(np.cumsum(Kc) - Kc, Kc)  # k local
+        jl = (rep - st2[tq]) % K[tq]
+        pjk = st2[tq + 1] + jl * K[tq + 1] + kst
+        ok = f2[pjk]
+        rep, tq, kst, jl = rep[ok], tq[ok], kst[ok], jl[ok]
+        if len(rep):
+            il = (rep - st2[tq]) // K[tq]
+            lp3, f3 = lm.trigram_keys(W[off[tq - 1] + il], W[off[tq] + jl], W[off[tq + 1] + kst])
+            rep, tq, kst, lp3 = rep[f3], tq[f3], kst[f3], lp3[f3]
+        else:
+            lp3 = np.zeros(0, dtype=np.float32)
+        # flat index into position t's (a, b, c) tensor; grouped by t = tq + 1
+        fidx = (rep - st2[tq]) * K[tq + 1] + kst
+        cst = np.searchsorted(tq + 1, np.arange(T + 1)).tolist()
+        lp3 = lp3.astype(np.float32)
         # ---- Viterbi over states (j at t-1, k at t)
         score = np.zeros((1, 1), dtype=np.float32)
         backs: list[np.ndarray | None] = [None, None]
         Kl = K.tolist()
-        stl = st3.tolist()
+        st2l = st2.tolist()
         offl = off.tolist()
         for t in range(2, T):
             a, b, c = Kl[t - 2], Kl[t - 1], Kl[t]
-            lp = LP[stl[t]:stl[t + 1]]
+            lp = bow2[st2l[t - 1]:st2l[t]].reshape(a, b, 1) + lp2[st2l[t]:st2l[t + 1]].reshape(1, b, c)
+            c0, c1 = cst[t], cst[t + 1]
+            if c1 > c0:
+                lp.reshape(-1)[fidx[c0:c1]] = lp3[c0:c1]
             if a == 1:
                 score = score.reshape(b, 1) + lp.reshape(b, c) + CH[offl[t]:offl[t + 1]]
                 backs.append(None)
             else:
-                tot = score[:, :, None] + lp.reshape(a, b, c)
+                tot = score[:, :, None] + lp
                 back = tot.argmax(axis=0)
                 score = tot.max(axis=0) + CH[offl[t]:offl[t + 1]]
                 backs.append(back)

@@ -6,7 +6,8 @@ Steps: (1) syllable trigram LM (modified Kneser-Ney) + vocabulary; (2)
 parallel OCR data: corpus lines rendered with several fonts and
 degradations, read back by `tesseract -l eng` and `-l vie`, aligned word by
 word (cached under build/restore/); (3) character-confusion channels learned
-from those pairs.  Artefacts go to <out>/restore/.
+from those pairs; (4) the English-OCR candidate table (table.py): finished
+candidate lists of likely garbled forms.  Artefacts go to <out>/restore/.
 """
 
 from __future__ import annotations
@@ -106,19 +107,28 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--min-count3", type=int, default=2, help="trigrams seen fewer times are pruned")
     ap.add_argument("--skip-channel", action="store_true")
     ap.add_argument("--pages", type=int, default=60, help="rendered pages per OCR language for the channel")
+    ap.add_argument("--skip-table", action="store_true")
+    ap.add_argument("--workers", type=int, default=2, help="processes for the candidate table")
     args = ap.parse_args(argv)
     out = args.out / "restore"
     t0 = time.time()
     if not args.skip_lm:
-        log("step 1/3: language model")
+        log("step 1/4: language model")
         build_lm(args.corpus, out, args.max_docs, args.min_count3)
-    if not args.skip_channel:
+    pairs = None
+    if not args.skip_channel or not args.skip_table:
         from . import channel_train
 
-        log("step 2/3: parallel OCR data (render + tesseract eng/vie)")
+        log("step 2/4: parallel OCR data (render + tesseract eng/vie)")
         pairs = channel_train.make_parallel(args.corpus, args.build, args.pages, log=log)
-        log("step 3/3: confusion channels")
+    if not args.skip_channel:
+        log("step 3/4: confusion channels")
         channel_train.train_channels(pairs, out, log=log)
+    if not args.skip_table:
+        from .table import build_table
+
+        log("step 4/4: English-OCR candidate table")
+        build_table(out, observed=[o for _, o in pairs.get("eng", [])], workers=args.workers, log=log)
     log(f"done in {time.time() - t0:.0f}s")
 
 
