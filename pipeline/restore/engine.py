@@ -277,23 +277,21 @@ class Engine:
         if n == 0:
             return []
         # two context positions in front (<s> <s> at the start of a text)
-        ids_list = [[ctx[0]], [ctx[1]]] + [[c[0] for c in s.cands] for s in slots]
-        ch_list = [[0.0], [0.0]] + [[-c[2] for c in s.cands] for s in slots]
         T = n + 2
-        K = np.fromiter((len(x) for x in ids_list), dtype=np.int64, count=T)
+        K = np.array([1, 1] + [len(s.cands) for s in slots], dtype=np.int64)
         off = np.zeros(T + 1, dtype=np.int64)
         np.cumsum(K, out=off[1:])
-        W = np.fromiter((i for x in ids_list for i in x), dtype=np.int64, count=int(off[-1]))
-        CH = np.fromiter((c for x in ch_list for c in x), dtype=np.float32, count=int(off[-1]))
+        W = np.array([ctx[0], ctx[1]] + [c[0] for s in slots for c in s.cands], dtype=np.int64)
+        CH = -np.array([0.0, 0.0] + [c[2] for s in slots for c in s.cands], dtype=np.float32)
         # ---- bigram pairs for t >= 1: (j in t-1, k in t)
         s2 = np.zeros(T, dtype=np.int64)
         s2[1:] = K[:-1] * K[1:]
         st2 = np.zeros(T + 1, dtype=np.int64)
         np.cumsum(s2, out=st2[1:])
-        tt = np.repeat(np.arange(T), s2)
-        loc = np.arange(int(st2[-1])) - st2[tt]
-        jg = off[tt - 1] + loc // K[tt]
-        kg = off[tt] + loc % K[tt]
+        tt2 = np.repeat(np.arange(T), s2)
+        loc2 = np.arange(int(st2[-1])) - st2[tt2]
+        jg = off[tt2 - 1] + loc2 // K[tt2]
+        kg = off[tt2] + loc2 % K[tt2]
         lp2, bow2, f2 = lm.bigram(W[jg], W[kg])
         lp2 = lp2.astype(np.float32)
         bow2 = bow2.astype(np.float32)
@@ -314,43 +312,70 @@ class Engine:
         if len(rep):
             il = (rep - st2[tq]) // K[tq]
             lp3, f3 = lm.trigram_keys(W[off[tq - 1] + il], W[off[tq] + jl], W[off[tq + 1] + kst])
-            rep, tq, kst, lp3 = rep[f3], tq[f3], kst[f3], lp3[f3]
-        else:
-            lp3 = np.zeros(0, dtype=np.float32)
-        # flat index into position t's (a, b, c) tensor; grouped by t = tq + 1
-        fidx = (rep - st2[tq]) * K[tq + 1] + kst
-        cst = np.searchsorted(tq + 1, np.arange(T + 1)).tolist()
-        lp3 = lp3.astype(np.float32)
-        # ---- Viterbi over states (j at t-1, k at t)
-        score = np.zeros((1, 1), dtype=np.float32)
-        backs: list[np.ndarray | None] = [None, None]
+            rep, tq, kst, jl, lp3 = rep[f3], tq[f3], kst[f3], jl[f3], lp3[f3]
+            lp3 = lp3.astype(np.float32)
+        # ---- dense tensors, every position padded to Km candidates (padding: NEG)
+        Km = int(K.max())
+        KK = Km * Km
+        pair_pos = tt2 * KK + (loc2 // K[tt2]) * Km + loc2 % K[tt2]
+        BOW = np.zeros(T * KK, dtype=np.float32)
+        BOW[pair_pos] = bow2
+        LP2 = np.full(T * KK, NEG, dtype=np.float32)
+        LP2[pair_pos] = lp2
+        BOW = BOW.reshape(T, Km, Km)
+        LP2 = LP2.reshape(T, Km, Km)
+        # LP[t-2, i, j, k] = log P(k at t | i at t-2, j at t-1): back-off, then stored trigrams
+        LP = BOW[1:-1, :, :, None] + LP2[2:, None, :, :]  # t = 2 .. T-1
+        if len(rep):
+            il = (rep - st2[tq]) // K[tq]
+            LP.reshape(-1)[((tq - 1) * Km + il) * KK + jl * Km + kst] = lp3
+        CHP = np.full(T * Km, NEG, dtype=np.float32)
+        CHP[np.repeat(np.arange(T) * Km, K) + (np.arange(int(off[-1])) - np.repeat(off[:-1], K))] = CH
+        CHP = CHP.reshape(T, Km)
+        # ---- Viterbi over states (j at t-1, k at t), independent pieces in lockstep:
+        # after two single-candidate positions the state is known, so a piece
+        # starts there; all pieces advance one position per step
         Kl = K.tolist()
-        st2l = st2.tolist()
-        offl = off.tolist()
-        for t in range(2, T):
-            a, b, c = Kl[t - 2], Kl[t - 1], Kl[t]
-            lp = bow2[st2l[t - 1]:st2l[t]].reshape(a, b, 1) + lp2[st2l[t]:st2l[t + 1]].reshape(1, b, c)
-            c0, c1 = cst[t], cst[t + 1]
-            if c1 > c0:
-                lp.reshape(-1)[fidx[c0:c1]] = lp3[c0:c1]
-            if a == 1:
-                score = score.reshape(b, 1) + lp.reshape(b, c) + CH[offl[t]:offl[t + 1]]
-                backs.append(None)
-            else:
-                tot = score[:, :, None] + lp
-                back = tot.argmax(axis=0)
-                score = tot.max(axis=0) + CH[offl[t]:offl[t + 1]]
-                backs.append(back)
-        # trace back
-        flat = int(np.argmax(score))
-        j, k = divmod(flat, Kl[T - 1])
-        choice = [0] * T
-        choice[T - 1] = k
-        choice[T - 2] = j
-        for t in range(T - 1, 3, -1):
-            back = backs[t]
-            choice[t - 2] = 0 if back is None else int(back[choice[t - 1], choice[t]])
-        return choice[2:]
+        starts = [2] + [t for t in range(3, T) if Kl[t - 1] == 1 and Kl[t - 2] == 1]
+        ends = starts[1:] + [T]
+        order = sorted(range(len(starts)), key=lambda p: starts[p] - ends[p])  # longest first
+        st = np.array([starts[p] for p in order], dtype=np.int64)
+        ln = np.array([ends[p] - starts[p] for p in order], dtype=np.int64)
+        P = len(st)
+        score = np.full((P, Km, Km), NEG, dtype=np.float32)
+        score[:, 0, 0] = 0.0
+        backs: list[np.ndarray] = []
+        nact = [int((ln > d).sum()) for d in range(int(ln[0]))]
+        for d, n in enumerate(nact):
+            tix = st[:n] + d
+            tot = score[:n, :, :, None] + LP[tix - 2]  # (n, i, j, k)
+            backs.append(tot)  # argmax only on the traced path (a full argmax costs 4x the max)
+            score[:n] = tot.max(axis=1) + CHP[tix][:, None, :]
+        # trace back, all pieces at once (longest first: the active ones are a prefix)
+        Lmax = int(ln[0])
+        J0, K0 = np.divmod(score.reshape(P, -1).argmax(axis=1), Km)
+        out = np.zeros((P, Lmax), dtype=np.int64)
+        cj = np.zeros(P, dtype=np.int64)
+        ck = np.zeros(P, dtype=np.int64)
+        for d in range(Lmax - 1, -1, -1):
+            n = nact[d]
+            n0 = nact[d + 1] if d + 1 < Lmax else 0
+            if n > n0:  # pieces whose last position is d
+                ck[n0:n] = K0[n0:n]
+                cj[n0:n] = J0[n0:n]
+                out[n0:n, d] = K0[n0:n]
+                if d >= 1:
+                    out[n0:n, d - 1] = J0[n0:n]
+            if d >= 2:
+                ci = backs[d][np.arange(n), :, cj[:n], ck[:n]].argmax(axis=1)
+                out[:n, d - 2] = ci
+                ck[:n] = cj[:n]
+                cj[:n] = ci
+        choice = np.zeros(T, dtype=np.int64)
+        ar = np.arange(Lmax)
+        mask = ar[None, :] < ln[:, None]
+        choice[(st[:, None] + ar[None, :])[mask]] = out[mask]
+        return choice[2:].tolist()
 
     def restore(self, text: str, mode: str | None = None) -> tuple[str, list[Change]]:
         text = nfc(text)
