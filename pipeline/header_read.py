@@ -54,8 +54,24 @@ def _line_words(words: list[Word], start: int) -> list[Word]:
     return out
 
 
+# The main pass read a slot well when it is well formed and every word of it
+# is read with at least this confidence; the close re-reading (10-17 s of CPU)
+# is then skipped, as the extractor would not use it anyway.
+CLEAN_CONFIDENCE = 90.0
+CLEAN_NUMBER_RE = re.compile(r"^\d{1,5}(/\d{4})?/[A-ZĐ]{1,12}(-[A-ZĐ0-9]{1,12})*$")
+CLEAN_DATE_RE = re.compile(r"^(0?[1-9]|[12]\d|3[01]) tháng (0?[1-9]|1[0-2]) năm (19|20)\d\d$")
+
+
+def _read_cleanly(slot_words: list[Word], pattern: re.Pattern[str], joiner: str) -> bool:
+    text = joiner.join(w.text for w in slot_words).rstrip(".,;")
+    return bool(pattern.match(text)) and all(w.confidence >= CLEAN_CONFIDENCE for w in slot_words)
+
+
 def locate_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, int, int, int]]:
-    """Boxes (left, top, right, bottom) of the number slot, the date line and the day, when found."""
+    """Boxes (left, top, right, bottom) of the number slot, the date line and the day, when found.
+
+    Slots the main pass already read cleanly are left out.
+    """
     slots: dict[str, tuple[int, int, int, int]] = {}
     for i, word in enumerate(words):
         if word.box is None or word.box[1] > page_height * HEADER_PART:
@@ -63,15 +79,21 @@ def locate_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, in
         if "number" not in slots and NUMBER_WORD_RE.match(word.text):
             rest = _line_words(words, i)
             if rest and "/" in "".join(w.text for w in rest[:3]):
-                slots["number"] = _union(rest[:3])
+                if _read_cleanly(rest[:3], CLEAN_NUMBER_RE, ""):
+                    slots["number"] = None  # type: ignore[assignment]  # found, and read well
+                else:
+                    slots["number"] = _union(rest[:3])
         if "date" not in slots and DATE_WORD_RE.match(word.text):
             rest = _line_words(words, i)
             if any(re.match(r"^n[ăa]m", w.text, re.I) for w in rest):
+                if _read_cleanly(rest[:5], CLEAN_DATE_RE, " "):
+                    slots["date"] = None  # type: ignore[assignment]  # found, and read well
+                    continue
                 slots["date"] = _union([word] + rest[:6])
                 # The day, when OCR kept it a word of its own between `ngày` and `tháng`.
                 if len(rest) >= 2 and MONTH_WORD_RE.match(rest[1].text) and not DATE_WORD_RE.match(rest[0].text):
                     slots["day"] = _union(rest[:1])
-    return slots
+    return {slot: box for slot, box in slots.items() if box is not None}
 
 
 def _union(words: list[Word]) -> tuple[int, int, int, int]:
