@@ -81,7 +81,7 @@ class Channel:
                     if generic < d.get(b, 1e9):
                         d[b] = generic
         self.inv = {s: sorted(d.items(), key=lambda kv: kv[1]) for s, d in inv.items()}
-        self._prefixes: set[str] | None = None
+        self._prefixes: dict[str, None] | None = None  # a set, as an untracked dict
         self._oc: dict[tuple[str, str], float] = {}
 
     @classmethod
@@ -163,13 +163,13 @@ class Channel:
     # ------------------------------------------------------------ candidates
 
     @property
-    def prefixes(self) -> set[str]:
+    def prefixes(self) -> dict[str, None]:
         if self._prefixes is None:
             table = getattr(self.engine, "table", None)
             if table is not None:
                 self._prefixes = table.prefixes()  # stored with the table: a miss does not build them
             else:
-                self._prefixes = {key[:k] for key in self.engine.by_key for k in range(1, len(key) + 1)}
+                self._prefixes = dict.fromkeys(key[:k] for key in self.engine.by_key for k in range(1, len(key) + 1))
         return self._prefixes
 
     def keys_for(self, obs: str, max_keys: int = 16) -> dict[str, float]:

@@ -37,6 +37,9 @@ LETTER_RUN = re.compile(r"[^\W\d_]+", re.UNICODE)
 VIE_ONLY = re.compile("[" + "".join(sorted(VIETNAMESE_MARKED - set("áàâãéèêíìóòôõúùýÁÀÂÃÉÈÊÍÌÓÒÔÕÚÙÝ"))) + "]")
 ENG_MARKS = re.compile("[áàâãäåéèêëíìîïóòôõöúùûüýÿ¢]", re.IGNORECASE)
 MAX_CANDIDATES = 8
+# English-OCR garble: candidates whose channel cost is more than this above the
+# best one's are dropped before decoding (the word as written is always kept).
+CAND_MARGIN = {"eng": 8.0}
 RARE_RATIO = 500
 NEG = np.float32(-1e9)
 
@@ -87,7 +90,10 @@ class Engine:
             if len(ids) > 1:
                 top = counts[ids[0]]
                 by_key[key] = [i for i in ids if counts[i] * RARE_RATIO >= top]
-        self.by_key = by_key
+        # tuples (and a tuple vocabulary): containers of atoms the cyclic GC stops
+        # tracking, so a collection during a restore does not walk the model
+        self.by_key = {k: tuple(v) for k, v in by_key.items()}
+        self.vocab = tuple(vocab)
         self.counts = np.asarray(counts, dtype=np.int64)
         extra = {}
         p = model_dir / "tables.json"
@@ -153,6 +159,10 @@ class Engine:
             pb = mode == "eng" and core[:1] in ("P", "B")
             hit = self.table.get(low, pb) if mode == "eng" and self.table is not None else None
             out = hit if hit is not None else self.channels[mode].candidates(low, MAX_CANDIDATES, capital_pb=pb)
+            margin = CAND_MARGIN.get(mode)
+            if margin is not None and len(out) > 2:
+                top = min(c for _, _, c in out) + margin
+                out = [x for x in out if x[2] <= top or x[1] == low]
             if not out:
                 out = [(self.ids.get(low, lmmod.UNK_ID), low, 0.0)]
         if len(self._cand_cache) > 200_000:

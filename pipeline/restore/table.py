@@ -158,15 +158,16 @@ class CandidateTable:
         z = np.load(path)
         forms = z["forms"].tobytes().decode("utf-8").split("\n")
         self.index = dict(zip(forms, range(len(forms))))
-        self.off = z["off"].tolist()
+        self.off = z["off"].astype(np.int64)  # an array, not a list: nothing for the GC to walk
         self.ids = z["ids"]
         self.cost = z["cost"]
         self.fp = z["fp"].tobytes().decode()
         self.vocab = engine.vocab
         self._z = z
 
-    def prefixes(self) -> set[str]:
-        return set(self._z["prefixes"].tobytes().decode("utf-8").split("\n"))
+    def prefixes(self) -> dict[str, None]:
+        # a dict of str -> None: like a set, but untracked by the cyclic GC
+        return dict.fromkeys(self._z["prefixes"].tobytes().decode("utf-8").split("\n"))
 
     def get(self, low: str, capital_pb: bool) -> list[tuple[int, str, float]] | None:
         k = self.index.get(PB + low if capital_pb else low)
