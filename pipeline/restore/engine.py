@@ -334,11 +334,6 @@ class Engine:
         LP2[pair_pos] = lp2
         BOW = BOW.reshape(T, Km, Km)
         LP2 = LP2.reshape(T, Km, Km)
-        # LP[t-2, i, j, k] = log P(k at t | i at t-2, j at t-1): back-off, then stored trigrams
-        LP = BOW[1:-1, :, :, None] + LP2[2:, None, :, :]  # t = 2 .. T-1
-        if len(rep):
-            il = (rep - st2[tq]) // K[tq]
-            LP.reshape(-1)[((tq - 1) * Km + il) * KK + jl * Km + kst] = lp3
         CHP = np.full(T * Km, NEG, dtype=np.float32)
         CHP[np.repeat(np.arange(T) * Km, K) + (np.arange(int(off[-1])) - np.repeat(off[:-1], K))] = CH
         CHP = CHP.reshape(T, Km)
@@ -352,13 +347,36 @@ class Engine:
         st = np.array([starts[p] for p in order], dtype=np.int64)
         ln = np.array([ends[p] - starts[p] for p in order], dtype=np.int64)
         P = len(st)
+        # piece rank and step of every position, for the stored trigrams
+        rank_of = np.zeros(T, dtype=np.int64)
+        step_of = np.zeros(T, dtype=np.int64)
+        pos_all = np.concatenate([np.arange(a, a + b) for a, b in zip(st.tolist(), ln.tolist())])
+        rank_of[pos_all] = np.repeat(np.arange(P), ln)
+        step_of[pos_all] = pos_all - np.repeat(st, ln)
+        if len(rep):
+            il = (rep - st2[tq]) // K[tq]
+            te = tq + 1
+            re_, de = rank_of[te], step_of[te]
+            eo = np.argsort(de, kind="stable")
+            # within step d: index into tot (n, i, j, k) and into score (n, i, j)
+            e_tot = (((re_ * Km + il) * Km + jl) * Km + kst)[eo]
+            e_sc = ((re_ * Km + il) * Km + jl)[eo]
+            e_lp = lp3[eo]
+            eb = np.searchsorted(de[eo], np.arange(int(ln[0]) + 1)).tolist()
+        else:
+            eb = [0] * (int(ln[0]) + 1)
         score = np.full((P, Km, Km), NEG, dtype=np.float32)
         score[:, 0, 0] = 0.0
         backs: list[np.ndarray] = []
         nact = [int((ln > d).sum()) for d in range(int(ln[0]))]
         for d, n in enumerate(nact):
             tix = st[:n] + d
-            tot = score[:n, :, :, None] + LP[tix - 2]  # (n, i, j, k)
+            # back-off everywhere: score(i, j) + bow(i, j) + lp(k | j) ...
+            sc = score[:n]
+            tot = (sc + BOW[tix - 1])[:, :, :, None] + LP2[tix][:, None, :, :]  # (n, i, j, k)
+            e0, e1 = eb[d], eb[d + 1]
+            if e1 > e0:  # ... then the stored trigrams: score(i, j) + lp(k | i j)
+                tot.reshape(-1)[e_tot[e0:e1]] = sc.reshape(-1)[e_sc[e0:e1]] + e_lp[e0:e1]
             backs.append(tot)  # argmax only on the traced path (a full argmax costs 4x the max)
             score[:n] = tot.max(axis=1) + CHP[tix][:, None, :]
         # trace back, all pieces at once (longest first: the active ones are a prefix)
