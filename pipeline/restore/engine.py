@@ -326,19 +326,6 @@ class Engine:
             lp3, f3 = lm.trigram_keys(W[off[tq - 1] + il], W[off[tq] + jl], W[off[tq + 1] + kst])
             rep, tq, kst, jl, lp3 = rep[f3], tq[f3], kst[f3], jl[f3], lp3[f3]
             lp3 = lp3.astype(np.float32)
-        # ---- dense tensors, every position padded to Km candidates (padding: NEG)
-        Km = int(K.max())
-        KK = Km * Km
-        pair_pos = tt2 * KK + (loc2 // K[tt2]) * Km + loc2 % K[tt2]
-        BOW = np.zeros(T * KK, dtype=np.float32)
-        BOW[pair_pos] = bow2
-        LP2 = np.full(T * KK, NEG, dtype=np.float32)
-        LP2[pair_pos] = lp2
-        BOW = BOW.reshape(T, Km, Km)
-        LP2 = LP2.reshape(T, Km, Km)
-        CHP = np.full(T * Km, NEG, dtype=np.float32)
-        CHP[np.repeat(np.arange(T) * Km, K) + (np.arange(int(off[-1])) - np.repeat(off[:-1], K))] = CH
-        CHP = CHP.reshape(T, Km)
         # ---- Viterbi over states (j at t-1, k at t), independent pieces in lockstep:
         # after two single-candidate positions the state is known, so a piece
         # starts there; all pieces advance one position per step
@@ -349,41 +336,66 @@ class Engine:
         st = np.array([starts[p] for p in order], dtype=np.int64)
         ln = np.array([ends[p] - starts[p] for p in order], dtype=np.int64)
         P = len(st)
-        # piece rank and step of every position, for the stored trigrams
-        rank_of = np.zeros(T, dtype=np.int64)
-        step_of = np.zeros(T, dtype=np.int64)
-        pos_all = np.concatenate([np.arange(a, a + b) for a, b in zip(st.tolist(), ln.tolist())])
-        rank_of[pos_all] = np.repeat(np.arange(P), ln)
-        step_of[pos_all] = pos_all - np.repeat(st, ln)
+        Lmax = int(ln[0])
+        nact = [int((ln > d).sum()) for d in range(Lmax)]
+        # every decoded position in step-major order (step d: the active pieces, longest
+        # first, so they are a prefix of the pieces); row `bs[d] + r` is piece r at step d
+        ar = np.arange(Lmax)
+        live = ar[:, None] < ln[None, :]  # (step, piece)
+        rows_t = (st[None, :] + ar[:, None])[live]
+        bs = [0] + np.cumsum(nact).tolist()
+        R = len(rows_t)
+        row_of = np.zeros(T, dtype=np.int64)
+        row_of[rows_t] = np.arange(R)
+        # ---- per-row transition tensor A[r, i, j, k] (padding: NEG): back-off
+        # bow(i, j) + lp(k | j) everywhere, then the stored trigrams lp(k | i j); a
+        # step is then max_i score(i, j) + A(i, j, k), plus the channel term of k
+        Km = int(K.max())
+        KK = Km * Km
+        pair_pos = tt2 * KK + (loc2 // K[tt2]) * Km + loc2 % K[tt2]
+        BOW = np.zeros(T * KK, dtype=np.float32)
+        BOW[pair_pos] = bow2
+        LP2 = np.full(T * KK, NEG, dtype=np.float32)
+        LP2[pair_pos] = lp2
+        BOW = BOW.reshape(T, Km, Km)
+        LP2 = LP2.reshape(T, Km, Km)
+        # per row: bow(i, j) of the pair before and lp(k | j) of its own pair; a step
+        # adds them in the same order as a dense tensor would (float32 sums, so ties
+        # between quantised log-probs break the same way)
+        B = BOW[rows_t - 1]  # (R, i, j)
+        L = LP2[rows_t][:, None, :, :]  # (R, 1, j, k)
         if len(rep):
             il = (rep - st2[tq]) // K[tq]
-            te = tq + 1
-            re_, de = rank_of[te], step_of[te]
+            rr = row_of[tq + 1]
+            de = np.searchsorted(bs, rr, side="right") - 1  # step of each stored trigram
+            rl = rr - np.asarray(bs)[de]  # its piece rank = row within the step
             eo = np.argsort(de, kind="stable")
-            # within step d: index into tot (n, i, j, k) and into score (n, i, j)
-            e_tot = (((re_ * Km + il) * Km + jl) * Km + kst)[eo]
-            e_sc = ((re_ * Km + il) * Km + jl)[eo]
+            e_tot = (((rl * Km + il) * Km + jl) * Km + kst)[eo]
+            e_sc = ((rl * Km + il) * Km + jl)[eo]
             e_lp = lp3[eo]
-            eb = np.searchsorted(de[eo], np.arange(int(ln[0]) + 1)).tolist()
+            eb = np.searchsorted(de[eo], np.arange(Lmax + 1)).tolist()
         else:
-            eb = [0] * (int(ln[0]) + 1)
+            eb = [0] * (Lmax + 1)
+        CHP = np.full(T * Km, NEG, dtype=np.float32)
+        CHP[np.repeat(np.arange(T) * Km, K) + (np.arange(int(off[-1])) - np.repeat(off[:-1], K))] = CH
+        CHB = CHP.reshape(T, Km)[rows_t][:, None, :]  # (R, 1, k)
         score = np.full((P, Km, Km), NEG, dtype=np.float32)
         score[:, 0, 0] = 0.0
         backs: list[np.ndarray] = []
-        nact = [int((ln > d).sum()) for d in range(int(ln[0]))]
+        s_out: list[np.ndarray] = []
         for d, n in enumerate(nact):
-            tix = st[:n] + d
-            # back-off everywhere: score(i, j) + bow(i, j) + lp(k | j) ...
             sc = score[:n]
-            tot = (sc + BOW[tix - 1])[:, :, :, None] + LP2[tix][:, None, :, :]  # (n, i, j, k)
+            b0, b1 = bs[d], bs[d + 1]
+            # back-off everywhere: score(i, j) + bow(i, j) + lp(k | j) ...
+            tot = (sc + B[b0:b1])[:, :, :, None] + L[b0:b1]  # (n, i, j, k)
             e0, e1 = eb[d], eb[d + 1]
             if e1 > e0:  # ... then the stored trigrams: score(i, j) + lp(k | i j)
                 tot.reshape(-1)[e_tot[e0:e1]] = sc.reshape(-1)[e_sc[e0:e1]] + e_lp[e0:e1]
-            backs.append(tot)  # argmax only on the traced path (a full argmax costs 4x the max)
-            score[:n] = tot.max(axis=1) + CHP[tix][:, None, :]
+            backs.append(tot)
+            score = tot.max(axis=1)  # argmax only on the traced path (a full argmax costs 4x the max)
+            score += CHB[b0:b1]
+            s_out.append(score)
         # trace back, all pieces at once (longest first: the active ones are a prefix)
-        Lmax = int(ln[0])
-        J0, K0 = np.divmod(score.reshape(P, -1).argmax(axis=1), Km)
         out = np.zeros((P, Lmax), dtype=np.int64)
         cj = np.zeros(P, dtype=np.int64)
         ck = np.zeros(P, dtype=np.int64)
@@ -391,18 +403,18 @@ class Engine:
             n = nact[d]
             n0 = nact[d + 1] if d + 1 < Lmax else 0
             if n > n0:  # pieces whose last position is d
-                ck[n0:n] = K0[n0:n]
-                cj[n0:n] = J0[n0:n]
-                out[n0:n, d] = K0[n0:n]
+                J0, K0 = np.divmod(s_out[d][n0:n].reshape(n - n0, -1).argmax(axis=1), Km)
+                ck[n0:n] = K0
+                cj[n0:n] = J0
+                out[n0:n, d] = K0
                 if d >= 1:
-                    out[n0:n, d - 1] = J0[n0:n]
+                    out[n0:n, d - 1] = J0
             if d >= 2:
                 ci = backs[d][np.arange(n), :, cj[:n], ck[:n]].argmax(axis=1)
                 out[:n, d - 2] = ci
                 ck[:n] = cj[:n]
                 cj[:n] = ci
         choice = np.zeros(T, dtype=np.int64)
-        ar = np.arange(Lmax)
         mask = ar[None, :] < ln[:, None]
         choice[(st[:, None] + ar[None, :])[mask]] = out[mask]
         return choice[2:].tolist()
