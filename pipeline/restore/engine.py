@@ -47,6 +47,8 @@ NEG = np.float32(-1e9)
 
 
 def apply_case(word: str, pattern: str) -> str:
+    if pattern.islower():  # no capital at all (the common case): nothing to copy
+        return word
     letters = [c for c in pattern if c.isalpha()]
     if len(letters) >= 2:
         upper = sum(c.isupper() for c in letters)
@@ -201,6 +203,11 @@ class Engine:
             slots[-1].fixed = False  # a repair: reported as a change
 
     def _core(self, slots: list[Slot], core: str, start: int, mode: str) -> None:
+        if core.isalpha() and not core.isupper() and (mode != "vie" or len(core) > 1):
+            # the common case, a word not in capitals: none of the checks below applies
+            cands = self.candidates(core, mode)
+            slots.append(Slot(start, start + len(core), core, cands, len(cands) == 1 and cands[0][1] == core.lower()))
+            return
         if NUMBERISH.match(core):
             self._fixed(slots, core, start)
             return
