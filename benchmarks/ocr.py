@@ -49,13 +49,26 @@ def timed(command: str, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+def page_subset(path: Path, numbers: list[int], work: Path) -> Path:
+    """A PDF holding only `numbers` of `path`, so every reader gets the same pages."""
+    parts = []
+    for number in numbers:
+        part = work / f"{path.stem}-p{number}.pdf"
+        subprocess.run(["pdfseparate", "-f", str(number), "-l", str(number), str(path), str(part)], check=True)
+        parts.append(str(part))
+    subset = work / f"{path.stem}-bench.pdf"
+    subprocess.run(["pdfunite", *parts, str(subset)], check=True)
+    return subset
+
+
 def speed(pages: dict[Path, list[int]], jobs: int, runs: int, work: Path) -> list[tuple[str, float, int]]:
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     total = sum(len(n) for n in pages.values())
-    files = " ".join(f"'{p}'" for p in pages)
+    subsets = [page_subset(path, numbers, work) for path, numbers in pages.items()]
+    files = " ".join(f"'{p}'" for p in subsets)
     raster = work / "png"
     tesseract_script = f"rm -rf '{raster}' && mkdir -p '{raster}' && " + " && ".join(
-        f"pdftoppm -r 300 -gray -png -f {n} -l {n} '{p}' '{raster}/{p.stem}-{n}'" for p, ns in pages.items() for n in ns
+        f"pdftoppm -r 300 -gray -png '{p}' '{raster}/{p.stem}'" for p in subsets
     ) + f" && ls '{raster}'/*.png | xargs -P {jobs} -I{{}} tesseract {{}} {{}} -l vie"
     commands = {
         f"congvan ingest --jobs {jobs}": f"rm -f '{work}/b.db'* && {' '.join(CONGVAN)} ingest {files} --db '{work}/b.db' --jobs {jobs} -q",
@@ -63,8 +76,7 @@ def speed(pages: dict[Path, list[int]], jobs: int, runs: int, work: Path) -> lis
     }
     if shutil.which("ocrmypdf"):
         commands[f"ocrmypdf -l vie --jobs {jobs}"] = " && ".join(
-            f"ocrmypdf -q -l vie --jobs {jobs} --force-ocr --output-type pdf '{p}' '{work}/o.pdf'"
-            f" --pages {','.join(map(str, ns))}" for p, ns in pages.items()
+            f"ocrmypdf -q -l vie --jobs {jobs} --force-ocr --output-type pdf '{p}' '{work}/o.pdf'" for p in subsets
         )
     seconds: dict[str, list[float]] = {name: [] for name in commands}
     for run in range(runs):
