@@ -63,8 +63,16 @@ CLEAN_DATE_RE = re.compile(r"^(0?[1-9]|[12]\d|3[01]) tháng (0?[1-9]|1[0-2]) nă
 
 
 def _read_cleanly(slot_words: list[Word], pattern: re.Pattern[str], joiner: str) -> bool:
-    text = joiner.join(w.text for w in slot_words).rstrip(".,;")
-    return bool(pattern.match(text)) and all(w.confidence >= CLEAN_CONFIDENCE for w in slot_words)
+    """Whether the slot's first words form a well-formed value, all read confidently.
+
+    Prefixes are tried because a one-column OCR line runs on past the slot
+    (`35/KH-UBND Cao Lộc, ngày ...`).
+    """
+    for end in range(1, len(slot_words) + 1):
+        text = joiner.join(w.text for w in slot_words[:end]).rstrip(".,;")
+        if pattern.match(text):
+            return all(w.confidence >= CLEAN_CONFIDENCE for w in slot_words[:end])
+    return False
 
 
 def locate_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, int, int, int]]:

@@ -1,0 +1,31 @@
+"""The close re-reading of header slots runs only where the main OCR pass was unsure."""
+
+from __future__ import annotations
+
+from pipeline.header_read import locate_slots
+from pipeline.types import Word
+
+
+def line(texts_and_confidences: list[tuple[str, float]], top: int = 100) -> list[Word]:
+    words, left = [], 100
+    for text, confidence in texts_and_confidences:
+        words.append(Word(text, confidence, line=0, box=(left, top, 20 * len(text), 40)))
+        left += 20 * len(text) + 15
+    return words
+
+
+def test_cleanly_read_number_and_date_are_not_read_again() -> None:
+    words = line([("Số:", 95), ("35/KH-UBND", 93), ("Cao", 96), ("Lộc,", 96), ("ngày", 96), ("28", 95),
+                  ("tháng", 96), ("02", 96), ("năm", 96), ("2024", 96)])
+    assert locate_slots(words, page_height=3500) == {}
+
+
+def test_doubtful_handwritten_slots_are_read_again() -> None:
+    words = line([("Số:", 90), ("J2/2023/TB-I.PQT", 41), ("Hà", 93), ("Nội,", 92), ("ngáy", 60), ("T3", 22),
+                  ("tháng", 91), ("0Ì", 30), ("năm", 95), ("2023", 94)])
+    assert set(locate_slots(words, page_height=3500)) >= {"number", "date"}
+
+
+def test_well_formed_but_unsure_number_is_read_again() -> None:
+    words = line([("Số:", 92), ("403/QĐ-BTC", 62)])
+    assert "number" in locate_slots(words, page_height=3500)
