@@ -7,6 +7,7 @@ known documents with it before anything heavy is imported.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 from datetime import datetime
@@ -98,3 +99,12 @@ def _copy_across(path: Path, destination: Path) -> Path:
     os.rename(partial, destination)
     os.unlink(path)
     return destination
+
+
+def sha256_of(path: Path) -> str:
+    """The hash of a file's bytes: a document's identity in the database."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

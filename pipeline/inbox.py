@@ -27,7 +27,6 @@ reached stay in the inbox.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import BadInput
-from .files import done_folder, is_ignored, move_file
+from .files import done_folder, is_ignored, move_file, sha256_of
 from .lock import Locked, RunLock, lock_path_for
 
 if TYPE_CHECKING:
@@ -248,14 +247,6 @@ class Filed:
     pages: int = 0
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def file_known(ready: list[Found], db_path: Path, done_dir: Path, log: Log,
                stop: Callable[[], str | None]) -> tuple[list[Found], list[Filed]]:
     """Move the files whose sha256 is in the database to done/ (their rows are committed).
@@ -278,7 +269,7 @@ def file_known(ready: list[Found], db_path: Path, done_dir: Path, log: Log,
                 return rest + ready[i:], filed
             began = time.monotonic()
             try:
-                sha256 = _sha256(found.path)
+                sha256 = sha256_of(found.path)
             except OSError:
                 rest.append(found)  # the Ingestor reports why it cannot be read
                 continue

@@ -8,7 +8,6 @@ Images (multi-page TIFF included) become one page per frame.
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pdf2image import convert_from_path, pdfinfo_from_path
 from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 
 from .errors import BadInput
+from .files import sha256_of
 from .types import InputFile, LoadedDocument, Page
 from .vietnamese import is_good_vietnamese_text, nfc
 
@@ -49,14 +49,6 @@ _EXTENSION_KIND = {
 _MIME_NAME = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image",
               "image/tiff": "a TIFF image", "image/bmp": "a BMP image", "image/gif": "a GIF image",
               "image/webp": "a WebP image", "text/plain": "a text file"}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _sniff(head: bytes) -> tuple[str, str] | None:
