@@ -55,14 +55,18 @@ def _line_words(words: list[Word], start: int) -> list[Word]:
 
 
 # The main pass read a slot well when it is well formed and every word of it
-# is read with at least this confidence; the close re-reading (10-17 s of CPU)
-# is then skipped, as the extractor would not use it anyway.
-CLEAN_CONFIDENCE = 90.0
+# is read with at least this confidence; the close re-reading (several CPU
+# seconds) is then skipped.  The number's floor is low because printed codes
+# with `Đ` (`1520/SGDĐT-VP`) read at 55-65 while being right; a handwritten
+# number that still reads well formed is cross-checked by the extractor
+# (appendix `Kèm theo ... số`, the date beside it) instead.
+CLEAN_NUMBER_CONFIDENCE = 50.0
+CLEAN_DATE_CONFIDENCE = 90.0
 CLEAN_NUMBER_RE = re.compile(r"^\d{1,5}(/\d{4})?/[A-ZĐ]{1,12}(-[A-ZĐ0-9]{1,12})*$")
 CLEAN_DATE_RE = re.compile(r"^(0?[1-9]|[12]\d|3[01]) tháng (0?[1-9]|1[0-2]) năm (19|20)\d\d$")
 
 
-def _read_cleanly(slot_words: list[Word], pattern: re.Pattern[str], joiner: str) -> bool:
+def _read_cleanly(slot_words: list[Word], pattern: re.Pattern[str], joiner: str, floor: float) -> bool:
     """Whether the slot's first words form a well-formed value, all read confidently.
 
     Prefixes are tried because a one-column OCR line runs on past the slot
@@ -71,7 +75,7 @@ def _read_cleanly(slot_words: list[Word], pattern: re.Pattern[str], joiner: str)
     for end in range(1, len(slot_words) + 1):
         text = joiner.join(w.text for w in slot_words[:end]).rstrip(".,;")
         if pattern.match(text):
-            return all(w.confidence >= CLEAN_CONFIDENCE for w in slot_words[:end])
+            return all(w.confidence >= floor for w in slot_words[:end])
     return False
 
 
@@ -87,14 +91,14 @@ def locate_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, in
         if "number" not in slots and NUMBER_WORD_RE.match(word.text):
             rest = _line_words(words, i)
             if rest and "/" in "".join(w.text for w in rest[:3]):
-                if _read_cleanly(rest[:3], CLEAN_NUMBER_RE, ""):
+                if _read_cleanly(rest[:3], CLEAN_NUMBER_RE, "", CLEAN_NUMBER_CONFIDENCE):
                     slots["number"] = None  # type: ignore[assignment]  # found, and read well
                 else:
                     slots["number"] = _union(rest[:3])
         if "date" not in slots and DATE_WORD_RE.match(word.text):
             rest = _line_words(words, i)
             if any(re.match(r"^n[ăa]m", w.text, re.I) for w in rest):
-                if _read_cleanly(rest[:5], CLEAN_DATE_RE, " "):
+                if _read_cleanly(rest[:5], CLEAN_DATE_RE, " ", CLEAN_DATE_CONFIDENCE):
                     slots["date"] = None  # type: ignore[assignment]  # found, and read well
                     continue
                 slots["date"] = _union([word] + rest[:6])

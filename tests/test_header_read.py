@@ -26,6 +26,7 @@ def test_doubtful_handwritten_slots_are_read_again() -> None:
     assert set(locate_slots(words, page_height=3500)) >= {"number", "date"}
 
 
-def test_well_formed_but_unsure_number_is_read_again() -> None:
-    words = line([("Số:", 92), ("403/QĐ-BTC", 62)])
-    assert "number" in locate_slots(words, page_height=3500)
+def test_printed_code_with_d_stroke_is_not_read_again_but_a_doubtful_one_is() -> None:
+    assert locate_slots(line([("Số:", 93), ("1520/SGDĐT-VP", 60)]), page_height=3500) == {}
+    assert "number" in locate_slots(line([("Số:", 92), ("403/QĐ-BTC", 35)]), page_height=3500)
+    assert "number" in locate_slots(line([("Số:", 93), ("125/QĐÐ-HQHN", 59)]), page_height=3500)
