@@ -19,7 +19,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -32,7 +32,7 @@ from .errors import BadInput
 from .files import (IGNORED_NAMES, IGNORED_SUFFIXES, done_folder, is_ignored, move_aside, move_file,  # noqa: F401
                     move_file_to, unique_destination)
 from .load import identify, load
-from .ocr import PendingText, _InlineExecutor, collect_pages, kill_pool, make_pool, ocr_document, submit_pages
+from .ocr import PendingText, InlineExecutor, collect_pages, kill_pool, make_pool, ocr_document, submit_pages
 from .store import document_id, record_failure, store
 from .types import DocumentText, InputFile, PageText, Record, RestoredText
 from .vietnamese import looks_vietnamese, words
@@ -84,7 +84,7 @@ def process_file(path: Path | str, pool: Executor | None = None) -> tuple[Record
 
 
 Status = Literal["stored", "duplicate", "failed", "skipped"]
-_NO_POOL = _InlineExecutor()
+_NO_POOL = InlineExecutor()
 
 
 @dataclass
@@ -329,9 +329,3 @@ class Ingestor:
 
 def _since(began: float | None) -> float:
     return time.monotonic() - began if began is not None else 0.0
-
-
-def iter_outcome_lines(summary: Summary) -> Iterator[str]:
-    for outcome in summary.outcomes:
-        if outcome.status == "failed" and outcome.error:
-            yield f"congvan: {outcome.error.one_line()}"

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -246,7 +246,7 @@ def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | No
     return result
 
 
-class _InlineExecutor(Executor):
+class InlineExecutor(Executor):
     """Runs each job at once in this process (one page, or no pool wanted)."""
 
     def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
@@ -264,8 +264,4 @@ def ocr_document(
     on_page: Callable[[PageText], None] | None = None,
 ) -> DocumentText:
     """OCR the pages that need it (in `pool` when given) and keep the rest."""
-    return collect_pages(submit_pages(document, pool or _InlineExecutor()), on_page)
-
-
-def page_count_to_ocr(documents: Iterable[LoadedDocument]) -> int:
-    return sum(len(_jobs_for(d)) for d in documents)
+    return collect_pages(submit_pages(document, pool or InlineExecutor()), on_page)

@@ -40,8 +40,6 @@ class Page:
     text: str | None = None  # set when the page's own text is good (text file, PDF text layer)
     image: np.ndarray | None = None  # grayscale uint8, set when the page must be OCR'd
     dpi: int = 300
-    rotated_by: int = 0  # degrees the preprocess stage turned the page to make it upright
-    deskewed_by: float = 0.0
 
 
 @dataclass
