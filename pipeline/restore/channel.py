@@ -66,20 +66,13 @@ class Channel:
                     d[b] = c
         # optionally: any vowel may stand for any other (unseen confusions, `chẳng` for `chống`)
         # optionally: symbols an English model writes for marked vowels (`x&` = `xã`)
-        sym = params.get("symbol_vowel_sub")
-        if sym:
-            for s in SYMBOLS:
-                d = inv.setdefault(s, {})
-                for b in "aeiouy":
-                    if sym < d.get(b, 1e9):
-                        d[b] = sym
-        generic = params.get("generic_vowel_sub")
-        if generic:
-            for s in VOWELS:
-                d = inv.setdefault(s, {})
-                for b in "aeiouy":
-                    if generic < d.get(b, 1e9):
-                        d[b] = generic
+        for observed, cost in ((SYMBOLS, params.get("symbol_vowel_sub")), (VOWELS, params.get("generic_vowel_sub"))):
+            if cost:
+                for s in observed:
+                    d = inv.setdefault(s, {})
+                    for b in "aeiouy":
+                        if cost < d.get(b, 1e9):
+                            d[b] = cost
         self.inv = {s: sorted(d.items(), key=lambda kv: kv[1]) for s, d in inv.items()}
         self._prefixes: dict[str, None] | None = None  # a set, as an untracked dict
         self._oc: dict[tuple[str, str], float] = {}
