@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,7 @@ def default_cost(x: str, s: str) -> float:
 
 
 VOWEL_SET = frozenset(VOWELS)
+_first = itemgetter(0)
 SYMBOLS = "&@¢€$§£¥®©°"
 
 
@@ -181,18 +183,32 @@ class Channel:
         ins_cost = self.ins_cost
         dropped = inv.get("", ())
         m = len(obs)
+        # per position: every (cost, base letter, next position) that reads one or two
+        # observed chars, cheapest first (the order in which pushes happen does not
+        # matter: the heap pops by the whole (cost, position, key, dels) tuple)
+        steps: list[list[tuple[float, str, int]]] = []
+        for j in range(m):
+            row = [(c, b, j + 1) for b, c in inv.get(obs[j], ())]
+            if j + 2 <= m:
+                row += [(c, b, j + 2) for b, c in inv.get(obs[j:j + 2], ())]
+                row.sort(key=_first)
+            steps.append(row)
+        steps.append([])
         heap: list[tuple[float, int, str, int]] = [(0.0, 0, "", 0)]
-        seen: set[tuple[int, str]] = set()
+        # popped states (position -> key prefixes): a state is expanded once, at its
+        # cheapest; a push to a popped state would only be skipped when popped, so it
+        # is not made
+        seen: list[set[str]] = [set() for _ in range(m + 1)]
         push = heapq.heappush
         pop = heapq.heappop
         while heap:
             cost, j, key, dels = pop(heap)
             if cost > budget:
                 break
-            st = (j, key)
-            if st in seen:
+            done = seen[j]
+            if key in done:
                 continue
-            seen.add(st)
+            done.add(key)
             if j == m and key in by_key and key not in found:
                 if not found:
                     budget = min(budget, cost + margin)
@@ -200,18 +216,15 @@ class Channel:
                 if len(found) >= max_keys:
                     break
             # one observed char or two -> one base letter
-            for L in (1, 2):
-                if j + L > m:
+            for c, b, nj in steps[j]:
+                nc = cost + c
+                if nc > budget:
                     break
-                for b, c in inv.get(obs[j:j + L], ()):
-                    nc = cost + c
-                    if nc > budget:
-                        break
-                    nk = key + b
-                    if nk in pre:
-                        push(heap, (nc, j + L, nk, dels))
+                nk = key + b
+                if nk in pre and nk not in seen[nj]:
+                    push(heap, (nc, nj, nk, dels))
             # an observed char that stands for nothing
-            if j < m and cost + ins_cost <= budget:
+            if j < m and cost + ins_cost <= budget and key not in seen[j + 1]:
                 push(heap, (cost + ins_cost, j + 1, key, dels))
             # a true char the OCR dropped
             if dels < 1:
@@ -220,7 +233,7 @@ class Channel:
                     if nc > budget:
                         break
                     nk = key + b
-                    if nk in pre:
+                    if nk in pre and nk not in done:
                         push(heap, (nc, j, nk, dels + 1))
         return found
 

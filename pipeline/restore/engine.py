@@ -12,7 +12,9 @@ are rewritten, so spacing, line breaks, punctuation and digits stay as they are.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
+import operator
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,7 +32,7 @@ EDGE_PUNCT = set(".,;:!?()[]{}\"'“”‘’«»…—–-*•·|<>")
 NUMBERISH = re.compile(r"^[\d.,/:%+\-–]+$")
 LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 CODE_SEP = re.compile(r"[/\-–]")
-GARBLE_CHARS = set("0123456789&@$¢§£¥|!{}")
+GARBLE_CHARS = frozenset("0123456789&@$¢§£¥|!{}")
 EDGE_CHARS = "".join(EDGE_PUNCT)
 # letters with marks that an English OCR model writes for Vietnamese vowels
 LETTER_RUN = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -44,6 +46,8 @@ MAX_CANDIDATES = 8
 CAND_MARGIN: dict[str, float] = {}
 RARE_RATIO = 500
 NEG = np.float32(-1e9)
+_FIRST, _THIRD = operator.itemgetter(0), operator.itemgetter(2)  # a candidate's lm id, channel cost
+_MAX = np.maximum.reduce  # ndarray.max without its Python-level wrapper (same reduction)
 
 
 def apply_case(word: str, pattern: str) -> str:
@@ -123,9 +127,10 @@ class Engine:
         """`vie` (marked text, maybe OCR'd), `eng` (English-OCR garble) or `strip`."""
         # Words with a mark no English model writes (ă ơ ư đ ạ ả ế ...): over half
         # of running Vietnamese, none in English-OCR output or stripped text.
-        toks = LETTER_RUN.findall(text)
-        if toks and sum(1 for w in toks if VIE_ONLY.search(w)) >= 0.2 * len(toks):
-            return "vie"
+        if VIE_ONLY.search(text):  # none at all: not `vie` (English-OCR and stripped text: skip the count)
+            toks = LETTER_RUN.findall(text)
+            if toks and sum(1 for w in toks if VIE_ONLY.search(w)) >= 0.2 * len(toks):
+                return "vie"
         evidence = 0.0
         n = 0
         for chunk in CHUNK_RE.findall(text):
@@ -135,7 +140,7 @@ class Engine:
             n += 1
             if ENG_MARKS.search(core):
                 evidence += 1.0
-            elif any(c in GARBLE_CHARS for c in core) and not CODE_SEP.search(core):
+            elif not GARBLE_CHARS.isdisjoint(core) and not CODE_SEP.search(core):
                 evidence += 1.0
             elif core.isalpha() and not core.isupper() and core.lower() not in self.by_key:
                 evidence += 0.5  # `cia`, `dugc`: no syllable strips to it
@@ -297,54 +302,69 @@ class Engine:
             return []
         # two context positions in front (<s> <s> at the start of a text)
         T = n + 2
-        K = np.array([1, 1] + [len(s.cands) for s in slots], dtype=np.int64)
+        cand_lists = [s.cands for s in slots]
+        K = np.empty(T, dtype=np.int64)
+        K[:2] = 1
+        K[2:] = list(map(len, cand_lists))
         off = np.zeros(T + 1, dtype=np.int64)
         np.cumsum(K, out=off[1:])
-        W = np.array([ctx[0], ctx[1]] + [c[0] for s in slots for c in s.cands], dtype=np.int64)
-        CH = -np.array([0.0, 0.0] + [c[2] for s in slots for c in s.cands], dtype=np.float32)
-        # ---- bigram pairs for t >= 1: (j in t-1, k in t)
-        s2 = np.zeros(T, dtype=np.int64)
-        s2[1:] = K[:-1] * K[1:]
-        st2 = np.zeros(T + 1, dtype=np.int64)
-        np.cumsum(s2, out=st2[1:])
-        tt2 = np.repeat(np.arange(T), s2)
-        loc2 = np.arange(int(st2[-1])) - st2[tt2]
-        jg = off[tt2 - 1] + loc2 // K[tt2]
-        kg = off[tt2] + loc2 % K[tt2]
+        # ids and channel costs of every candidate, read in C loops (map + itemgetter: no
+        # Python code and no GC-tracked temporaries per candidate)
+        n_cands = int(off[-1]) - 2
+        W = np.empty(n_cands + 2, dtype=np.int64)
+        W[:2] = ctx
+        W[2:] = np.fromiter(map(_FIRST, itertools.chain.from_iterable(cand_lists)), dtype=np.int64, count=n_cands)
+        CH = np.zeros(n_cands + 2, dtype=np.float32)
+        CH[2:] = np.fromiter(map(_THIRD, itertools.chain.from_iterable(cand_lists)), dtype=np.float64, count=n_cands)
+        np.negative(CH, out=CH)
+        # ---- bigram pairs for t >= 1: (j in t-1, k in t), in position, then j, then k
+        # order; built by repeats from the candidates of t-1 (no integer division)
+        pos_c = np.repeat(np.arange(T), K)  # position of each candidate
+        loc_c = np.arange(n_cands + 2) - off[pos_c]  # its index at that position
+        n_left = int(off[T - 1])  # candidates at positions 0 .. T-2: left ends of pairs
+        K_next = K[pos_c[:n_left] + 1]
+        first_pair = np.cumsum(K_next) - K_next  # first pair of each left candidate
+        jg = np.repeat(np.arange(n_left), K_next)  # left candidate of each pair
+        tt2 = pos_c[jg] + 1  # position of each pair's right candidate
+        pair_j = loc_c[jg]
+        pair_k = np.arange(len(jg)) - first_pair[jg]
+        kg = off[tt2] + pair_k
         lp2, bow2, f2 = lm.bigram(W[jg], W[kg])
         lp2 = lp2.astype(np.float32)
         bow2 = bow2.astype(np.float32)
         # ---- trigrams for t >= 2: only triples (i in t-2, j in t-1, k in t) whose
         # bigrams (i, j) and (j, k) are both stored can have a stored trigram;
         # every other triple backs off: bow(i, j) + lp(k | j), added by broadcasting below
-        lo, hi = int(st2[1]), int(st2[T - 1])
-        pij = np.flatnonzero(f2[lo:hi]) + lo  # stored pairs at positions 1 .. T-2
-        tq = np.searchsorted(st2, pij, side="right") - 1  # position of (i, j): t-1
+        hi = len(jg) - int(K[T - 2] * K[T - 1])  # pairs at positions 1 .. T-2
+        pij = np.flatnonzero(f2[:hi])  # stored pairs (i, j)
+        tq = tt2[pij]  # position of (i, j): t-1
         Kc = K[tq + 1]
         rep = np.repeat(pij, Kc)
         tq = np.repeat(tq, Kc)
         kst = np.arange(len(rep)) - np.repeat(np.cumsum(Kc) - Kc, Kc)  # k local
-        jl = (rep - st2[tq]) % K[tq]
-        pjk = st2[tq + 1] + jl * K[tq + 1] + kst
+        pjk = first_pair[kg[rep]] + kst  # the pair (j, k)
         ok = f2[pjk]
-        rep, tq, kst, jl = rep[ok], tq[ok], kst[ok], jl[ok]
+        rep, tq, kst, pjk = rep[ok], tq[ok], kst[ok], pjk[ok]
+        jl = pair_k[rep]
         if len(rep):
-            il = (rep - st2[tq]) // K[tq]
-            lp3, f3 = lm.trigram_keys(W[off[tq - 1] + il], W[off[tq] + jl], W[off[tq + 1] + kst])
-            rep, tq, kst, jl, lp3 = rep[f3], tq[f3], kst[f3], jl[f3], lp3[f3]
+            il = pair_j[rep]
+            lp3, f3 = lm.trigram_keys(W[jg[rep]], W[kg[rep]], W[kg[pjk]])
+            rep, tq, kst, jl, il, lp3 = rep[f3], tq[f3], kst[f3], jl[f3], il[f3], lp3[f3]
             lp3 = lp3.astype(np.float32)
         # ---- Viterbi over states (j at t-1, k at t), independent pieces in lockstep:
         # after two single-candidate positions the state is known, so a piece
         # starts there; all pieces advance one position per step
-        Kl = K.tolist()
-        starts = [2] + [t for t in range(3, T) if Kl[t - 1] == 1 and Kl[t - 2] == 1]
-        ends = starts[1:] + [T]
-        order = sorted(range(len(starts)), key=lambda p: starts[p] - ends[p])  # longest first
-        st = np.array([starts[p] for p in order], dtype=np.int64)
-        ln = np.array([ends[p] - starts[p] for p in order], dtype=np.int64)
+        one = K == 1
+        starts = np.flatnonzero(one[1:-1] & one[:-2]) + 2  # t with K[t-1] == K[t-2] == 1
+        starts = np.concatenate(([2], starts[starts >= 3]))
+        ends = np.append(starts[1:], T)
+        order = np.argsort(starts - ends, kind="stable")  # longest first, ties in text order
+        st = starts[order]
+        ln = (ends - starts)[order]
         P = len(st)
         Lmax = int(ln[0])
-        nact = [int((ln > d).sum()) for d in range(Lmax)]
+        # active pieces at step d: those longer than d
+        nact = (P - np.cumsum(np.bincount(ln, minlength=Lmax + 1))[:Lmax]).tolist()
         # every decoded position in step-major order (step d: the active pieces, longest
         # first, so they are a prefix of the pieces); row `bs[d] + r` is piece r at step d
         ar = np.arange(Lmax)
@@ -359,7 +379,7 @@ class Engine:
         # step is then max_i score(i, j) + A(i, j, k), plus the channel term of k
         Km = int(K.max())
         KK = Km * Km
-        pair_pos = tt2 * KK + (loc2 // K[tt2]) * Km + loc2 % K[tt2]
+        pair_pos = (tt2 * Km + pair_j) * Km + pair_k
         BOW = np.zeros(T * KK, dtype=np.float32)
         BOW[pair_pos] = bow2
         LP2 = np.full(T * KK, NEG, dtype=np.float32)
@@ -372,7 +392,6 @@ class Engine:
         B = BOW[rows_t - 1]  # (R, i, j)
         L = LP2[rows_t][:, None, :, :]  # (R, 1, j, k)
         if len(rep):
-            il = (rep - st2[tq]) // K[tq]
             rr = row_of[tq + 1]
             de = np.searchsorted(bs, rr, side="right") - 1  # step of each stored trigram
             rl = rr - np.asarray(bs)[de]  # its piece rank = row within the step
@@ -384,7 +403,7 @@ class Engine:
         else:
             eb = [0] * (Lmax + 1)
         CHP = np.full(T * Km, NEG, dtype=np.float32)
-        CHP[np.repeat(np.arange(T) * Km, K) + (np.arange(int(off[-1])) - np.repeat(off[:-1], K))] = CH
+        CHP[pos_c * Km + loc_c] = CH
         CHB = CHP.reshape(T, Km)[rows_t][:, None, :]  # (R, 1, k)
         score = np.full((P, Km, Km), NEG, dtype=np.float32)
         score[:, 0, 0] = 0.0
@@ -399,13 +418,14 @@ class Engine:
             if e1 > e0:  # ... then the stored trigrams: score(i, j) + lp(k | i j)
                 tot.reshape(-1)[e_tot[e0:e1]] = sc.reshape(-1)[e_sc[e0:e1]] + e_lp[e0:e1]
             backs.append(tot)
-            score = tot.max(axis=1)  # argmax only on the traced path (a full argmax costs 4x the max)
+            score = _MAX(tot, axis=1)  # argmax only on the traced path (a full argmax costs 4x the max)
             score += CHB[b0:b1]
             s_out.append(score)
         # trace back, all pieces at once (longest first: the active ones are a prefix)
         out = np.zeros((P, Lmax), dtype=np.int64)
         cj = np.zeros(P, dtype=np.int64)
         ck = np.zeros(P, dtype=np.int64)
+        pieces = np.arange(P)
         for d in range(Lmax - 1, -1, -1):
             n = nact[d]
             n0 = nact[d + 1] if d + 1 < Lmax else 0
@@ -417,7 +437,7 @@ class Engine:
                 if d >= 1:
                     out[n0:n, d - 1] = J0
             if d >= 2:
-                ci = backs[d][np.arange(n), :, cj[:n], ck[:n]].argmax(axis=1)
+                ci = backs[d][pieces[:n], :, cj[:n], ck[:n]].argmax(axis=1)
                 out[:n, d - 2] = ci
                 ck[:n] = cj[:n]
                 cj[:n] = ci
@@ -440,8 +460,9 @@ class Engine:
         for slot, c in zip(slots, choice):
             if slot.fixed or slot.start < last_end:
                 continue
-            form = slot.cands[c][1]
-            if form == slot.text.lower() and slot.cands[c][2] == 0.0 or form.lower() == slot.text.lower():
+            _, form, cost = slot.cands[c]
+            written = slot.text.lower()
+            if form == written and cost == 0.0 or form.lower() == written:
                 continue  # the word as written (its casing included) stays
             new = apply_case(form, slot.text) if form != slot.text else form
             if new == slot.text:

@@ -4,7 +4,8 @@ Training counts n-grams with numpy over integer ids (no Python dict per
 n-gram), so the ~30M-syllable corpus trains in about a minute.  The stored
 model is ARPA-like: log-probs of kept n-grams (already interpolated) and
 back-off weights of their contexts, keyed by packed ids in sorted int64
-arrays and queried with `np.searchsorted`.  Log-probs are natural logs,
+arrays (delta-coded on disk, looked up through a hash-bucket index built at
+load: HashedKeys).  Log-probs are natural logs,
 quantised to uint8 on disk (step 0.1 nat on [-25.5, 0]).
 """
 
@@ -232,6 +233,62 @@ def save_lm(path: Path, model: dict[str, np.ndarray]) -> None:
     np.savez_compressed(path, **arrays)
 
 
+class HashedKeys:
+    """Membership and position of int64 keys in a sorted table, by hash bucket.
+
+    A page's decoding asks for some 10^5 n-grams, most of them not stored;
+    a binary search over the 1.4M bigram / 1.9M trigram keys costs ~20
+    cache misses each, a bucket look-up one or two.  Built at load (~0.1 s
+    per table): keys are grouped by the top bits of a multiplicative hash
+    (about one key per bucket for every two buckets), `start` marks each
+    bucket's run, `perm` maps a grouped key back to its row in the table.
+    """
+
+    MULT = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, odd: a bijection on uint64
+
+    def __init__(self, table: np.ndarray):
+        n = len(table)
+        bits = max(4, int(max(n, 1)).bit_length() + 1)
+        self.shift = np.uint64(64 - bits)
+        row_bits = max(1, int(max(n - 1, 1)).bit_length())
+        # (bucket, row) packed in one uint64 and sorted: an argsort by bucket at sort speed
+        packed = np.ascontiguousarray(table, dtype=np.int64).view(np.uint64) * self.MULT
+        packed >>= self.shift
+        packed <<= np.uint64(row_bits)
+        packed |= np.arange(n, dtype=np.uint64)
+        packed.sort()
+        self.perm = (packed & np.uint64((1 << row_bits) - 1)).astype(np.int32)
+        bucket = (packed >> np.uint64(row_bits)).astype(np.int32)
+        del packed
+        # start[b]: first slot of bucket b; an empty bucket gets the next one's start
+        start = np.full((1 << bits) + 1, n, dtype=np.int32)
+        first = np.flatnonzero(np.diff(bucket, prepend=np.int32(-1)))
+        start[bucket[first]] = first
+        self.start = np.minimum.accumulate(start[::-1])[::-1].copy()
+        self.keys = table[self.perm]
+
+    def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row in the table, found) per key; the row is 0 where not found."""
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        b = (keys.view(np.uint64) * self.MULT) >> self.shift
+        b = b.astype(np.intp)
+        lo = self.start[b]
+        hi = self.start[b + 1]
+        pos = np.zeros(len(keys), dtype=np.intp)
+        found = np.zeros(len(keys), dtype=bool)
+        todo = np.flatnonzero(lo < hi)
+        lo, hi = lo[todo], hi[todo]
+        while len(todo):  # walk every bucket one slot per round (buckets hold <= ~8 keys)
+            hit = self.keys[lo] == keys[todo]
+            done = todo[hit]
+            pos[done] = self.perm[lo[hit]]
+            found[done] = True
+            lo += 1
+            more = ~hit & (lo < hi)
+            todo, lo, hi = todo[more], lo[more], hi[more]
+        return pos, found
+
+
 class NgramLM:
     """Runtime trigram model: batched look-ups of log P(w | u v)."""
 
@@ -240,34 +297,23 @@ class NgramLM:
         self.V = int(z["V"][0])
         self.lp1 = z["lp1"].astype(np.float32)
         self.bow1 = z["bow1"].astype(np.float32)
-        self.k2 = _unpack_keys(z["k2"], z["k2_bigpos"], z["k2_bigval"], int(z["n2"][0]))
+        # only the hashed indexes are kept: the sorted key arrays are not needed after
+        self.k2 = HashedKeys(_unpack_keys(z["k2"], z["k2_bigpos"], z["k2_bigval"], int(z["n2"][0])))
         self.lp2 = _dequant(z["lp2"])
         self.bow2 = z["bow2"].astype(np.float32) * Q_STEP
-        self.k3 = _unpack_keys(z["k3"], z["k3_bigpos"], z["k3_bigval"], int(z["n3"][0]))
+        self.k3 = HashedKeys(_unpack_keys(z["k3"], z["k3_bigpos"], z["k3_bigval"], int(z["n3"][0])))
         self.lp3 = _dequant(z["lp3"])
         self.order = 3
-
-    def _find(self, table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if len(keys) > 256:
-            # sorted queries walk the table in order (numpy narrows each search
-            # from the previous one): about twice as fast on a page's look-ups
-            order = np.argsort(keys, kind="stable")
-            pos = np.empty(len(keys), dtype=np.intp)
-            pos[order] = np.searchsorted(table, keys[order])
-        else:
-            pos = np.searchsorted(table, keys)
-        pos = np.minimum(pos, len(table) - 1)
-        return pos, table[pos] == keys
 
     def bigram(self, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """log P(w|v), the bow of (v,w) as a context, and whether (v,w) is stored."""
         keys = v.astype(np.int64) * self.V + w
-        pos, found = self._find(self.k2, keys)
+        pos, found = self.k2.find(keys)
         lp = np.where(found, self.lp2[pos], self.bow1[v] + self.lp1[w])
         bow = np.where(found, self.bow2[pos], 0.0)
         return lp, bow, found
 
     def trigram_keys(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys = (u.astype(np.int64) * self.V + v) * self.V + w
-        pos, found = self._find(self.k3, keys)
+        pos, found = self.k3.find(keys)
         return self.lp3[pos], found
