@@ -47,11 +47,15 @@ def nfc(text: str) -> str:
 
 
 def is_junk(line: str) -> bool:
-    """OCR noise from stamps, rules and specks: no digits and few real words (`À - + .À z Ậ Á :^`)."""
-    if not line or any(c.isdigit() for c in line):
+    """OCR noise from stamps, rules and specks: few real words (`À - + .À z Ậ Á :^`, `à ^ .À L4 ẤÂ F\\ .^`).
+
+    A line with a number of two digits or more (a date, a code, a page
+    number) is kept; a lone digit is a speck as often as not.
+    """
+    if not line or re.search(r"\d\d", line):
         return False
     chars = len(line.replace(" ", ""))
-    word_chars = sum(len(w) for w in re.findall(r"[^\W\d_]{2,}", line))
+    word_chars = sum(len(w) for w in re.findall(r"[^\W\d_]{2,}|\d", line))
     return word_chars < 0.5 * chars
 
 

@@ -17,17 +17,18 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytesseract
 
+from . import tesseract
 from .types import Word
 
-# Recognisers: name -> (language, Tesseract config).  psm 4: one column of
-# lines of varying size (the stacked variants).
+# Recognisers: name -> (language, characters it may read; None: any).  All
+# read with psm 4: one column of lines of varying size (the stacked variants).
 READERS = {
-    "vie": ("vie", "--oem 1 --psm 4"),
-    "eng": ("eng", "--oem 1 --psm 4"),
-    "digits": ("eng", "--oem 1 --psm 4 -c tessedit_char_whitelist=0123456789/"),
+    "vie": ("vie", None),
+    "eng": ("eng", None),
+    "digits": ("eng", "0123456789/"),
 }
+STACK_LAYOUT = 4
 # Which recognisers read which slot.  The date line has words, so no digits-only reader.
 SLOT_READERS = {"number": ("vie", "eng", "digits"), "date": ("vie", "eng"), "day": ("eng", "digits")}
 SCALES = (1.0, 2.0, 3.0)
@@ -148,9 +149,8 @@ def _stack(images: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]
 def read_stacked(images: list[np.ndarray], reader: str) -> list[str]:
     """One reading per image, all read in one Tesseract call."""
     canvas, ranges = _stack(images)
-    lang, config = READERS[reader]
-    data = pytesseract.image_to_data(canvas, lang=lang, config=config, output_type=pytesseract.Output.DICT,
-                                     timeout=TIMEOUT_S)
+    lang, whitelist = READERS[reader]
+    data = tesseract.image_to_data(canvas, lang, STACK_LAYOUT, timeout=TIMEOUT_S, whitelist=whitelist)
     found: list[list[tuple[int, str]]] = [[] for _ in images]
     for i, token in enumerate(data["text"]):
         token = (token or "").strip()
@@ -167,8 +167,8 @@ def read_stacked(images: list[np.ndarray], reader: str) -> list[str]:
 def grey_page(image: np.ndarray, dpi: int, prepared, rotated_by: int) -> np.ndarray:
     """The page as the OCR pass saw it (same size, turn and deskew), but grey, before binarisation.
 
-    The preprocess stage's Otsu threshold breaks thin low-resolution glyphs
-    (a 96 dpi `0` reads as `J`); the slots are re-binarised from grey here.
+    A photo binarised by the preprocess stage has lost thin low-resolution
+    glyphs (a 96 dpi `0` reads as `J`); the slots are re-binarised from grey here.
     """
     from .preprocess import rotate_right_angle, rotate_small, upscale
 
@@ -191,7 +191,7 @@ def read_header_slots(image: np.ndarray, words: list[Word]) -> dict[str, list[st
         for reader in SLOT_READERS[slot]:
             try:
                 texts = read_stacked([im for _, im in named], reader)
-            except (RuntimeError, pytesseract.TesseractError):  # timed out or failed: no readings
+            except (tesseract.PageTimedOut, tesseract.OcrFailed):  # no readings
                 continue
             readings.setdefault(slot, []).extend(f"{reader}|{name}|{text}" for (name, _), text in zip(named, texts))
     return readings

@@ -13,15 +13,13 @@ import multiprocessing
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
-import pytesseract
 
+from . import tesseract
 from .errors import BadInput
 from .load import PdfPageRef, rasterise_pdf_page
 from .preprocess import preprocess_page, rotate_right_angle
@@ -30,7 +28,7 @@ from .types import DocumentText, LoadedDocument, Page, PageText, Word
 
 LANGUAGE = "vie"
 # psm 3: full automatic layout, which keeps the two-column letter header apart.
-TESSERACT_CONFIG = "--oem 1 --psm 3"
+PAGE_LAYOUT = 3
 # A page that takes longer than this is given up (Tesseract is killed) and its
 # document fails, so one bad page cannot stall a batch.  A page may be read
 # twice (upright check), so waiting on one allows a little over twice this.
@@ -83,15 +81,7 @@ READ_HEADER_SLOTS = True
 
 
 def _tesseract(image: np.ndarray, dpi: int, timeout: float | None = None) -> tuple[str, list[Word], float]:
-    # Hand Tesseract an uncompressed PNM file: pytesseract would otherwise
-    # PNG-encode the page first, a tenth of a second of CPU per page for nothing.
-    with tempfile.TemporaryDirectory(prefix="congvan-ocr-") as folder:
-        page_file = os.path.join(folder, "page.pnm")
-        cv2.imwrite(page_file, image)
-        data = pytesseract.image_to_data(
-            page_file, lang=LANGUAGE, config=f"{TESSERACT_CONFIG} --dpi {dpi}",
-            output_type=pytesseract.Output.DICT, timeout=timeout or PAGE_TIMEOUT_S,
-        )
+    data = tesseract.image_to_data(image, LANGUAGE, PAGE_LAYOUT, dpi=dpi, timeout=timeout or PAGE_TIMEOUT_S)
     text, words = words_to_text(data)
     confidences = [w.confidence for w in words if w.confidence >= 0]
     return text, words, (sum(confidences) / len(confidences) if confidences else 0.0)
@@ -120,6 +110,8 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
 
 def read_page(job: PageJob) -> PageText:
     """Worker entry point: rasterise if needed, then preprocess and OCR."""
+    if os.environ.get("CONGVAN_TEST_ANNOUNCE_PAGES"):  # test-only: tells a test OCR has begun (stderr)
+        os.write(2, f"congvan-test: reading page {job.number}\n".encode())
     image = job.image if job.image is not None else rasterise_pdf_page(job.pdf)  # type: ignore[arg-type]
     dpi = job.dpi if job.image is not None else job.pdf.dpi  # type: ignore[union-attr]
     return read_image(image, dpi, job.number, timeout=job.timeout)
@@ -229,9 +221,9 @@ def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | No
             read[number] = future.result(timeout=PAGE_TIMEOUT_S * 4)
             if on_page:
                 on_page(read[number])
-    except pytesseract.TesseractError as error:
-        raise BadInput(document.source.path, f"OCR failed ({error.message.strip() or error.status})", stage="ocr") from error
-    except (RuntimeError, TimeoutError) as error:  # pytesseract raises RuntimeError on its own timeout
+    except tesseract.OcrFailed as error:
+        raise BadInput(document.source.path, f"OCR failed ({error})", stage="ocr") from error
+    except (tesseract.PageTimedOut, TimeoutError) as error:
         raise BadInput(document.source.path, f"OCR timed out on a page after {PAGE_TIMEOUT_S:g} s", stage="ocr") from error
     finally:
         for future in pending.futures.values():

@@ -76,6 +76,14 @@ def test_gazette_stamp_is_not_the_issue_date():
     assert f.doc_number is None and f.confidence["doc_number"] <= 0.3 and f.doc_type == "Thông báo"
 
 
+def test_stamp_noise_with_a_stray_digit_is_not_part_of_the_subject():
+    # Page one of the tb02 scan: the seal under THÔNG BÁO reads as a line of specks with an `L4` in it.
+    text = ("BỘ NGOẠI GIAO CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n"
+            "Số: 02/2023/TB-LPQT Hà Nội, ngày 18 tháng 01 năm 2023\n\nTHÔNG BÁO\n\n"
+            "à ^ .À L4 ẤÂ F\\ .^\nVề việc điều ước quốc tế có hiệu lực\n\nThực hiện quy định tại Điều 56\n")
+    assert extract_fields(text).subject == "Về việc điều ước quốc tế có hiệu lực"
+
+
 @pytest.mark.parametrize("raw,code", [("834/QP-UBND", "834/QĐ-UBND"), ("91/2017/ND-CP", "91/2017/NĐ-CP"),
                                       ("1373/QĐ-BKHDT", "1373/QĐ-BKHĐT"), ("10 /KH-UBND-NV", "10/KH-UBND-NV")])
 def test_code_normalisation(raw, code):

@@ -134,17 +134,11 @@ def test_sigkill_during_ocr_leaves_no_worker_and_no_lock(tmp_path: Path) -> None
     inbox.mkdir()
     save_image(render_page(letter(50).replace(" || ", "    "), font_pt=11), inbox / "a-scan.png")
     inputs = {"a-scan.png": (inbox / "a-scan.png").read_bytes(), **make_letters(inbox, 3, start=51, sub_every=0)}
-    run_ = start(inbox, db)
-    deadline = time.monotonic() + 120
-    workers: list[int] = []
-    while time.monotonic() < deadline:  # wait until Tesseract is reading the scan
-        workers = children(run_.pid)
-        if any((_proc_stat(grandchild) or ("",))[0] == "tesseract" for w in workers for grandchild in children(w)):
-            break
-        assert run_.poll() is None, run_.communicate()
-        time.sleep(0.05)
-    else:
-        raise AssertionError("Tesseract never started")
+    run_ = start(inbox, db, CONGVAN_TEST_ANNOUNCE_PAGES="1")
+    wait_for_line(run_, "reading page", stream="stderr")  # a worker has begun reading the scan
+    time.sleep(0.5)  # well into Tesseract's reading of the page
+    workers = children(run_.pid)
+    assert workers and run_.poll() is None
     os.kill(run_.pid, signal.SIGKILL)  # the main process only, as an OOM killer would
     run_.wait(timeout=30)
     deadline = time.monotonic() + 30

@@ -1,0 +1,54 @@
+"""Both ways of calling Tesseract (tesserocr in process, the `tesseract` command) read the same page alike."""
+
+from __future__ import annotations
+
+import pytest
+from pagemaker import render_page
+
+from pipeline import tesseract
+
+LINES = """Giao Phòng Nội vụ chủ trì xây dựng Đề cương kiểm tra,
+trình Chủ tịch Ủy ban nhân dân huyện trước ngày 15/3/2024."""
+
+ENGINES = ["cli"] + (["tesserocr"] if tesseract.engine_name() == "tesserocr" else [])
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request, monkeypatch) -> str:
+    if request.param == "cli":
+        monkeypatch.setenv("CONGVAN_OCR_ENGINE", "cli")
+    else:
+        monkeypatch.delenv("CONGVAN_OCR_ENGINE", raising=False)
+    assert tesseract.engine_name() == request.param
+    return request.param
+
+
+def _words(data: dict[str, list]) -> list[str]:
+    return [t.strip() for t in data["text"] if t.strip()]
+
+
+def test_word_table_has_text_boxes_and_confidences(engine: str) -> None:
+    data = tesseract.image_to_data(render_page(LINES, font_pt=14), "vie", 3, dpi=300)
+    words = _words(data)
+    assert "Phòng" in words and "15/3/2024." in words
+    assert set(tesseract.COLUMNS) <= set(data)
+    assert len({len(column) for column in data.values()}) == 1  # one row per entry in every column
+    word_rows = [i for i, t in enumerate(data["text"]) if t.strip()]
+    assert all(0 <= data["conf"][i] <= 100 and data["width"][i] > 0 for i in word_rows)
+    assert [data["line_num"][i] for i in word_rows][-1] > [data["line_num"][i] for i in word_rows][0]
+
+
+def test_whitelist_limits_what_is_read(engine: str) -> None:
+    data = tesseract.image_to_data(render_page("Số: 122/KH-UBND", font_pt=20), "eng", 4, whitelist="0123456789/")
+    assert set("".join(_words(data))) <= set("0123456789/")
+    assert "122/" in "".join(_words(data))
+
+
+def test_a_page_past_its_time_limit_is_stopped(engine: str) -> None:
+    with pytest.raises(tesseract.PageTimedOut):
+        tesseract.image_to_data(render_page(LINES * 8, font_pt=12), "vie", 3, dpi=300, timeout=0.001)
+
+
+def test_a_language_that_is_not_installed_is_a_clear_failure(engine: str) -> None:
+    with pytest.raises(tesseract.OcrFailed, match="(?i)klingon|tlh|language|data"):
+        tesseract.image_to_data(render_page(LINES, font_pt=14), "tlh", 3)
