@@ -1,14 +1,18 @@
-"""Unit-name spans with spaCy's Matcher over underthesea word tokens.
+"""Unit-name spans over underthesea word tokens.
 
 underthesea joins Vietnamese compounds into one token (`chủ trì`, `phối hợp`,
-`thực hiện`, `Nội vụ`), so a Matcher over its tokens finds where a unit's name
-ends and its duty's verb begins: `Phòng Nội vụ - LĐTB&XH thị xã | đôn đốc ...`.
+`thực hiện`, `Nội vụ`), so looking its tokens up in a list of duty verbs finds
+where a unit's name ends and its duty's verb begins:
+`Phòng Nội vụ - LĐTB&XH thị xã | đôn đốc ...`.
+
+(This was a spaCy Matcher with one `{"LOWER": {"IN": DUTY_VERBS}}` pattern:
+a lower-cased set lookup per token, which is all it did, while importing
+spaCy cost two seconds of every nightly run.)
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 # Verbs (as underthesea tokens) that end a unit name and start its duty.
 DUTY_VERBS = [
@@ -27,21 +31,11 @@ UNIT_HEADS = [
     "vụ trưởng", "trưởng phòng", "trưởng ban", "bệnh viện", "cơ quan", "đơn vị",
     "lãnh đạo", "người đứng đầu", "hội đồng", "tòa án", "viện kiểm sát", "liên đoàn", "tỉnh đoàn",
 ]
+DUTY_VERB_SET = frozenset(DUTY_VERBS)
 MAX_UNIT_TOKENS = 30
 # Nouns in DUTY_VERBS that are part of a list of units after `các`, `,`, `và`.
 LIST_NOUNS = {"cơ quan", "đơn vị", "tổ chức"}
 LIST_JOINERS = {"các", ",", "và", "những", "mọi"}
-
-
-@lru_cache(maxsize=1)
-def _nlp():
-    import spacy
-    from spacy.matcher import Matcher
-
-    nlp = spacy.blank("xx")
-    matcher = Matcher(nlp.vocab)
-    matcher.add("DUTY", [[{"LOWER": {"IN": DUTY_VERBS}}]])
-    return nlp, matcher
 
 
 def _tokens(text: str) -> list[str]:
@@ -75,14 +69,11 @@ def unit_before_duty(text: str) -> str | None:
     text = text.strip()
     if not starts_with_unit(text):
         return None
-    from spacy.tokens import Doc
-
-    nlp, matcher = _nlp()
     words = _tokens(text[:300])
-    doc = Doc(nlp.vocab, words=words)
-    starts = sorted(start for _, start, _ in matcher(doc)
-                    if start > 0 and not (words[start].lower() in LIST_NOUNS and words[start - 1].lower() in LIST_JOINERS))
-    end = starts[0] if starts else None
+    # The first duty verb after the head, unless it is a noun inside a list of units (`các cơ quan, đơn vị`).
+    end = next((i for i, word in enumerate(words)
+                if i > 0 and word.lower() in DUTY_VERB_SET
+                and not (word.lower() in LIST_NOUNS and words[i - 1].lower() in LIST_JOINERS)), None)
     if end is None or end > MAX_UNIT_TOKENS:
         return None
     span = " ".join(words[:end])

@@ -167,8 +167,8 @@ def read_stacked(images: list[np.ndarray], reader: str) -> list[str]:
 def grey_page(image: np.ndarray, dpi: int, prepared, rotated_by: int) -> np.ndarray:
     """The page as the OCR pass saw it (same size, turn and deskew), but grey, before binarisation.
 
-    A photo binarised by the preprocess stage has lost thin low-resolution
-    glyphs (a 96 dpi `0` reads as `J`); the slots are re-binarised from grey here.
+    The preprocess stage's Otsu threshold breaks thin low-resolution glyphs
+    (a 96 dpi `0` reads as `J`); the slots are re-binarised from grey here.
     """
     from .preprocess import rotate_right_angle, rotate_small, upscale
 
