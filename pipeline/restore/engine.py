@@ -64,7 +64,7 @@ def apply_case(word: str, pattern: str) -> str:
     return word
 
 
-@dataclass
+@dataclass(slots=True)
 class Slot:
     start: int  # offsets of the core in the input text
     end: int
@@ -77,11 +77,11 @@ class Engine:
     def __init__(self, model_dir: Path, use_table: bool = True):
         self.lm = lmmod.NgramLM(model_dir / "lm3.npz")
         with gzip.open(model_dir / "vocab.tsv.gz", "rt", encoding="utf-8") as f:
-            rows = f.read().rstrip("\n").split("\n")
-        vocab = [r.partition("\t")[0] for r in rows]
-        counts = [int(r.partition("\t")[2]) for r in rows]
+            fields = f.read().rstrip("\n").replace("\t", "\n").split("\n")  # word, count, word, count, ...
+        vocab = fields[0::2]
+        counts = list(map(int, fields[1::2]))
         self.vocab = vocab
-        self.ids = {w: i for i, w in enumerate(vocab)}
+        self.ids = dict(zip(vocab, range(len(vocab))))
         keys = strip_diacritics("\n".join(vocab)).split("\n")
         by_key: dict[str, list[int]] = {}
         for i in range(len(lmmod.SPECIALS), len(vocab)):
@@ -133,8 +133,16 @@ class Engine:
                 return "vie"
         evidence = 0.0
         n = 0
+        by_key = self.by_key
         for chunk in CHUNK_RE.findall(text):
             core = chunk.strip(EDGE_CHARS)
+            if core.isalpha():  # most words: letters only, so no garble character and no code
+                n += 1
+                if ENG_MARKS.search(core):
+                    evidence += 1.0
+                elif not core.isupper() and core.lower() not in by_key:
+                    evidence += 0.5  # `cia`, `dugc`: no syllable strips to it
+                continue
             if not core or not LETTERS.search(core):
                 continue
             n += 1
@@ -142,8 +150,6 @@ class Engine:
                 evidence += 1.0
             elif not GARBLE_CHARS.isdisjoint(core) and not CODE_SEP.search(core):
                 evidence += 1.0
-            elif core.isalpha() and not core.isupper() and core.lower() not in self.by_key:
-                evidence += 0.5  # `cia`, `dugc`: no syllable strips to it
         return "eng" if evidence >= max(1.0, 0.02 * n) else "strip"
 
     # ------------------------------------------------------------ candidates
@@ -200,7 +206,10 @@ class Engine:
         return slots
 
     def _fixed(self, slots: list[Slot], s: str, start: int, replacement: str | None = None) -> None:
-        toks = lmmod.lm_tokens(replacement if replacement is not None else s)
+        if replacement is None and s in EDGE_PUNCT:
+            toks = [s]  # one punctuation character is its own LM token (no regex pass)
+        else:
+            toks = lmmod.lm_tokens(replacement if replacement is not None else s)
         for t in toks or [lmmod.UNK]:
             slots.append(Slot(start, start + len(s), s, [(self.ids.get(t, lmmod.UNK_ID), t, 0.0)], True))
         if replacement is not None and replacement != s:
@@ -379,18 +388,18 @@ class Engine:
         # step is then max_i score(i, j) + A(i, j, k), plus the channel term of k
         Km = int(K.max())
         KK = Km * Km
-        pair_pos = (tt2 * Km + pair_j) * Km + pair_k
-        BOW = np.zeros(T * KK, dtype=np.float32)
-        BOW[pair_pos] = bow2
-        LP2 = np.full(T * KK, NEG, dtype=np.float32)
-        LP2[pair_pos] = lp2
-        BOW = BOW.reshape(T, Km, Km)
-        LP2 = LP2.reshape(T, Km, Km)
-        # per row: bow(i, j) of the pair before and lp(k | j) of its own pair; a step
-        # adds them in the same order as a dense tensor would (float32 sums, so ties
-        # between quantised log-probs break the same way)
-        B = BOW[rows_t - 1]  # (R, i, j)
-        L = LP2[rows_t][:, None, :, :]  # (R, 1, j, k)
+        # per row: bow(i, j) of the pair before and lp(k | j) of its own pair, scattered
+        # straight into row order (pair 0 is the context pair <s> <s>, position 1; the
+        # first `hi` pairs are those at positions 1 .. T-2, the left pair of some row);
+        # a step adds them in the same order as a dense tensor would (float32 sums, so
+        # ties between quantised log-probs break the same way)
+        pair_cell = pair_j * Km + pair_k
+        B = np.zeros(R * KK, dtype=np.float32)
+        B[row_of[tt2[:hi] + 1] * KK + pair_cell[:hi]] = bow2[:hi]
+        B = B.reshape(R, Km, Km)  # (R, i, j)
+        L = np.full(R * KK, NEG, dtype=np.float32)
+        L[row_of[tt2[1:]] * KK + pair_cell[1:]] = lp2[1:]
+        L = L.reshape(R, 1, Km, Km)  # (R, 1, j, k)
         if len(rep):
             rr = row_of[tq + 1]
             de = np.searchsorted(bs, rr, side="right") - 1  # step of each stored trigram
@@ -402,9 +411,9 @@ class Engine:
             eb = np.searchsorted(de[eo], np.arange(Lmax + 1)).tolist()
         else:
             eb = [0] * (Lmax + 1)
-        CHP = np.full(T * Km, NEG, dtype=np.float32)
-        CHP[pos_c * Km + loc_c] = CH
-        CHB = CHP.reshape(T, Km)[rows_t][:, None, :]  # (R, 1, k)
+        CHB = np.full(R * Km, NEG, dtype=np.float32)
+        CHB[row_of[pos_c[2:]] * Km + loc_c[2:]] = CH[2:]  # candidates 0, 1: the context
+        CHB = CHB.reshape(R, 1, Km)  # (R, 1, k)
         score = np.full((P, Km, Km), NEG, dtype=np.float32)
         score[:, 0, 0] = 0.0
         backs: list[np.ndarray] = []

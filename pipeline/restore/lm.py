@@ -260,11 +260,15 @@ class HashedKeys:
         self.perm = (packed & np.uint64((1 << row_bits) - 1)).astype(np.int32)
         bucket = (packed >> np.uint64(row_bits)).astype(np.int32)
         del packed
-        # start[b]: first slot of bucket b; an empty bucket gets the next one's start
-        start = np.full((1 << bits) + 1, n, dtype=np.int32)
-        first = np.flatnonzero(np.diff(bucket, prepend=np.int32(-1)))
-        start[bucket[first]] = first
-        self.start = np.minimum.accumulate(start[::-1])[::-1].copy()
+        # start[b]: first slot of bucket b or later (an empty bucket gets the next one's
+        # start): each bucket's end marked after it, then a running maximum
+        start = np.zeros((1 << bits) + 1, dtype=np.int32)
+        if n:
+            last = np.flatnonzero(bucket[1:] != bucket[:-1])  # last slot of every bucket but the final one
+            start[bucket[last] + 1] = last + 1
+            start[bucket[-1] + 1:] = n
+            np.maximum.accumulate(start, out=start)
+        self.start = start
         self.keys = table[self.perm]
 
     def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
