@@ -3,13 +3,19 @@
     python -m benchmarks.inbox [--pages 24] [--runs 3] [--jobs 2] [--rerun-files 200] [--out FILE]
 
 1. Throughput.  `--pages` A4 pages of Vietnamese letters (tests/letters/*.txt),
-   rendered at 300 dpi with DejaVu Serif, one PNG per page, are read
-   (a) by `xargs -P JOBS tesseract -l vie --oem 1 --psm 3` (what the pipeline
-   runs per page) and (b) by `congvan inbox --jobs JOBS --settle 0` into a fresh
-   database, wall clock of the whole command (start-up, model loading,
-   preprocessing, restoration, extraction, commits and moves included).
-   OMP_THREAD_LIMIT=1 for both.  Median of `--runs`, the two alternating.
-   Target: pipeline pages/min >= 0.9 x Tesseract's.
+   rendered at 300 dpi with DejaVu Serif, one PNG per page, are read by
+   (a) `xargs -P JOBS tesseract -l vie --oem 1 --psm 3` (the system's
+       Tesseract command: the issue's peer),
+   (b) bare tesserocr, JOBS processes (benchmarks/plain_tesserocr.py: the
+       engine congvan uses, with none of the pipeline),
+   (c) `congvan inbox --jobs JOBS --settle 0` into a fresh database, and
+   (d) the same with CONGVAN_OCR_ENGINE=cli (congvan driving the system's
+       Tesseract command, the engine of (a)),
+   wall clock of each whole command (start-up, model loading, preprocessing,
+   restoration, extraction, commits and moves included), OMP_THREAD_LIMIT=1
+   for all.  Median of `--runs`, the readers alternating.  Target: (c)'s
+   pages/min >= 0.9 x (a)'s.  (c)/(b) and (d)/(a) give congvan's own overhead
+   over the same engine.
 2. Rerun.  `--rerun-files` letters are ingested once, then the same files are
    dropped into the inbox again (copies an archivist re-sends, or files left
    behind by a run killed between commit and move) and `congvan inbox` is
@@ -119,27 +125,39 @@ def time_tesseract(pages: list[Path], jobs: int) -> float:
     return time.perf_counter() - began
 
 
+def time_plain_tesserocr(pages: list[Path], jobs: int) -> float:
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "benchmarks.plain_tesserocr", "--jobs", str(jobs), *map(str, pages)],
+                   cwd=ROOT, env=_env(), check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - began
+
+
 def inbox_command(inbox: Path, db: Path, jobs: int) -> list[str]:
     return [sys.executable, "-m", "pipeline.cli", "inbox", str(inbox), "--db", str(db), "--settle", "0",
             "--jobs", str(jobs), "--log-json"]
 
 
-def time_inbox(inbox: Path, db: Path, jobs: int) -> tuple[float, str]:
+def time_inbox(inbox: Path, db: Path, jobs: int, **env: str) -> tuple[float, str]:
     began = time.perf_counter()
-    result = subprocess.run(inbox_command(inbox, db, jobs), cwd=ROOT, env=_env(), capture_output=True, text=True)
+    result = subprocess.run(inbox_command(inbox, db, jobs), cwd=ROOT, env={**_env(), **env}, capture_output=True,
+                            text=True)
     seconds = time.perf_counter() - began
     if result.returncode not in (0, 1):
         raise SystemExit(f"congvan inbox failed ({result.returncode}):\n{result.stderr}")
     return seconds, result.stdout.strip().splitlines()[-1]
 
 
-def time_pipeline(pages: list[Path], jobs: int, work: Path) -> tuple[float, str]:
+def time_pipeline(pages: list[Path], jobs: int, work: Path, **env: str) -> tuple[float, str]:
     shutil.rmtree(work, ignore_errors=True)
     inbox = work / "inbox"
     inbox.mkdir(parents=True)
     for page in pages:
         shutil.copy2(page, inbox / page.name)
-    return time_inbox(inbox, work / "congvan.db", jobs)
+    took, summary = time_inbox(inbox, work / "congvan.db", jobs, **env)
+    read = json.loads(summary)
+    if read["pages_ocr"] != len(pages) or read["stored"] != len(pages):
+        raise SystemExit(f"the pipeline did not read every page once: {summary}")
+    return took, summary
 
 
 def letter_variants(count: int) -> list[tuple[str, str]]:
@@ -171,6 +189,61 @@ def time_rerun(files: list[Path], jobs: int, work: Path, runs: int) -> tuple[lis
     return seconds, summary, first
 
 
+def throughput(pages: list[Path], jobs: int, runs: int, work: Path) -> list[str]:
+    """Report lines: each reader over the same pages, alternating, wall clock and CPU seconds."""
+    from pipeline.tesseract import engine_version
+
+    command = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    summaries: dict[str, str] = {}
+
+    def pipeline(key: str, **env: str):
+        def run() -> float:
+            took, summaries[key] = time_pipeline(pages, jobs, work / key, **env)
+            return took
+        return run
+
+    readers = {  # key -> (label, engine, timed run)
+        "command": (f"`xargs -P {jobs} tesseract -l vie --oem 1 --psm 3`", command,
+                    lambda: time_tesseract(pages, jobs)),
+        "bare": (f"bare tesserocr, {jobs} processes (benchmarks/plain_tesserocr.py)", engine_version(),
+                 lambda: time_plain_tesserocr(pages, jobs)),
+        "congvan": (f"`congvan inbox --jobs {jobs}` (whole command)", engine_version(), pipeline("congvan")),
+        "congvan-cli": (f"`CONGVAN_OCR_ENGINE=cli congvan inbox --jobs {jobs}`", command,
+                        pipeline("congvan-cli", CONGVAN_OCR_ENGINE="cli")),
+    }
+    wall: dict[str, list[float]] = {key: [] for key in readers}
+    cpu: dict[str, list[float]] = {key: [] for key in readers}
+    for run in range(runs):
+        for key, (_, _, timed) in readers.items():
+            before = children_cpu()
+            wall[key].append(timed())
+            cpu[key].append(children_cpu() - before)
+        print(f"run {run + 1}: " + ", ".join(f"{key} {wall[key][-1]:.1f} s" for key in readers), flush=True)
+    median_wall = {key: statistics.median(v) for key, v in wall.items()}
+    median_cpu = {key: statistics.median(v) for key, v in cpu.items()}
+
+    def ratio(ours: str, peer: str) -> str:  # > 1: ours is faster
+        return f"{median_wall[peer] / median_wall[ours]:.2f} by wall clock, {median_cpu[peer] / median_cpu[ours]:.2f} by CPU"
+
+    lines = [
+        f"## Throughput: {len(pages)} rendered A4 pages (300 dpi PNG), --jobs {jobs}, OMP_THREAD_LIMIT=1", "",
+        "| reader | Tesseract | runs (s) | median (s) | pages/min | CPU s (median) |", "|---|---|---|---|---|---|",
+    ]
+    for key, (label, engine, _) in readers.items():
+        lines.append(f"| {label} | {engine} | {', '.join(f'{t:.1f}' for t in wall[key])} | {median_wall[key]:.1f} "
+                     f"| {len(pages) / median_wall[key] * 60:.1f} | {median_cpu[key]:.1f} |")
+    lines += [
+        "", "Throughput ratios (peer's median time / ours; >= 1: congvan is as fast or faster):", "",
+        f"- **congvan inbox vs the `tesseract` command (target >= 0.9): {ratio('congvan', 'command')}**",
+        f"- congvan inbox vs bare tesserocr (same engine; congvan's own overhead): {ratio('congvan', 'bare')}",
+        f"- congvan inbox on the `tesseract` command vs the command alone (same engine): "
+        f"{ratio('congvan-cli', 'command')}",
+        "", f"Last pipeline summary: `{summaries.get('congvan', '')}`", "",
+    ]
+    print("\n".join(lines), flush=True)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=24)
@@ -194,38 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp_path = Path(tmp)
         pages = render_pages(args.pages, tmp_path / "pages")
         if not args.skip_throughput:
-            tess, pipe, tess_cpu, pipe_cpu, summary = [], [], [], [], ""
-            for run in range(args.runs):
-                cpu = children_cpu()
-                tess.append(time_tesseract(pages, args.jobs))
-                tess_cpu.append(children_cpu() - cpu)
-                cpu = children_cpu()
-                took, summary = time_pipeline(pages, args.jobs, tmp_path / "pipeline")
-                pipe_cpu.append(children_cpu() - cpu)
-                read = json.loads(summary)
-                if read["pages_ocr"] != len(pages) or read["stored"] != len(pages):
-                    raise SystemExit(f"the pipeline did not read every page once: {summary}")
-                pipe.append(took)
-                print(f"run {run + 1}: tesseract {tess[-1]:.1f} s, congvan inbox {pipe[-1]:.1f} s", flush=True)
-            t_med, p_med = statistics.median(tess), statistics.median(pipe)
-            t_rate, p_rate = len(pages) / t_med * 60, len(pages) / p_med * 60
-            ratio = p_rate / t_rate
-            lines = [
-                f"## Throughput: {len(pages)} rendered A4 pages (300 dpi PNG), --jobs {args.jobs}, OMP_THREAD_LIMIT=1", "",
-                "| reader | runs (s) | median (s) | pages/min |", "|---|---|---|---|",
-                f"| `xargs -P {args.jobs} tesseract -l vie --oem 1 --psm 3` | {', '.join(f'{t:.1f}' for t in tess)} "
-                f"| {t_med:.1f} | {t_rate:.1f} |",
-                f"| `congvan inbox --jobs {args.jobs}` (whole command) | {', '.join(f'{t:.1f}' for t in pipe)} "
-                f"| {p_med:.1f} | {p_rate:.1f} |",
-                "", f"Ratio congvan / tesseract (median wall clock): **{ratio:.2f}** (target >= 0.9).", "",
-                f"CPU seconds (user + system, all processes): tesseract {', '.join(f'{c:.1f}' for c in tess_cpu)}; "
-                f"congvan inbox {', '.join(f'{c:.1f}' for c in pipe_cpu)}.  Ratio of medians, tesseract / congvan: "
-                f"**{statistics.median(tess_cpu) / statistics.median(pipe_cpu):.2f}** (the same comparison, "
-                f"by work done rather than by the clock of a shared machine).", "",
-                f"Last pipeline summary: `{summary}`", "",
-            ]
-            print("\n".join(lines), flush=True)
-            report += lines
+            report += throughput(pages, args.jobs, args.runs, tmp_path)
 
         for label, files in (("text letters", None), ("scanned-page PNGs", "png")):
             work = tmp_path / f"rerun-{files or 'txt'}"
