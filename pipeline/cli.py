@@ -54,10 +54,28 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
     Example:
       congvan ingest data/inbox scans/2024-03.pdf --db data/congvan.db --jobs 2
     """
-    from .ingest import Ingestor, collect_files
+    from .ingest import collect_files
+    from .lock import Locked, RunLock, lock_path_for
     from .store import open_db
 
     files = collect_files(paths)
+    # The same lock as `congvan inbox`: two runs on one database would read the same new file twice.
+    lock = RunLock(lock_path_for(db_path))
+    try:
+        lock.acquire()
+    except Locked as error:
+        click.echo(f"congvan: {error}; nothing was done (exit {EXIT_LOCKED})", err=True)
+        sys.exit(EXIT_LOCKED)
+    try:
+        _ingest_locked(files, db_path, jobs, failed_dir, quiet)
+    finally:
+        lock.release()
+
+
+def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
+    from .ingest import Ingestor
+    from .store import open_db
+
     db = open_db(db_path)
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

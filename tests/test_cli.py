@@ -76,6 +76,18 @@ def test_reingest_does_no_work_and_adds_no_rows(inbox: Path, tmp_path: Path) -> 
     assert "1 documents stored, 1 already in the database" in run("ingest", *good, "--db", str(db_path)).output
 
 
+def test_ingest_while_another_run_holds_the_database_exits_3_and_does_nothing(inbox: Path, tmp_path: Path) -> None:
+    from pipeline.lock import RunLock, lock_path_for
+
+    db_path = tmp_path / "congvan.db"
+    with RunLock(lock_path_for(db_path)):  # as a nightly `congvan inbox` in progress would
+        result = CliRunner().invoke(main, ["ingest", str(inbox / "kh-35.txt"), "--db", str(db_path)])
+    assert result.exit_code == 3
+    assert "another congvan run holds" in result.output
+    assert not db_path.exists()
+    assert run("ingest", str(inbox / "kh-35.txt"), "--db", str(db_path)).exit_code == 0  # free again afterwards
+
+
 def test_failed_files_can_be_moved_aside_with_their_reason(inbox: Path, tmp_path: Path) -> None:
     failed = tmp_path / "failed"
     run("ingest", str(inbox), "--db", str(tmp_path / "c.db"), "--failed", str(failed))
