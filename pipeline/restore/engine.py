@@ -34,6 +34,9 @@ LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 CODE_SEP = re.compile(r"[/\-–]")
 GARBLE_CHARS = frozenset("0123456789&@$¢§£¥|!{}")
 EDGE_CHARS = "".join(EDGE_PUNCT)
+# a chunk (run of non-space) as leading edge punctuation, core, trailing edge punctuation
+_EDGE_CLASS = "[" + "".join(re.escape(c) for c in sorted(EDGE_PUNCT)) + "]"
+CHUNK_PARTS_RE = re.compile(rf"(?=\S)({_EDGE_CLASS}*)(\S*?)({_EDGE_CLASS}*)(?!\S)")
 # letters with marks that an English OCR model writes for Vietnamese vowels
 LETTER_RUN = re.compile(r"[^\W\d_]+", re.UNICODE)
 VIE_ONLY = re.compile("[" + "".join(sorted(VIETNAMESE_MARKED - set("áàâãéèêíìóòôõúùýÁÀÂÃÉÈÊÍÌÓÒÔÕÚÙÝ"))) + "]")
@@ -189,20 +192,29 @@ class Engine:
 
     def slots(self, text: str, mode: str) -> list[Slot]:
         slots: list[Slot] = []
-        ids = self.ids
-        for m in CHUNK_RE.finditer(text):
-            chunk, base = m.group(), m.start()
-            i, j = 0, len(chunk)
-            while i < j and chunk[i] in EDGE_PUNCT:
-                i += 1
-            while j > i and chunk[j - 1] in EDGE_PUNCT:
-                j -= 1
-            for k in range(0, i):
-                self._fixed(slots, chunk[k], base + k)
-            if i < j:
-                self._core(slots, chunk[i:j], base + i, mode)
-            for k in range(j, len(chunk)):
-                self._fixed(slots, chunk[k], base + k)
+        append = slots.append
+        cache = self._cand_cache
+        short_ok = mode != "vie"
+        for m in CHUNK_PARTS_RE.finditer(text):
+            lead, core, trail = m.group(1, 2, 3)
+            if lead:
+                base = m.start(1)
+                for k, ch in enumerate(lead):
+                    self._fixed(slots, ch, base + k)
+            if core:
+                start = m.start(2)
+                if core.isalpha() and not core.isupper() and (short_ok or len(core) > 1):
+                    # the common case, a word not in capitals: none of _core's checks applies
+                    cands = cache.get((core, mode))
+                    if cands is None:
+                        cands = self.candidates(core, mode)
+                    append(Slot(start, start + len(core), core, cands, len(cands) == 1 and cands[0][1] == core.lower()))
+                else:
+                    self._core(slots, core, start, mode)
+            if trail:
+                base = m.start(3)
+                for k, ch in enumerate(trail):
+                    self._fixed(slots, ch, base + k)
         return slots
 
     def _fixed(self, slots: list[Slot], s: str, start: int, replacement: str | None = None) -> None:
@@ -217,11 +229,7 @@ class Engine:
             slots[-1].fixed = False  # a repair: reported as a change
 
     def _core(self, slots: list[Slot], core: str, start: int, mode: str) -> None:
-        if core.isalpha() and not core.isupper() and (mode != "vie" or len(core) > 1):
-            # the common case, a word not in capitals: none of the checks below applies
-            cands = self.candidates(core, mode)
-            slots.append(Slot(start, start + len(core), core, cands, len(cands) == 1 and cands[0][1] == core.lower()))
-            return
+        """A core that is not a plain lower-case word (slots() takes those)."""
         if NUMBERISH.match(core):
             self._fixed(slots, core, start)
             return
@@ -338,14 +346,20 @@ class Engine:
         pair_j = loc_c[jg]
         pair_k = np.arange(len(jg)) - first_pair[jg]
         kg = off[tt2] + pair_k
-        lp2, bow2, f2 = lm.bigram(W[jg], W[kg])
-        lp2 = lp2.astype(np.float32)
-        bow2 = bow2.astype(np.float32)
+        with_context = getattr(lm, "bigram_with_context", None)
+        if with_context is not None:
+            lp2, bow2, f2, ctx2 = with_context(W[jg], W[kg])
+        else:  # a model that does not tell trigram contexts (the bench's bigram baseline)
+            lp2, bow2, f2 = lm.bigram(W[jg], W[kg])
+            ctx2 = f2
+        lp2 = lp2.astype(np.float32, copy=False)
+        bow2 = bow2.astype(np.float32, copy=False)
         # ---- trigrams for t >= 2: only triples (i in t-2, j in t-1, k in t) whose
-        # bigrams (i, j) and (j, k) are both stored can have a stored trigram;
-        # every other triple backs off: bow(i, j) + lp(k | j), added by broadcasting below
+        # bigram (i, j) is a stored trigram context and (j, k) is stored can have a
+        # stored trigram; every other triple backs off: bow(i, j) + lp(k | j), added by
+        # broadcasting below
         hi = len(jg) - int(K[T - 2] * K[T - 1])  # pairs at positions 1 .. T-2
-        pij = np.flatnonzero(f2[:hi])  # stored pairs (i, j)
+        pij = np.flatnonzero(ctx2[:hi])  # pairs (i, j) that are trigram contexts
         tq = tt2[pij]  # position of (i, j): t-1
         Kc = K[tq + 1]
         rep = np.repeat(pij, Kc)

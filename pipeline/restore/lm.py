@@ -301,21 +301,35 @@ class NgramLM:
         self.V = int(z["V"][0])
         self.lp1 = z["lp1"].astype(np.float32)
         self.bow1 = z["bow1"].astype(np.float32)
+        k2 = _unpack_keys(z["k2"], z["k2_bigpos"], z["k2_bigval"], int(z["n2"][0]))
+        k3 = _unpack_keys(z["k3"], z["k3_bigpos"], z["k3_bigval"], int(z["n3"][0]))
+        # bigrams that are the context (u v) of some stored trigram: only a triple whose
+        # first pair is one can be a stored trigram, so the decoder looks up no other
+        ctx = k3 // self.V  # sorted, as k3 is
+        ctx = ctx[np.flatnonzero(np.diff(ctx, prepend=np.int64(-1)))]
+        at = np.minimum(np.searchsorted(k2, ctx), max(len(k2) - 1, 0))
+        self.is_context = np.zeros(len(k2), dtype=bool)
+        self.is_context[at[k2[at] == ctx]] = True
         # only the hashed indexes are kept: the sorted key arrays are not needed after
-        self.k2 = HashedKeys(_unpack_keys(z["k2"], z["k2_bigpos"], z["k2_bigval"], int(z["n2"][0])))
+        self.k2 = HashedKeys(k2)
         self.lp2 = _dequant(z["lp2"])
         self.bow2 = z["bow2"].astype(np.float32) * Q_STEP
-        self.k3 = HashedKeys(_unpack_keys(z["k3"], z["k3_bigpos"], z["k3_bigval"], int(z["n3"][0])))
+        self.k3 = HashedKeys(k3)
         self.lp3 = _dequant(z["lp3"])
         self.order = 3
 
     def bigram(self, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """log P(w|v), the bow of (v,w) as a context, and whether (v,w) is stored."""
+        lp, bow, found, _ = self.bigram_with_context(v, w)
+        return lp, bow, found
+
+    def bigram_with_context(self, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+        """bigram(), and whether (v,w) is the context of a stored trigram."""
         keys = v.astype(np.int64) * self.V + w
         pos, found = self.k2.find(keys)
         lp = np.where(found, self.lp2[pos], self.bow1[v] + self.lp1[w])
         bow = np.where(found, self.bow2[pos], 0.0)
-        return lp, bow, found
+        return lp, bow, found, found & self.is_context[pos]
 
     def trigram_keys(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys = (u.astype(np.int64) * self.V + v) * self.V + w

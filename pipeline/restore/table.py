@@ -209,9 +209,11 @@ class CandidateTable:
             return None
         k += base
         a, b = self._off_mv[k], self._off_mv[k + 1]
-        vocab = self.vocab
-        return [(i, low if i == 1 else vocab[i], c)  # 1 = <unk>: the form itself, kept
-                for i, c in zip(self._ids_mv[a:b].tolist(), self._cost_mv[a:b].tolist())]
+        ids = self._ids_mv[a:b].tolist()
+        forms = list(map(self.vocab.__getitem__, ids))
+        if 1 in ids:  # 1 = <unk>: the form itself, kept
+            forms = [low if i == 1 else w for i, w in zip(ids, forms)]
+        return list(zip(ids, forms, self._cost_mv[a:b].tolist()))
 
 
 def load_table(model_dir: Path, engine: "Engine") -> CandidateTable | None:
