@@ -126,38 +126,32 @@ class Channel:
         for j in range(1, m + 1):
             prev[j] = prev[j - 1] + self.ins_cost
         ins = self.ins_cost
-        pairs = [obs[j - 2:j] for j in range(2, m + 1)]  # two observed chars ending at j = 2 .. m
-        for x in true:
+        for i in range(1, n + 1):
+            x = true[i - 1]
+            cur = [inf] * (m + 1)
             dele = op_cost(x, "")
-            # the costs of x read as each observed char / pair, then one DP row (same sums
-            # and comparisons, in the same order, as cell by cell)
-            one = [op_cost(x, o) for o in obs]
-            two = [op_cost(x, o) for o in pairs]
-            left = prev[0] + dele
-            cur = [left]
-            if m:
-                best = prev[1] + dele
-                c = one[0] + prev[0]
+            cur[0] = prev[0] + dele
+            for j in range(1, m + 1):
+                best = prev[j] + dele
+                s1 = obs[j - 1]
+                c = oc.get((x, s1))
+                if c is None:
+                    c = op_cost(x, s1)
+                c += prev[j - 1]
                 if c < best:
                     best = c
-                c = left + ins
+                if j >= 2:
+                    s2 = obs[j - 2:j]
+                    c = oc.get((x, s2))
+                    if c is None:
+                        c = op_cost(x, s2)
+                    c += prev[j - 2]
+                    if c < best:
+                        best = c
+                c = cur[j - 1] + ins
                 if c < best:
                     best = c
-                cur.append(best)
-                left = best
-                for up, diag, diag2, c1, c2 in zip(prev[2:], prev[1:], prev, one[1:], two):
-                    best = up + dele
-                    c = c1 + diag
-                    if c < best:
-                        best = c
-                    c = c2 + diag2
-                    if c < best:
-                        best = c
-                    c = left + ins
-                    if c < best:
-                        best = c
-                    cur.append(best)
-                    left = best
+                cur[j] = best
             prev = cur
         return prev[m]
 
