@@ -107,8 +107,13 @@ class Channel:
             self._oc[key] = c
         return c
 
-    def word_cost(self, obs: str, true: str) -> float:
-        """Cheapest alignment of `true` (chars) onto `obs` (segments of 0-2 chars)."""
+    def word_cost(self, obs: str, true: str, rows: dict[str, list[float]] | None = None) -> float:
+        """Cheapest alignment of `true` (chars) onto `obs` (segments of 0-2 chars).
+
+        `rows`: DP rows already computed for this `obs`, by prefix of `true`; the
+        words of one syllable key mostly share their first letters (`trường`,
+        `trưởng`), so their rows are computed once (the same sums, so the same costs).
+        """
         n, m = len(true), len(obs)
         inf = 1e9
         oc = self._oc
@@ -121,12 +126,21 @@ class Channel:
                 c = oc.get((x, o))
                 total += c if c is not None else op_cost(x, o)
             return total
-        prev = [inf] * (m + 1)
-        prev[0] = 0.0
-        for j in range(1, m + 1):
-            prev[j] = prev[j - 1] + self.ins_cost
+        if rows is None:
+            rows = {}
+        prev = rows.get("")
+        if prev is None:
+            prev = [inf] * (m + 1)
+            prev[0] = 0.0
+            for j in range(1, m + 1):
+                prev[j] = prev[j - 1] + self.ins_cost
+            rows[""] = prev
         ins = self.ins_cost
         for i in range(1, n + 1):
+            done = rows.get(true[:i])
+            if done is not None:
+                prev = done
+                continue
             x = true[i - 1]
             cur = [inf] * (m + 1)
             dele = op_cost(x, "")
@@ -152,6 +166,7 @@ class Channel:
                 if c < best:
                     best = c
                 cur[j] = best
+            rows[true[:i]] = cur
             prev = cur
         return prev[m]
 
@@ -256,11 +271,13 @@ class Channel:
             # keys far worse than the best one cannot win: skip their words
             best = min(c + x for c, x in keys.values())
             keys = {k: v for k, v in keys.items() if v[0] + v[1] <= best + self.params.get("key_margin", 8.0)}
+        rows: dict[str, dict[str, list[float]]] = {}  # DP rows per observed form, shared by its words
         for key, (_, extra) in keys.items():
             src = obs if extra == 0.0 else "đ" + obs[1:]
+            src_rows = rows.setdefault(src, {})
             for i in eng.by_key[key][:8]:
                 w = eng.vocab[i]
-                c = self.word_cost(src, w) + extra
+                c = self.word_cost(src, w, src_rows) + extra
                 if w != obs:
                     c += self.change_penalty
                 if c > self.budget + 4:

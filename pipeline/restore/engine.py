@@ -16,6 +16,8 @@ import itertools
 import json
 import operator
 import re
+import struct
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +53,7 @@ RARE_RATIO = 500
 NEG = np.float32(-1e9)
 _FIRST, _THIRD = operator.itemgetter(0), operator.itemgetter(2)  # a candidate's lm id, channel cost
 _MAX = np.maximum.reduce  # ndarray.max without its Python-level wrapper (same reduction)
+_PACK_I32, _ZERO_F32 = struct.Struct("=i").pack, array("f", [0.0]).tobytes()
 
 
 def apply_case(word: str, pattern: str) -> str:
@@ -67,12 +70,36 @@ def apply_case(word: str, pattern: str) -> str:
     return word
 
 
+class Cands(list):
+    """A slot's candidates, (lm id, lower-case form, channel cost) tuples, with the
+    ids and costs also packed (int32 / float32 bytes): the decoder reads a page's
+    candidates with two joins instead of a Python step per candidate."""
+
+    __slots__ = ("ids", "costs")
+
+    @classmethod
+    def of(cls, cands, ids: bytes | None = None, costs: bytes | None = None) -> "Cands":
+        """From (lm id, form, cost) tuples (any iterable); `ids`, `costs`: packed already."""
+        out = cls(cands)
+        if ids is None:
+            ids, costs = array("i", map(_FIRST, out)).tobytes(), array("f", map(_THIRD, out)).tobytes()
+        out.ids, out.costs = ids, costs
+        return out
+
+    @classmethod
+    def single(cls, i: int, form: str) -> "Cands":
+        """The one candidate (i, form, 0.0) of a fixed token."""
+        out = cls(((i, form, 0.0),))
+        out.ids, out.costs = _PACK_I32(i), _ZERO_F32
+        return out
+
+
 @dataclass(slots=True)
 class Slot:
     start: int  # offsets of the core in the input text
     end: int
     text: str  # the core as written
-    cands: list[tuple[int, str, float]]  # (lm id, lower-case form, channel cost)
+    cands: list[tuple[int, str, float]]  # (lm id, lower-case form, channel cost); a Cands from slots()
     fixed: bool
 
 
@@ -157,7 +184,7 @@ class Engine:
 
     # ------------------------------------------------------------ candidates
 
-    def candidates(self, core: str, mode: str) -> list[tuple[int, str, float]]:
+    def candidates(self, core: str, mode: str) -> "Cands":
         key = (core, mode)
         hit = self._cand_cache.get(key)
         if hit is not None:
@@ -183,6 +210,8 @@ class Engine:
                 out = [x for x in out if x[2] <= top or x[1] == low]
             if not out:
                 out = [(self.ids.get(low, lmmod.UNK_ID), low, 0.0)]
+        if type(out) is not Cands:  # the table's hits come packed already
+            out = Cands.of(out)
         if len(self._cand_cache) > 200_000:
             self._cand_cache.clear()
         self._cand_cache[key] = out
@@ -223,9 +252,9 @@ class Engine:
         else:
             toks = lmmod.lm_tokens(replacement if replacement is not None else s)
         for t in toks or [lmmod.UNK]:
-            slots.append(Slot(start, start + len(s), s, [(self.ids.get(t, lmmod.UNK_ID), t, 0.0)], True))
+            slots.append(Slot(start, start + len(s), s, Cands.single(self.ids.get(t, lmmod.UNK_ID), t), True))
         if replacement is not None and replacement != s:
-            slots[-1].cands = [(slots[-1].cands[0][0], replacement, 0.0)]
+            slots[-1].cands = Cands.single(slots[-1].cands[0][0], replacement)
             slots[-1].fixed = False  # a repair: reported as a change
 
     def _core(self, slots: list[Slot], core: str, start: int, mode: str) -> None:
@@ -325,14 +354,20 @@ class Engine:
         K[2:] = list(map(len, cand_lists))
         off = np.zeros(T + 1, dtype=np.int64)
         np.cumsum(K, out=off[1:])
-        # ids and channel costs of every candidate, read in C loops (map + itemgetter: no
+        # ids and channel costs of every candidate: joined from the packed copies when every
+        # slot has them (slots() makes Cands), else read in C loops (map + itemgetter: no
         # Python code and no GC-tracked temporaries per candidate)
         n_cands = int(off[-1]) - 2
         W = np.empty(n_cands + 2, dtype=np.int64)
         W[:2] = ctx
-        W[2:] = np.fromiter(map(_FIRST, itertools.chain.from_iterable(cand_lists)), dtype=np.int64, count=n_cands)
         CH = np.zeros(n_cands + 2, dtype=np.float32)
-        CH[2:] = np.fromiter(map(_THIRD, itertools.chain.from_iterable(cand_lists)), dtype=np.float64, count=n_cands)
+        if all(type(c) is Cands for c in cand_lists):
+            W[2:] = np.frombuffer(b"".join([c.ids for c in cand_lists]), dtype=np.int32)
+            CH[2:] = np.frombuffer(b"".join([c.costs for c in cand_lists]), dtype=np.float32)
+        else:
+            chain = itertools.chain.from_iterable
+            W[2:] = np.fromiter(map(_FIRST, chain(cand_lists)), dtype=np.int64, count=n_cands)
+            CH[2:] = np.fromiter(map(_THIRD, chain(cand_lists)), dtype=np.float64, count=n_cands)
         np.negative(CH, out=CH)
         # ---- bigram pairs for t >= 1: (j in t-1, k in t), in position, then j, then k
         # order; built by repeats from the candidates of t-1 (no integer division)
@@ -366,12 +401,13 @@ class Engine:
         tq = np.repeat(tq, Kc)
         kst = np.arange(len(rep)) - np.repeat(np.cumsum(Kc) - Kc, Kc)  # k local
         pjk = first_pair[kg[rep]] + kst  # the pair (j, k)
-        ok = f2[pjk]
+        ok = np.flatnonzero(f2[pjk])  # positions, not a mask: one pass for the four gathers
         rep, tq, kst, pjk = rep[ok], tq[ok], kst[ok], pjk[ok]
         jl = pair_k[rep]
         if len(rep):
             il = pair_j[rep]
             lp3, f3 = lm.trigram_keys(W[jg[rep]], W[kg[rep]], W[kg[pjk]])
+            f3 = np.flatnonzero(f3)
             rep, tq, kst, jl, il, lp3 = rep[f3], tq[f3], kst[f3], jl[f3], il[f3], lp3[f3]
             lp3 = lp3.astype(np.float32)
         # ---- Viterbi over states (j at t-1, k at t), independent pieces in lockstep:

@@ -281,15 +281,17 @@ class HashedKeys:
         pos = np.zeros(len(keys), dtype=np.intp)
         found = np.zeros(len(keys), dtype=bool)
         todo = np.flatnonzero(lo < hi)
-        lo, hi = lo[todo], hi[todo]
+        lo, hi, wanted = lo[todo], hi[todo], keys[todo]
         while len(todo):  # walk every bucket one slot per round (buckets hold <= ~8 keys)
-            hit = self.keys[lo] == keys[todo]
-            done = todo[hit]
-            pos[done] = self.perm[lo[hit]]
+            hit = self.keys[lo] == wanted
+            at = np.flatnonzero(hit)
+            done = todo[at]
+            pos[done] = self.perm[lo[at]]
             found[done] = True
             lo += 1
-            more = ~hit & (lo < hi)
-            todo, lo, hi = todo[more], lo[more], hi[more]
+            hit |= lo >= hi
+            more = np.flatnonzero(~hit)  # not found and bucket not exhausted
+            todo, lo, hi, wanted = todo[more], lo[more], hi[more], wanted[more]
         return pos, found
 
 

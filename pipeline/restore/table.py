@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .engine import Cands
+
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Engine
 
@@ -194,7 +196,7 @@ class CandidateTable:
         """Every form in file order (row k of the candidate arrays)."""
         return self.plain + self.pb
 
-    def get(self, low: str, capital_pb: bool) -> list[tuple[int, str, float]] | None:
+    def get(self, low: str, capital_pb: bool) -> Cands | None:
         if capital_pb:
             forms, sample, key, base = self.pb, self._pb_sample, PB + low, len(self.plain)
         else:
@@ -209,11 +211,13 @@ class CandidateTable:
             return None
         k += base
         a, b = self._off_mv[k], self._off_mv[k + 1]
-        ids = self._ids_mv[a:b].tolist()
+        ids_view, costs_view = self._ids_mv[a:b], self._cost_mv[a:b]
+        ids = ids_view.tolist()
         forms = list(map(self.vocab.__getitem__, ids))
         if 1 in ids:  # 1 = <unk>: the form itself, kept
             forms = [low if i == 1 else w for i, w in zip(ids, forms)]
-        return list(zip(ids, forms, self._cost_mv[a:b].tolist()))
+        # int32 ids and float32 costs as stored: the decoder's packed copies
+        return Cands.of(zip(ids, forms, costs_view.tolist()), ids_view, costs_view)
 
 
 def load_table(model_dir: Path, engine: "Engine") -> CandidateTable | None:
