@@ -36,9 +36,10 @@ LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 CODE_SEP = re.compile(r"[/\-–]")
 GARBLE_CHARS = frozenset("0123456789&@$¢§£¥|!{}")
 EDGE_CHARS = "".join(EDGE_PUNCT)
-# a chunk (run of non-space) as leading edge punctuation, core, trailing edge punctuation
-_EDGE_CLASS = "[" + "".join(re.escape(c) for c in sorted(EDGE_PUNCT)) + "]"
-CHUNK_PARTS_RE = re.compile(rf"(?=\S)({_EDGE_CLASS}*)(\S*?)({_EDGE_CLASS}*)(?!\S)")
+# a chunk (run of non-space) as leading edge punctuation, core, trailing edge punctuation;
+# the core is empty or ends in a character that is neither space nor edge punctuation
+_EDGE_ESCAPED = "".join(re.escape(c) for c in sorted(EDGE_PUNCT))
+CHUNK_PARTS_RE = re.compile(rf"(?=\S)([{_EDGE_ESCAPED}]*)((?:\S*[^\s{_EDGE_ESCAPED}])?)([{_EDGE_ESCAPED}]*)(?!\S)")
 # letters with marks that an English OCR model writes for Vietnamese vowels
 LETTER_RUN = re.compile(r"[^\W\d_]+", re.UNICODE)
 VIE_ONLY = re.compile("[" + "".join(sorted(VIETNAMESE_MARKED - set("áàâãéèêíìóòôõúùýÁÀÂÃÉÈÊÍÌÓÒÔÕÚÙÝ"))) + "]")
