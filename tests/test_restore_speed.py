@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.restore import get_engine
 from pipeline.restore import lm as lmmod
-from pipeline.restore.engine import MAX_CANDIDATES, Slot
+from pipeline.restore.engine import MAX_CANDIDATES, Cands, Slot
 from pipeline.restore.table import PB
 
 
@@ -69,3 +69,45 @@ def test_sparse_viterbi_equals_exhaustive(engine, text, mode):
     # keep it small: at most 3 candidates per slot
     slots = [Slot(s.start, s.end, s.text, s.cands[:3], s.fixed) for s in slots][:7]
     assert engine.decode(slots) == _brute(engine, slots)
+
+
+def test_hashed_keys_match_a_sorted_search():
+    rng = np.random.default_rng(0)
+    table = np.unique(rng.integers(0, 10**12, 5000))
+    index = lmmod.HashedKeys(table)
+    queries = np.concatenate([table[::7], rng.integers(0, 10**12, 3000), [0, 10**12]])
+    pos, found = index.find(queries)
+    at = np.minimum(np.searchsorted(table, queries), len(table) - 1)
+    expect = table[at] == queries
+    assert np.array_equal(found, expect)
+    assert np.array_equal(pos[found], at[expect])
+    empty = lmmod.HashedKeys(np.zeros(0, np.int64))
+    assert not empty.find(queries)[1].any()
+
+
+def test_trigram_contexts_cover_every_stored_trigram(engine):
+    # the decoder only looks up triples whose first pair is flagged as a context
+    lm = engine.lm
+    k3 = lm.k3.keys[::997]
+    u, v, w = k3 // lm.V // lm.V, k3 // lm.V % lm.V, k3 % lm.V
+    _, _, found, is_context = lm.bigram_with_context(u, v)
+    assert found.all() and is_context.all()
+    assert lm.trigram_keys(u, v, w)[1].all()
+
+
+def test_decode_same_with_and_without_packed_candidates(engine):
+    text = "Ké hoach cai cach hanh chinh nim 2021 cia huyén, Uy ban nhan dan tinh ban hanh."
+    slots = engine.slots(text, "eng")
+    assert all(type(s.cands) is Cands for s in slots)
+    plain = [Slot(s.start, s.end, s.text, list(s.cands), s.fixed) for s in slots]
+    assert engine.decode(slots) == engine.decode(plain)
+
+
+def test_word_cost_with_shared_rows_is_the_same(engine):
+    ch = engine.channels["eng"]
+    for obs in ("truodc", "nwéc", "clung", "x4"):
+        rows = {}
+        for key in ch.keys_for(obs):
+            for i in engine.by_key[key][:8]:
+                w = engine.vocab[i]
+                assert ch.word_cost(obs, w, rows) == ch.word_cost(obs, w)

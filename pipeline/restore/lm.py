@@ -240,8 +240,8 @@ class HashedKeys:
     a binary search over the 1.4M bigram / 1.9M trigram keys costs ~20
     cache misses each, a bucket look-up one or two.  Built at load (~0.1 s
     per table): keys are grouped by the top bits of a multiplicative hash
-    (about one key per bucket for every two buckets), `start` marks each
-    bucket's run, `perm` maps a grouped key back to its row in the table.
+    (about two buckets per key), `start` marks each bucket's run, `perm`
+    maps a grouped key back to its row in the table.
     """
 
     MULT = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, odd: a bijection on uint64
