@@ -56,7 +56,6 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
     """
     from .ingest import collect_files
     from .lock import Locked, RunLock, lock_path_for
-    from .store import open_db
 
     files = collect_files(paths)
     # The same lock as `congvan inbox`: two runs on one database would read the same new file twice.

@@ -29,7 +29,7 @@ from .types import DocumentText, LoadedDocument, Page, PageText, Word
 LANGUAGE = "vie"
 # psm 3: full automatic layout, which keeps the two-column letter header apart.
 PAGE_LAYOUT = 3
-# A page that takes longer than this is given up (Tesseract is killed) and its
+# A page that takes longer than this is given up (Tesseract cancels it) and its
 # document fails, so one bad page cannot stall a batch.  A page may be read
 # twice (upright check), so waiting on one allows a little over twice this.
 PAGE_TIMEOUT_S = 180.0
@@ -216,7 +216,7 @@ def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | No
     read: dict[int, PageText] = {}
     try:
         for number, future in pending.futures.items():
-            # Safety net only: Tesseract itself is killed after PAGE_TIMEOUT_S,
+            # Safety net only: Tesseract itself stops after PAGE_TIMEOUT_S,
             # twice per page at most, and pages queue behind others.
             read[number] = future.result(timeout=PAGE_TIMEOUT_S * 4)
             if on_page:
