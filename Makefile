@@ -46,7 +46,7 @@ test-all: install
 
 # Rebuild every trained artefact in models/ from $(SHARED)/corpus.
 models: install
-	$(BIN)/python -m pipeline.restore.train --corpus $(SHARED)/corpus --out models
+	$(BIN)/python -m pipeline.training.restore_models --corpus $(SHARED)/corpus --out models
 
 bench-deps: install
 	@command -v ocrmypdf >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq $(BENCH_APT_PACKAGES) >/dev/null; }

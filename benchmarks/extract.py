@@ -128,8 +128,8 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
 
 def _cached_document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, list[str]]]:
     """(text, word confidences, text source, header slot rereads) of an input, through load + ocr, cached by hash."""
-    from pipeline.load import load
-    from pipeline.ocr import make_pool, ocr_document
+    from pipeline.stages.load import load
+    from pipeline.stages.ocr import make_pool, ocr_document
 
     # Keyed by the input and by the OCR stage's own code, so a changed OCR stage re-reads.
     stage = b"".join((ROOT / "pipeline" / name).read_bytes() for name in ("load.py", "preprocess.py", "ocr.py", "header_read.py")
@@ -155,7 +155,7 @@ def _cached_document_text(path: Path) -> tuple[str, dict[str, float], str, dict[
 def record_for_input(path: Path) -> dict[str, Any]:
     """The record the real pipeline makes of one input (restorer included)."""
     from extractors import extract_fields
-    from pipeline.restore import restore_text
+    from pipeline.stages.restore import restore_text
 
     text, confidences, _, readings = _cached_document_text(path)
     restored, _changes = restore_text(text)

@@ -133,7 +133,7 @@ def time_plain_tesserocr(pages: list[Path], jobs: int) -> float:
 
 
 def inbox_command(inbox: Path, db: Path, jobs: int) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "inbox", str(inbox), "--db", str(db), "--settle", "0",
+    return [sys.executable, "-m", "pipeline.cli.main", "inbox", str(inbox), "--db", str(db), "--settle", "0",
             "--jobs", str(jobs), "--log-json"]
 
 
@@ -191,7 +191,7 @@ def time_rerun(files: list[Path], jobs: int, work: Path, runs: int) -> tuple[lis
 
 def throughput(pages: list[Path], jobs: int, runs: int, work: Path) -> list[str]:
     """Report lines: each reader over the same pages, alternating, wall clock and CPU seconds."""
-    from pipeline.tesseract import engine_version
+    from pipeline.engines.tesseract import engine_version
 
     command = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     summaries: dict[str, str] = {}

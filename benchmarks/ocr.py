@@ -25,11 +25,11 @@ import time
 from pathlib import Path
 
 from benchmarks.restore import cer
-from pipeline.corpus import iter_corpus
-from pipeline.load import identify, load
+from pipeline.training.corpus import iter_corpus
+from pipeline.stages.load import identify, load
 
 ROOT = Path(__file__).resolve().parents[1]
-CONGVAN = [sys.executable, "-m", "pipeline.cli"]
+CONGVAN = [sys.executable, "-m", "pipeline.cli.main"]
 
 
 def scanned_pages(inbox: Path) -> dict[Path, list[int]]:
@@ -87,7 +87,7 @@ def speed(pages: dict[Path, list[int]], jobs: int, runs: int, work: Path) -> lis
 
 
 def held_out_pages(corpus: Path, count: int) -> list[list[str]]:
-    from pipeline.restore.synth import page_lines
+    from pipeline.training.synth import page_lines
 
     pages = []
     for document in iter_corpus(corpus, held_out=True, files=("admin", "vbpl")):
@@ -102,9 +102,9 @@ def held_out_pages(corpus: Path, count: int) -> list[list[str]]:
 def accuracy(corpus: Path, count: int, work: Path) -> dict[str, list[float]]:
     import numpy as np
 
-    from pipeline.ocr import read_image
-    from pipeline.restore import restore_text
-    from pipeline.restore.synth import FONTS, render
+    from pipeline.stages.ocr import read_image
+    from pipeline.stages.restore import restore_text
+    from pipeline.training.synth import FONTS, render
 
     results: dict[str, list[float]] = {"tesseract -l vie": [], "congvan ocr": [], "congvan ocr + restore": []}
     fonts = [f for f in FONTS if Path(f).exists()]

@@ -20,7 +20,7 @@ def _start() -> None:
     global _api
     import tesserocr
 
-    from pipeline.tesseract import tessdata_dir
+    from pipeline.engines.tesseract import tessdata_dir
 
     _api = tesserocr.PyTessBaseAPI(path=tessdata_dir() or "", lang="vie", psm=tesserocr.PSM.AUTO,
                                    oem=tesserocr.OEM.LSTM_ONLY)

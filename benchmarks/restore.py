@@ -27,12 +27,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from pipeline.corpus import iter_corpus  # noqa: E402
-from pipeline.restore import RESTORER, get_engine  # noqa: E402
-from pipeline.restore import lm as lmmod  # noqa: E402
-from pipeline.restore import synth  # noqa: E402
-from pipeline.restore.channel_train import pick_pages  # noqa: E402
-from pipeline.vietnamese import strip_diacritics  # noqa: E402
+from pipeline.training.corpus import iter_corpus  # noqa: E402
+from pipeline.stages.restore import RESTORER, get_engine  # noqa: E402
+from pipeline.stages.restore import lm as lmmod  # noqa: E402
+from pipeline.stages.restore import synth  # noqa: E402
+from pipeline.training.channel_train import pick_pages  # noqa: E402
+from pipeline.core.vietnamese import strip_diacritics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -183,7 +183,7 @@ def measure_process(sample: str) -> dict:
     code = (
         "import time, resource, sys, json\n"
         "t=time.perf_counter()\n"
-        "from pipeline.restore import get_engine\n"
+        "from pipeline.stages.restore import get_engine\n"
         "e=get_engine(); load=time.perf_counter()-t\n"
         "text=open(sys.argv[1], encoding='utf-8').read()\n"
         "e.restore(text)\n"

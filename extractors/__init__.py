@@ -19,15 +19,15 @@ numbers and dates out of the record.
 
 from __future__ import annotations
 
-from pipeline.types import Fields
+from pipeline.core.types import Fields
 
-from .confidence import WordConfidence, combine
-from .header import extract_header
-from .periods import extract_periods
-from .recipients import extract_recipients
-from .references import extract_references
-from .signer import extract_signer
-from .tasks import extract_tasks
+from extractors.confidence import WordConfidence, combine
+from extractors.header import extract_header
+from extractors.periods import extract_periods
+from extractors.recipients import extract_recipients
+from extractors.references import extract_references
+from extractors.signer import extract_signer
+from extractors.tasks import extract_tasks
 
 __all__ = ["extract_fields"]
 

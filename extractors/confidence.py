@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.vietnamese import strip_diacritics
+from pipeline.core.vietnamese import strip_diacritics
 
 # Below this, a value read by OCR is not trusted enough to store (the field is
 # left null and its confidence says why).

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
-from .dates import parse_date, parts_to_iso, valid_dmy
-from .slots import code_vote, date_parts, date_readings, number_readings, vote
-from pipeline.vietnamese import strip_diacritics
+from extractors.confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
+from extractors.dates import parse_date, parts_to_iso, valid_dmy
+from extractors.slots import code_vote, date_parts, date_readings, number_readings, vote
+from pipeline.core.vietnamese import strip_diacritics
 
-from .text import clean_lines, flatten, is_upper_line, normalize_code, sentence_case_name, strip_motto
+from extractors.text import clean_lines, flatten, is_upper_line, normalize_code, sentence_case_name, strip_motto
 
 # Type codes of Decree 30 Appendix III, and the title words they stand for.
 TYPE_CODES = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .text import clean_lines, tidy_item
+from extractors.text import clean_lines, tidy_item
 
 KINH_GUI = re.compile(r"^\s*K[íi]nh\s+g[ửu]i\s*:?\s*(?P<rest>.*)$", re.I)
 NOI_NHAN = re.compile(r"^\s*N[ơo]i\s+nh[ậa]n\s*:?\s*(?P<rest>.*)$", re.I)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 
-from pipeline.types import Reference
+from pipeline.core.types import Reference
 
-from .confidence import WordConfidence, digits_trusted
-from .dates import DATE, match_to_iso
-from .header import TYPE_CODES
-from .text import flatten, normalize_code
+from extractors.confidence import WordConfidence, digits_trusted
+from extractors.dates import DATE, match_to_iso
+from extractors.header import TYPE_CODES
+from extractors.text import flatten, normalize_code
 
 # Type words as printed before a cited number, longest first so `Nghị quyết`
 # wins over `Quyết`.

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 
-from pipeline.types import Signer
+from pipeline.core.types import Signer
 
-from .text import clean_lines, is_upper_line
+from extractors.text import clean_lines, is_upper_line
 
 AUTHORITY_RE = re.compile(r"^(?:TM|KT|TL|TUQ|Q|QUYỀN)\s*\.\s*\S.*$")
 TITLE_RE = re.compile(

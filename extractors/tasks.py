@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 
-from pipeline.types import Task
+from pipeline.core.types import Task
 
-from .confidence import WordConfidence, digits_trusted
-from .dates import DATE, PERIOD_DEADLINES, match_to_iso, period_end
-from .spans import unit_before_duty
-from .text import clean_lines
+from extractors.confidence import WordConfidence, digits_trusted
+from extractors.dates import DATE, PERIOD_DEADLINES, match_to_iso, period_end
+from extractors.spans import unit_before_duty
+from extractors.text import clean_lines
 
 # Deadline rules, tried in order; the first that matches gives the deadline.
 # (name, pattern); `date` rules carry a full date, `period` rules a period whose end is the deadline.

@@ -61,7 +61,7 @@ def is_junk(line: str) -> bool:
 
 def clean_lines(text: str) -> list[str]:
     """The text's lines, NFC, stripped, noise lines emptied (kept as blanks so offsets of blocks hold)."""
-    from pipeline.vietnamese import strip_diacritics
+    from pipeline.core.vietnamese import strip_diacritics
 
     lines = []
     for raw in nfc(text).replace("\r", "").split("\n"):
@@ -87,7 +87,7 @@ MOTTO_LOOSE = [
 
 
 def strip_motto(line: str) -> str:
-    from pipeline.vietnamese import strip_diacritics
+    from pipeline.core.vietnamese import strip_diacritics
 
     for pattern in MOTTO_LOOSE:
         bare = strip_diacritics(line).upper()

@@ -65,8 +65,8 @@ def _sample_key() -> str:
 
 
 def _build_sample(target: Path, work: Path) -> None:
-    from pipeline.ingest import Ingestor, collect_files
-    from pipeline.store import open_db
+    from pipeline.jobs.ingest import Ingestor, collect_files
+    from pipeline.stages.store import open_db
 
     letters = work / "letters"
     letters.mkdir(parents=True)
@@ -111,7 +111,7 @@ def sample_db(_sample_db_master: Path, tmp_path: Path) -> Path:
 def analyst_db(tmp_path: Path) -> Path:
     """A database with known rows: three letters that cite each other in a chain
     (479/UBND-NV → 35/KH-UBND → 2011/QĐ-UBND), tasks and reporting periods."""
-    from pipeline.store import open_db
+    from pipeline.stages.store import open_db
 
     path = tmp_path / "analyst" / "congvan.db"
     db = open_db(path)  # creates the folder

@@ -9,9 +9,9 @@ from datetime import date
 from click.testing import CliRunner
 from icalendar import Calendar
 
-from pipeline.calendar import to_ics
-from pipeline.cli import main
-from pipeline.store import open_db
+from pipeline.analyst.calendar import to_ics
+from pipeline.cli.main import main
+from pipeline.stages.store import open_db
 
 
 def events(ics: str) -> list:

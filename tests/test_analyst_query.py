@@ -1,4 +1,4 @@
-"""pipeline.query: dates, task listings, citations, the chain of directives."""
+"""pipeline.analyst.query: dates, task listings, citations, the chain of directives."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from pipeline import query
-from pipeline.query import DateRange, parse_date
-from pipeline.store import iter_records, open_db
+from pipeline.analyst import query
+from pipeline.analyst.query import DateRange, parse_date
+from pipeline.stages.store import iter_records, open_db
 
 FRIDAY = date(2026, 11, 20)
 

@@ -1,4 +1,4 @@
-"""pipeline.search: accent-insensitive FTS5 with d/đ expansion, and `congvan search`."""
+"""pipeline.analyst.search: accent-insensitive FTS5 with d/đ expansion, and `congvan search`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.search import HIT_END, HIT_START, fts_query, plain_snippet, search
-from pipeline.store import open_db
+from pipeline.cli.main import main
+from pipeline.analyst.search import HIT_END, HIT_START, fts_query, plain_snippet, search
+from pipeline.stages.store import open_db
 
 
 def test_fts_query_expands_d_and_quotes_everything() -> None:
@@ -57,7 +57,7 @@ def test_search_sample_database(sample_db) -> None:
     for row in rows:  # every hit really contains the words, accents aside
         text = db.execute("select coalesce(subject, '') || ' ' || text from documents where id = ?",
                           [row["document_id"]]).fetchone()[0]
-        from pipeline.query import fold
+        from pipeline.analyst.query import fold
         assert all(word in fold(text) for word in ("ke", "hoach", "cai", "cach"))
     assert [r["doc_number"] for r in search(db, "Da Nang")] == ["1520/SGDĐT-VP"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.serve import HOST, METADATA_FILE, make_datasette
+from pipeline.analyst.serve import HOST, METADATA_FILE, make_datasette
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -106,7 +106,7 @@ def test_sample_database_in_datasette(sample_db) -> None:
 def test_serve_binds_loopback_only(analyst_db, monkeypatch) -> None:
     import uvicorn
 
-    from pipeline import serve
+    from pipeline.analyst import serve
 
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from pagemaker import ENGLISH, LETTER, born_digital_pdf
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from test_store import SPEC_KEYS
 
 
@@ -77,7 +77,7 @@ def test_reingest_does_no_work_and_adds_no_rows(inbox: Path, tmp_path: Path) -> 
 
 
 def test_ingest_while_another_run_holds_the_database_exits_3_and_does_nothing(inbox: Path, tmp_path: Path) -> None:
-    from pipeline.lock import RunLock, lock_path_for
+    from pipeline.jobs.lock import RunLock, lock_path_for
 
     db_path = tmp_path / "congvan.db"
     with RunLock(lock_path_for(db_path)):  # as a nightly `congvan inbox` in progress would

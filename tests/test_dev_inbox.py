@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "dev"
 pytestmark = pytest.mark.skipif(not DEV.exists(), reason="../shared/dev is not beside this checkout")

@@ -89,7 +89,7 @@ def test_rendered_header_with_script_digits_is_right_or_null(number, day, month)
     from PIL import Image, ImageDraw, ImageFont
 
     from extractors import extract_fields
-    from pipeline.ocr import read_image
+    from pipeline.stages.ocr import read_image
 
     serif = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 40)
     hand = ImageFont.truetype(str(HANDWRITING_FONT), 58)

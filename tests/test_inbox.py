@@ -15,8 +15,8 @@ from pagemaker import born_digital_pdf, render_page, save_image
 from test_inbox_support import (BAD_FILES, IGNORED, ROOT, db_counts, env, files_under, letter, make_letters, run,
                                 sha, write)
 
-from pipeline.inbox import Found, scan, unchanged
-from pipeline.lock import Locked, RunLock
+from pipeline.jobs.inbox import Found, scan, unchanged
+from pipeline.jobs.lock import Locked, RunLock
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -143,7 +143,7 @@ def test_page_timeout_fails_the_document_not_the_run(tmp_path: Path) -> None:
 def test_lock_is_exclusive_and_released_with_its_process(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pipeline.lock import RunLock; "
+        [sys.executable, "-c", "import sys, time; from pipeline.jobs.lock import RunLock; "
          f"RunLock({str(path)!r}).acquire(); print('held', flush=True); time.sleep(60)"],
         cwd=ROOT, env=env(), stdout=subprocess.PIPE, text=True,
     )

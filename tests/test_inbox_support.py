@@ -83,7 +83,7 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def command(inbox: Path, db: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "inbox", str(inbox), "--db", str(db), "--settle", "0",
+    return [sys.executable, "-m", "pipeline.cli.main", "inbox", str(inbox), "--db", str(db), "--settle", "0",
             "--jobs", "2", *args]
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pagemaker import ENGLISH, LETTER, born_digital_pdf, render_page, save_image, save_tiff, scanned_pdf, zero_page_pdf
 
-from pipeline import load as load_module
-from pipeline.errors import BadInput
-from pipeline.load import identify, load
+from pipeline.stages import load as load_module
+from pipeline.core.errors import BadInput
+from pipeline.stages.load import identify, load
 
 
 def cause_of(path: Path) -> str:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pagemaker import render_page, rotate, save_image
 
-from pipeline.errors import BadInput
-from pipeline.load import identify, load
-from pipeline.ocr import make_pool, ocr_document, read_image
+from pipeline.core.errors import BadInput
+from pipeline.stages.load import identify, load
+from pipeline.stages.ocr import make_pool, ocr_document, read_image
 
 SHORT = """KẾ HOẠCH
 Kiểm tra công tác cải cách hành chính năm 2024

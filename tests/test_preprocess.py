@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pagemaker import render_page, rotate
 
-from pipeline.preprocess import detect_quarter_turn, estimate_skew, is_blank, preprocess_page, upscale
+from pipeline.stages.preprocess import detect_quarter_turn, estimate_skew, is_blank, preprocess_page, upscale
 
 
 def test_low_resolution_photo_is_upscaled_to_300_dpi() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.restore import needs_restoration, restore, restore_text
-from pipeline.types import Change, DocumentText, InputFile, PageText
+from pipeline.stages.restore import needs_restoration, restore, restore_text
+from pipeline.core.types import Change, DocumentText, InputFile, PageText
 
 
 def test_issue_example_stripped():
@@ -91,7 +91,7 @@ def test_vietnamese_ocr_residuals():
 def test_cli_module(capsys, monkeypatch):
     import io
 
-    from pipeline.restore.__main__ import main
+    from pipeline.stages.restore.__main__ import main
 
     monkeypatch.setattr("sys.stdin", io.StringIO("Ke hoach so 24/KH-UBND\n"))
     assert main([]) == 0

@@ -8,10 +8,10 @@ import itertools
 import numpy as np
 import pytest
 
-from pipeline.restore import get_engine
-from pipeline.restore import lm as lmmod
-from pipeline.restore.engine import MAX_CANDIDATES, Cands, Slot
-from pipeline.restore.table import PB
+from pipeline.stages.restore import get_engine
+from pipeline.stages.restore import lm as lmmod
+from pipeline.stages.restore.engine import MAX_CANDIDATES, Cands, Slot
+from pipeline.stages.restore.table import PB
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def engine():
 
 def test_table_loaded_and_current(engine):
     # a table whose fingerprint (channel, vocabulary, TABLE_VERSION) does not match is not used
-    assert engine.table is not None, "models/restore/cand_eng.npz missing or stale: python -m pipeline.restore.train --skip-lm --skip-channel"
+    assert engine.table is not None, "models/restore/cand_eng.npz missing or stale: python -m pipeline.training.restore_models --skip-lm --skip-channel"
 
 
 def test_table_entries_equal_live_search(engine):

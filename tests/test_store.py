@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.store import iter_records, open_db, record_failure, store
-from pipeline.types import Record, Reference, ReportingPeriod, Signer, Task
+from pipeline.stages.store import iter_records, open_db, record_failure, store
+from pipeline.core.types import Record, Reference, ReportingPeriod, Signer, Task
 
 SPEC_KEYS = ["source", "sha256", "pages", "text_source", "doc_number", "doc_type", "issuer", "place",
              "issue_date", "subject", "recipients", "references", "reporting_periods", "tasks", "signer",
@@ -67,7 +67,7 @@ def test_references_link_to_cited_documents_in_either_order(db) -> None:
 
 
 def test_a_failed_write_leaves_no_half_document(db, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.store as store_module
+    import pipeline.stages.store as store_module
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pagemaker import render_page
 
-from pipeline import tesseract
+from pipeline.engines import tesseract
 
 LINES = """Giao Phòng Nội vụ chủ trì xây dựng Đề cương kiểm tra,
 trình Chủ tịch Ủy ban nhân dân huyện trước ngày 15/3/2024."""

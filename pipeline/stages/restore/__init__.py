@@ -4,7 +4,7 @@ Turns Vietnamese text whose diacritics were stripped, garbled by an English
 OCR model, or slightly misread by `tesseract -l vie` back into the real text:
 a noisy-channel restorer (learned character-confusion channels + a syllable
 trigram language model with modified Kneser-Ney smoothing + Viterbi
-decoding).  See engine.py; `python -m pipeline.restore.train` rebuilds the
+decoding).  See engine.py; `python -m pipeline.training.restore_models` rebuilds the
 models under models/restore/.
 """
 
@@ -14,11 +14,11 @@ import re
 import threading
 from pathlib import Path
 
-from ..types import Change, DocumentText, RestoredText
-from ..vietnamese import VIETNAMESE_MARKED, looks_vietnamese, words
+from pipeline.core.resources import model_dir as shipped_model_dir
+from pipeline.core.types import Change, DocumentText, RestoredText
+from pipeline.core.vietnamese import VIETNAMESE_MARKED, looks_vietnamese, words
 
 RESTORER = "ngram-noisy-channel-v1"
-MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "restore"
 
 _engine = None
 _lock = threading.Lock()
@@ -30,15 +30,15 @@ def get_engine(model_dir: Path | None = None):
     """The process-wide engine, loaded on first use."""
     global _engine
     if model_dir is not None:
-        from .engine import Engine
+        from pipeline.stages.restore.engine import Engine
 
         return Engine(Path(model_dir))
     if _engine is None:
         with _lock:
             if _engine is None:
-                from .engine import Engine
+                from pipeline.stages.restore.engine import Engine
 
-                _engine = Engine(MODEL_DIR)
+                _engine = Engine(shipped_model_dir() / "restore")
     return _engine
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..vietnamese import nfc
+from pipeline.core.vietnamese import nfc
 
 BOS, UNK, NUM = "<s>", "<unk>", "<num>"
 SPECIALS = (BOS, UNK, NUM)

@@ -8,10 +8,10 @@ from collections import Counter, defaultdict
 from itertools import islice
 from pathlib import Path
 
-from ..corpus import iter_corpus
-from ..vietnamese import VIETNAMESE_MARKED, nfc, strip_diacritics
-from . import synth
-from .channel import Channel, default_cost
+from pipeline.training.corpus import iter_corpus
+from pipeline.core.vietnamese import VIETNAMESE_MARKED, nfc, strip_diacritics
+from pipeline.training import synth
+from pipeline.stages.restore.channel import Channel, default_cost
 
 EDGE = ".,;:!?()[]{}\"'“”‘’«»…—–-*•·|<>"
 LETTERS = sorted(set("abcdefghijklmnopqrstuvwxyz") | {c for c in VIETNAMESE_MARKED if c.islower()})

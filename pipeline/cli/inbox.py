@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 DEFAULT_DB = "data/congvan.db"
-DEFAULT_SETTLE_S = 60.0  # as pipeline.inbox.DEFAULT_SETTLE_S; not imported, so `congvan --help` stays fast
+DEFAULT_SETTLE_S = 60.0  # as pipeline.jobs.inbox.DEFAULT_SETTLE_S; not imported, so `congvan --help` stays fast
 
 
 @click.command()
@@ -44,7 +44,7 @@ def inbox(inbox_dir: Path, db_path: Path, done_dir: Path | None, failed_dir: Pat
     Example (crontab, every night at 01:30):
       30 1 * * * cd /srv/congvan && .venv/bin/congvan inbox /srv/letters/inbox --db data/congvan.db >> logs/inbox.log 2>&1
     """
-    from .inbox import InboxOptions, run_inbox
+    from pipeline.jobs.inbox import InboxOptions, run_inbox
 
     options = InboxOptions(inbox=inbox_dir, db_path=db_path, done_dir=done_dir, failed_dir=failed_dir, jobs=jobs,
                            settle_s=settle_s, page_timeout_s=page_timeout_s, dry_run=dry_run, log_json=log_json)

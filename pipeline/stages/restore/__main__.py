@@ -1,11 +1,11 @@
-"""`python -m pipeline.restore [FILE]`: restore a file (or stdin) to stdout."""
+"""`python -m pipeline.stages.restore [FILE]`: restore a file (or stdin) to stdout."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import restore_text
+from pipeline.stages.restore import restore_text
 
 
 def main(argv: list[str] | None = None) -> int:

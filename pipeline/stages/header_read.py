@@ -18,8 +18,8 @@ import re
 
 import numpy as np
 
-from . import tesseract
-from .types import Word
+from pipeline.engines import tesseract
+from pipeline.core.types import Word
 
 # Recognisers: name -> (language, characters it may read; None: any).  All
 # read with psm 4: one column of lines of varying size (the stacked variants).
@@ -170,7 +170,7 @@ def grey_page(image: np.ndarray, dpi: int, prepared, rotated_by: int) -> np.ndar
     The preprocess stage's Otsu threshold breaks thin low-resolution glyphs
     (a 96 dpi `0` reads as `J`); the slots are re-binarised from grey here.
     """
-    from .preprocess import rotate_right_angle, rotate_small, upscale
+    from pipeline.stages.preprocess import rotate_right_angle, rotate_small, upscale
 
     grey = rotate_small(rotate_right_angle(upscale(image, dpi)[0], prepared.rotated_by), prepared.deskewed_by)
     if rotated_by != prepared.rotated_by:  # the page read better turned by 180 degrees

@@ -114,7 +114,7 @@ def align_lines(truth: list[str], ocr: str) -> list[tuple[str, str]]:
         return list(zip(truth, got))
     import difflib
 
-    from ..vietnamese import strip_diacritics
+    from pipeline.core.vietnamese import strip_diacritics
 
     a = [strip_diacritics(l).lower() for l in truth]
     pairs = []

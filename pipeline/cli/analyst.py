@@ -1,5 +1,5 @@
 """The analyst's commands: `tasks`, `search`, `cites`, `serve`, and the csv/ics
-formats of `export`.  Each is a thin shell around pipeline.query, .search,
+formats of `export`.  Each is a thin shell around pipeline.analyst.query, .search,
 .calendar and .serve; the work and its tests live there.
 """
 
@@ -26,7 +26,7 @@ _db_option = click.option(
 
 
 def _open(db_path: Path):  # -> sqlite_utils.Database
-    from .store import open_db
+    from pipeline.stages.store import open_db
 
     return open_db(db_path)
 
@@ -37,7 +37,7 @@ class DateParam(click.ParamType):
     name = "DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from .query import parse_date
+        from pipeline.analyst.query import parse_date
 
         if not isinstance(value, str):
             return value
@@ -50,7 +50,7 @@ class DateParam(click.ParamType):
 
 
 def _today(value: str | None) -> date:
-    from .query import DateRange, parse_date
+    from pipeline.analyst.query import DateRange, parse_date
 
     if value is None:
         return date.today()
@@ -112,8 +112,8 @@ def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue:
       congvan tasks --overdue --responsible "phong noi vu"
       congvan tasks --issuer "UBND tỉnh" --due-after 1/7/2024 --format csv > q3.csv
     """
-    from .query import TASK_COLUMNS, rows_csv
-    from .query import tasks as query_tasks
+    from pipeline.analyst.query import TASK_COLUMNS, rows_csv
+    from pipeline.analyst.query import tasks as query_tasks
 
     today = _today(today_text)
     rows = query_tasks(_open(db_path), due_before=due_before, due_after=due_after, overdue=overdue,
@@ -153,9 +153,9 @@ def search(query: str, db_path: Path, limit: int, fmt: str) -> None:
       congvan search "ke hoach cai cach"
       congvan search 2011/QĐ-UBND --format json
     """
-    from .query import rows_csv
-    from .search import HIT_END, HIT_START, plain_snippet
-    from .search import search as fts_search
+    from pipeline.analyst.query import rows_csv
+    from pipeline.analyst.search import HIT_END, HIT_START, plain_snippet
+    from pipeline.analyst.search import search as fts_search
 
     try:
         rows = fts_search(_open(db_path), query, limit=limit)
@@ -201,7 +201,7 @@ def cites(doc_number: str, db_path: Path, fmt: str) -> None:
     Example:
       congvan cites 2011/QĐ-UBND
     """
-    from .query import citing
+    from pipeline.analyst.query import citing
 
     rows = citing(_open(db_path), doc_number)
     if fmt == "json":
@@ -230,8 +230,8 @@ def serve(db_path: Path, port: int) -> None:
     Example:
       congvan serve --db data/congvan.db --port 8001
     """
-    from .serve import HOST
-    from .serve import serve as run
+    from pipeline.analyst.serve import HOST
+    from pipeline.analyst.serve import serve as run
 
     click.echo(f"Serving {db_path} at http://{HOST}:{port}/ (Ctrl-C to stop)")
     run(db_path, port=port)
@@ -241,12 +241,12 @@ def export_text(db_path: Path, fmt: str) -> str:
     """`congvan export` in csv or ics: the whole output as one string."""
     db = _open(db_path)
     if fmt == "csv":
-        from .query import records_csv
-        from .store import iter_records
+        from pipeline.analyst.query import records_csv
+        from pipeline.stages.store import iter_records
 
         return records_csv(iter_records(db))
     if fmt == "ics":
-        from .calendar import to_ics
+        from pipeline.analyst.calendar import to_ics
 
         return to_ics(db)
     raise ValueError(f"unknown export format {fmt!r}")

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..types import Change
-from ..vietnamese import VIETNAMESE_MARKED, has_diacritics, is_syllable_shape, nfc, strip_diacritics
-from . import lm as lmmod
-from .channel import Channel
+from pipeline.core.types import Change
+from pipeline.core.vietnamese import VIETNAMESE_MARKED, has_diacritics, is_syllable_shape, nfc, strip_diacritics
+from pipeline.stages.restore import lm as lmmod
+from pipeline.stages.restore.channel import Channel
 
 CHUNK_RE = re.compile(r"\S+")
 EDGE_PUNCT = set(".,;:!?()[]{}\"'“”‘’«»…—–-*•·|<>")
@@ -145,7 +145,7 @@ class Engine:
         # precomputed English-OCR candidate lists (table.py); None: every form searched live
         self.table = None
         if use_table and "eng" in self.channels:
-            from .table import load_table
+            from pipeline.stages.restore.table import load_table
 
             self.table = load_table(model_dir, self)
             if self.table is not None:

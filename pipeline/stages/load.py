@@ -17,10 +17,10 @@ from PIL import Image, UnidentifiedImageError
 from pdf2image import convert_from_path, pdfinfo_from_path
 from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 
-from .errors import BadInput
-from .files import sha256_of
-from .types import InputFile, LoadedDocument, Page
-from .vietnamese import is_good_vietnamese_text, nfc
+from pipeline.core.errors import BadInput
+from pipeline.core.files import sha256_of
+from pipeline.core.types import InputFile, LoadedDocument, Page
+from pipeline.core.vietnamese import is_good_vietnamese_text, nfc
 
 RASTER_DPI = 300
 MAX_BYTES = 200 * 1024 * 1024  # a letter is never this big; a 2 GB file is a mistake

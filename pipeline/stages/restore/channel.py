@@ -17,10 +17,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..vietnamese import VIETNAMESE_MARKED, strip_diacritics
+from pipeline.core.vietnamese import VIETNAMESE_MARKED, strip_diacritics
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Engine
+    from pipeline.stages.restore.engine import Engine
 
 INS_COST = 7.0  # an observed character with no true character behind it
 UNSEEN_SUB = 9.0
@@ -286,7 +286,7 @@ class Channel:
         scored.sort()
         out = [(i, w, c) for _, i, w, c in scored[:k]]
         if not any(w == obs for _, w, _ in out):
-            from . import lm as lmmod
+            from pipeline.stages.restore import lm as lmmod
 
             i = eng.ids.get(obs, lmmod.UNK_ID)
             out.append((i, obs, self.keep_cost if i == lmmod.UNK_ID else self.word_cost(obs, obs)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from extractors import extract_fields
 
-from .types import Record, RestoredText
+from pipeline.core.types import Record, RestoredText
 
 
 def extract(restored: RestoredText) -> Record:

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine import Cands
+from pipeline.stages.restore.engine import Cands
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import Engine
+    from pipeline.stages.restore.engine import Engine
 
 TABLE_VERSION = 1
 MARGIN = 6.0
@@ -81,7 +81,7 @@ def forward_garbles(word: str, ops: dict[str, dict[str, float]], extra: dict[str
 
 def table_forms(engine: "Engine", observed: list[str] = ()) -> list[str]:
     """Word forms (lower case) the table should hold, `PB`-prefixed variants included."""
-    from .channel import SYMBOLS, VOWEL_SET
+    from pipeline.stages.restore.channel import SYMBOLS, VOWEL_SET
 
     ch = engine.channels["eng"]
     extra: dict[str, list[tuple[str, float]]] = {}
@@ -108,14 +108,14 @@ _worker_engine = None
 
 def _init(model_dir: str) -> None:
     global _worker_engine
-    from .engine import Engine
+    from pipeline.stages.restore.engine import Engine
 
     _worker_engine = Engine(Path(model_dir), use_table=False)
 
 
 def _work(forms: list[str]) -> list[list[tuple[int, float]]]:
     ch = _worker_engine.channels["eng"]
-    from .engine import MAX_CANDIDATES
+    from pipeline.stages.restore.engine import MAX_CANDIDATES
 
     res = []
     for f in forms:
@@ -129,7 +129,7 @@ def build_table(model_dir: Path, observed: list[str] = (), workers: int = 2, log
     """Compute every form's candidates with the live search and write `FILE`."""
     import multiprocessing as mp
 
-    from .engine import Engine
+    from pipeline.stages.restore.engine import Engine
 
     engine = Engine(Path(model_dir), use_table=False)
     forms = table_forms(engine, observed)

@@ -40,12 +40,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .errors import BadInput
-from .files import done_folder, is_ignored, move_file, sha256_of
-from .lock import Locked, RunLock, lock_path_for
+from pipeline.core.errors import BadInput
+from pipeline.core.files import done_folder, is_ignored, move_file, sha256_of
+from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
 if TYPE_CHECKING:
-    from .ingest import Outcome, Summary
+    from pipeline.jobs.ingest import Outcome, Summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 DEFAULT_SETTLE_S = 60.0
@@ -340,9 +340,9 @@ def _run_locked(options: InboxOptions, exclude: list[Path], log: Log) -> int:
 
 
 def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag) -> "Summary":
-    from . import ocr
-    from .ingest import Ingestor
-    from .store import open_db
+    from pipeline.stages import ocr
+    from pipeline.jobs.ingest import Ingestor
+    from pipeline.stages.store import open_db
 
     if options.page_timeout_s:
         ocr.PAGE_TIMEOUT_S = options.page_timeout_s
@@ -375,7 +375,7 @@ def _log_summary(log: Log, options: InboxOptions, summary: Any, seen: int, waiti
 
 def _dry_run(options: InboxOptions, exclude: list[Path], log: Log) -> int:
     """What a run would do now; reads files and the database, changes nothing."""
-    from .load import identify
+    from pipeline.stages.load import identify
 
     db: sqlite3.Connection | None = None
     if options.db_path.exists():

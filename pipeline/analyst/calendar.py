@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from icalendar import Calendar, Event
 from sqlite_utils import Database
 
-from . import __version__
-from .query import fold, tasks
+from pipeline import __version__
+from pipeline.analyst.query import fold, tasks
 
 __all__ = ["to_ics"]
 

@@ -13,7 +13,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from .errors import BadInput
+from pipeline.core.errors import BadInput
 
 # Files that are never letters: editor locks, partial downloads, OS litter.
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}

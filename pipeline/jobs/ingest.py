@@ -28,14 +28,14 @@ from typing import Literal
 
 from sqlite_utils import Database
 
-from .errors import BadInput
-from .files import (IGNORED_NAMES, IGNORED_SUFFIXES, done_folder, is_ignored, move_aside, move_file,  # noqa: F401
+from pipeline.core.errors import BadInput
+from pipeline.core.files import (IGNORED_NAMES, IGNORED_SUFFIXES, done_folder, is_ignored, move_aside, move_file,  # noqa: F401
                     move_file_to, unique_destination)
-from .load import identify, load
-from .ocr import PendingText, InlineExecutor, collect_pages, kill_pool, make_pool, ocr_document, submit_pages
-from .store import document_id, record_failure, store
-from .types import DocumentText, InputFile, PageText, Record, RestoredText
-from .vietnamese import looks_vietnamese, words
+from pipeline.stages.load import identify, load
+from pipeline.stages.ocr import PendingText, InlineExecutor, collect_pages, kill_pool, make_pool, ocr_document, submit_pages
+from pipeline.stages.store import document_id, record_failure, store
+from pipeline.core.types import DocumentText, InputFile, PageText, Record, RestoredText
+from pipeline.core.vietnamese import looks_vietnamese, words
 
 
 def collect_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -70,8 +70,8 @@ def finish(text: DocumentText) -> tuple[Record, RestoredText]:
     """The stages after OCR: language check, restore, extract."""
     # Imported here: the models behind them are only needed once a new
     # document arrives, and a run over known files should start fast.
-    from .extract import extract
-    from .restore import restore
+    from pipeline.stages.extract import extract
+    from pipeline.stages.restore import restore
 
     check_language(text)
     restored = restore(text)

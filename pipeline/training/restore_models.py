@@ -1,6 +1,6 @@
 """Rebuild every restore artefact from the corpus (train split only).
 
-    python -m pipeline.restore.train --corpus ../shared/corpus --out models
+    python -m pipeline.training.restore_models --corpus ../shared/corpus --out models
 
 Steps: (1) syllable trigram LM (modified Kneser-Ney) + vocabulary; (2)
 parallel OCR data: corpus lines rendered with several fonts and
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..corpus import iter_corpus
-from ..vietnamese import is_syllable_shape, strip_diacritics
-from . import lm as lmmod
+from pipeline.training.corpus import iter_corpus
+from pipeline.core.vietnamese import is_syllable_shape, strip_diacritics
+from pipeline.stages.restore import lm as lmmod
 
 WEIGHTS = {"admin": 4, "congbao": 1, "vbpl": 1, "viwiki": 1}
 MIN_WORD_COUNT = 3
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         build_lm(args.corpus, out, args.max_docs, args.min_count3)
     pairs = None
     if not args.skip_channel or not args.skip_table:
-        from . import channel_train
+        from pipeline.training import channel_train
 
         log("step 2/4: parallel OCR data (render + tesseract eng/vie)")
         pairs = channel_train.make_parallel(args.corpus, args.build, args.pages, log=log)
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         log("step 3/4: confusion channels")
         channel_train.train_channels(pairs, out, log=log)
     if not args.skip_table:
-        from .table import build_table
+        from pipeline.stages.restore.table import build_table
 
         log("step 4/4: English-OCR candidate table")
         build_table(out, observed=[o for _, o in pairs.get("eng", [])], workers=args.workers, log=log)

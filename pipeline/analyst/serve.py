@@ -1,13 +1,13 @@
 """The database in Datasette, on loopback only, with analyst metadata.
 
-`pipeline/datasette_metadata.json` holds the titles, bilingual column
+`pipeline/analyst/datasette_metadata.json` holds the titles, bilingual column
 descriptions, facets and canned queries; it is written for a database file
 named `congvan.db` and renamed here for any other file name.  Datasette facets
 on columns, so the month of a deadline needs a column of its own: the view
 `task_deadlines` (created here, at serve time, so store.py's schema stays as
 it is) joins dated tasks and reporting due dates with their letter and
 adds `deadline_month`.  The views are plain SQL so the metadata also works with
-`datasette data/congvan.db -m pipeline/datasette_metadata.json`.
+`datasette data/congvan.db -m pipeline/analyst/datasette_metadata.json`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .query import ITEMS_SQL
+from pipeline.analyst.query import ITEMS_SQL
 
 __all__ = ["HOST", "VIEWS", "prepare", "metadata", "make_datasette", "serve"]
 
@@ -57,7 +57,7 @@ def make_datasette(db_path: Path | str, **settings: Any):  # -> datasette.app.Da
     """A Datasette instance for the database (views prepared); also what tests use."""
     from datasette.app import Datasette
 
-    from .store import open_db
+    from pipeline.stages.store import open_db
 
     db_path = Path(db_path)
     prepare(open_db(db_path))

@@ -14,8 +14,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__
-from .errors import BadInput
+from pipeline import __version__
+from pipeline.core.errors import BadInput
 
 DEFAULT_DB = "data/congvan.db"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -54,8 +54,8 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
     Example:
       congvan ingest data/inbox scans/2024-03.pdf --db data/congvan.db --jobs 2
     """
-    from .ingest import collect_files
-    from .lock import Locked, RunLock, lock_path_for
+    from pipeline.jobs.ingest import collect_files
+    from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
     files = collect_files(paths)
     # The same lock as `congvan inbox`: two runs on one database would read the same new file twice.
@@ -72,8 +72,8 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
 
 
 def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
-    from .ingest import Ingestor
-    from .store import open_db
+    from pipeline.jobs.ingest import Ingestor
+    from pipeline.stages.store import open_db
 
     db = open_db(db_path)
     progress = Progress(
@@ -116,8 +116,8 @@ def extract(file: Path, as_json: bool, jobs: int | None) -> None:
     Example:
       congvan extract inbox/qd1373.pdf --json | jq .doc_number
     """
-    from .ingest import process_file
-    from .ocr import make_pool
+    from pipeline.jobs.ingest import process_file
+    from pipeline.stages.ocr import make_pool
 
     try:
         with make_pool(jobs) as pool:
@@ -149,7 +149,7 @@ def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
     Example:
       echo "Ke hoach cai cach hanh chinh nim 2021" | congvan restore
     """
-    from .restore import restore_text
+    from pipeline.stages.restore import restore_text
 
     restored, spans = restore_text(file.read())
     sys.stdout.write(restored)
@@ -170,10 +170,10 @@ def export(db_path: Path, fmt: str) -> None:
       congvan export --format jsonl --db data/congvan.db > records.jsonl
       congvan export --format ics > deadlines.ics
     """
-    from .store import iter_records, open_db
+    from pipeline.stages.store import iter_records, open_db
 
     if fmt != "jsonl":
-        from .cli_analyst import export_text
+        from pipeline.cli.analyst import export_text
 
         sys.stdout.write(export_text(db_path, fmt))
         return
@@ -182,10 +182,10 @@ def export(db_path: Path, fmt: str) -> None:
 
 
 # Commands that live in their own modules register here, one line each.
-from .cli_inbox import inbox  # noqa: E402
+from pipeline.cli.inbox import inbox  # noqa: E402
 main.add_command(inbox)
 
-from .cli_analyst import cites, search, serve, tasks  # noqa: E402
+from pipeline.cli.analyst import cites, search, serve, tasks  # noqa: E402
 main.add_command(tasks)
 main.add_command(search)
 main.add_command(cites)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .types import Record, RestoredText
+from pipeline.core.types import Record, RestoredText
 
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 SCHEMA_VERSION = 1
