@@ -253,7 +253,7 @@ def table(rows: list[tuple[str, dict[str, float], list[str]]]) -> tuple[str, flo
         wrong_total += len(wrong)
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {mean:.3f} | {len(wrong)} |")
     overall = sum(all_scores) / len(all_scores) if all_scores else 0.0
-    lines.append(f"| **mean** | " + " | ".join(
+    lines.append("| **mean** | " + " | ".join(
         (lambda vals: f"{sum(vals) / len(vals):.2f}" if vals else "-")([s[c] for _, s, _ in rows if c in s])
         for c in COLUMNS) + f" | **{overall:.3f}** | {wrong_total} |")
     return "\n".join(lines), overall, wrong_total
@@ -323,10 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     text_rows, scan_rows = run_letters(args.scans)
     if text_rows:
         t, m, w = table(text_rows)
-        sections.append((f"Own gold letters (tests/letters), text", t, m, w, _wrong_lines(text_rows)))
+        sections.append(("Own gold letters (tests/letters), text", t, m, w, _wrong_lines(text_rows)))
     if scan_rows:
         t, m, w = table(scan_rows)
-        sections.append((f"Own gold letters rendered as scans, through the pipeline", t, m, w, _wrong_lines(scan_rows)))
+        sections.append(("Own gold letters rendered as scans, through the pipeline", t, m, w, _wrong_lines(scan_rows)))
 
     command = "python -m benchmarks.extract --dev " + str(args.dev) + (" --scans" if args.scans else "")
     out = [f"# Extraction benchmark\n\nCommand: `{command}`\n",

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from benchmarks.restore import cer
-from pipeline.training.corpus import iter_corpus
 from pipeline.stages.load import identify, load
+from pipeline.training.corpus import iter_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 CONGVAN = [sys.executable, "-m", "pipeline.cli.main"]

@@ -18,8 +18,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from benchmarks.extract import letter_text, render_letter  # noqa: E402
 from pagemaker import born_digital_pdf  # noqa: E402
+
+from benchmarks.extract import letter_text, render_letter  # noqa: E402
 
 LETTERS = ROOT / "tests" / "letters"
 INBOX = ROOT / "data" / "inbox"

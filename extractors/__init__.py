@@ -19,8 +19,6 @@ numbers and dates out of the record.
 
 from __future__ import annotations
 
-from pipeline.core.types import Fields
-
 from extractors.confidence import WordConfidence, combine
 from extractors.header import extract_header
 from extractors.periods import extract_periods
@@ -28,6 +26,7 @@ from extractors.recipients import extract_recipients
 from extractors.references import extract_references
 from extractors.signer import extract_signer
 from extractors.tasks import extract_tasks
+from pipeline.core.types import Fields
 
 __all__ = ["extract_fields"]
 

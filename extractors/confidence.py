@@ -81,7 +81,7 @@ class WordConfidence:
         return min(values) if how == "min" else sum(values) / len(values)
 
 
-def digits_trusted(wc: "WordConfidence", text: str | None, threshold: float = TRUST_THRESHOLD) -> bool:
+def digits_trusted(wc: WordConfidence, text: str | None, threshold: float = TRUST_THRESHOLD) -> bool:
     """Whether every number-bearing word of `text` was read well enough to store (always, for digital text).
 
     Printed body digits misread by OCR (`quý II/2024` as `quý 1/2024` at 0.56)

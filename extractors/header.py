@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from extractors.confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
 from extractors.dates import parse_date, parts_to_iso, valid_dmy
 from extractors.slots import code_vote, date_parts, date_readings, number_readings, vote
-from pipeline.core.vietnamese import strip_diacritics
-
 from extractors.text import clean_lines, flatten, is_upper_line, normalize_code, sentence_case_name, strip_motto
+from pipeline.core.vietnamese import strip_diacritics
 
 # Type codes of Decree 30 Appendix III, and the title words they stand for.
 TYPE_CODES = {

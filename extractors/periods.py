@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 
-from pipeline.core.types import ReportingPeriod
-
 from extractors.confidence import WordConfidence, digits_trusted
 from extractors.dates import DATE, day_in_month, last_month_of_period, match_to_iso, parse_date
 from extractors.text import flatten
+from pipeline.core.types import ReportingPeriod
 
 PERIOD_RE = re.compile(
     r"Báo cáo\s+(?P<label>[^:;]{3,70}?)\s*:\s*(?P<gap>(?:(?!(?-i:Báo cáo)\s).){0,220}?)"

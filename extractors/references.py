@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 
-from pipeline.core.types import Reference
-
 from extractors.confidence import WordConfidence, digits_trusted
 from extractors.dates import DATE, match_to_iso
 from extractors.header import TYPE_CODES
 from extractors.text import flatten, normalize_code
+from pipeline.core.types import Reference
 
 # Type words as printed before a cited number, longest first so `Nghị quyết`
 # wins over `Quyết`.

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 
-from pipeline.core.types import Signer
-
 from extractors.text import clean_lines, is_upper_line
+from pipeline.core.types import Signer
 
 AUTHORITY_RE = re.compile(r"^(?:TM|KT|TL|TUQ|Q|QUYỀN)\s*\.\s*\S.*$")
 TITLE_RE = re.compile(
@@ -30,7 +29,7 @@ SURNAMES = {
     "Dương", "Lý", "Đinh", "Đoàn", "Lâm", "Mai", "Trịnh", "Trương", "Cao", "Lương", "Hà", "Tạ", "Tô", "Châu",
     "Thái", "Lưu", "Kiều", "Quách", "Chu", "Đào", "Triệu", "Vương", "Tăng", "Từ", "Hứa", "Nông", "La", "Lò",
     "Hầu", "Thân", "Khúc", "Âu", "Diệp", "Giang", "Tôn", "Mạc", "Lại", "Kim", "Nghiêm", "Phùng", "Đàm",
-    "Lục", "Ninh", "Bạch", "Trình", "Văn", "Doãn", "Khổng", "Lã", "Mông", "Ông", "Thạch", "Y", "Hoàng",
+    "Lục", "Ninh", "Bạch", "Trình", "Văn", "Doãn", "Khổng", "Lã", "Mông", "Ông", "Thạch", "Y",
 }
 NAME_WORD = r"[A-ZĐÀ-Ỹ][a-zà-ỹđ]+"
 NAME_RE = re.compile(rf"(?P<name>{NAME_WORD}(?:\s+{NAME_WORD}){{1,4}})\s*$")

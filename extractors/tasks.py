@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 
-from pipeline.core.types import Task
-
 from extractors.confidence import WordConfidence, digits_trusted
 from extractors.dates import DATE, PERIOD_DEADLINES, match_to_iso, period_end
 from extractors.spans import unit_before_duty
 from extractors.text import clean_lines
+from pipeline.core.types import Task
 
 # Deadline rules, tried in order; the first that matches gives the deadline.
 # (name, pattern); `date` rules carry a full date, `period` rules a period whose end is the deadline.

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli.main import main
 from pipeline.analyst.search import HIT_END, HIT_START, fts_query, plain_snippet, search
+from pipeline.cli.main import main
 from pipeline.stages.store import open_db
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pagemaker import ENGLISH, LETTER, born_digital_pdf
+from test_store import SPEC_KEYS
 
 from pipeline.cli.main import main
-from test_store import SPEC_KEYS
 
 
 def run(*args: str, input: str | None = None):

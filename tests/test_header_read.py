@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.stages.header_read import locate_slots
 from pipeline.core.types import Word
+from pipeline.stages.header_read import locate_slots
 
 
 def line(texts_and_confidences: list[tuple[str, float]], top: int = 100) -> list[Word]:

@@ -12,8 +12,19 @@ from pathlib import Path
 
 import pytest
 from pagemaker import born_digital_pdf, render_page, save_image
-from test_inbox_support import (BAD_FILES, IGNORED, ROOT, db_counts, env, files_under, letter, make_letters, run,
-                                sha, write)
+from test_inbox_support import (
+    BAD_FILES,
+    IGNORED,
+    ROOT,
+    db_counts,
+    env,
+    files_under,
+    letter,
+    make_letters,
+    run,
+    sha,
+    write,
+)
 
 from pipeline.jobs.inbox import Found, scan, unchanged
 from pipeline.jobs.lock import Locked, RunLock

@@ -16,8 +16,19 @@ from pathlib import Path
 
 import pytest
 from pagemaker import render_page, save_image
-from test_inbox_support import (BAD_FILES, db_counts, files_under, kill_group, letter, make_letters, run, sha, start,
-                                wait_for_line, write)
+from test_inbox_support import (
+    BAD_FILES,
+    db_counts,
+    files_under,
+    kill_group,
+    letter,
+    make_letters,
+    run,
+    sha,
+    start,
+    wait_for_line,
+    write,
+)
 
 pytestmark = pytest.mark.timeout(600)
 

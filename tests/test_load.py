@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pagemaker import ENGLISH, LETTER, born_digital_pdf, render_page, save_image, save_tiff, scanned_pdf, zero_page_pdf
 
-from pipeline.stages import load as load_module
 from pipeline.core.errors import BadInput
+from pipeline.stages import load as load_module
 from pipeline.stages.load import identify, load
 
 

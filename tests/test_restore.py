@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.stages.restore import needs_restoration, restore, restore_text
 from pipeline.core.types import Change, DocumentText, InputFile, PageText
+from pipeline.stages.restore import needs_restoration, restore, restore_text
 
 
 def test_issue_example_stripped():

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stages.store import iter_records, open_db, record_failure, store
 from pipeline.core.types import Record, Reference, ReportingPeriod, Signer, Task
+from pipeline.stages.store import iter_records, open_db, record_failure, store
 
-SPEC_KEYS = ["source", "sha256", "pages", "text_source", "doc_number", "doc_type", "issuer", "place",
-             "issue_date", "subject", "recipients", "references", "reporting_periods", "tasks", "signer",
-             "confidence", "text"]
+SPEC_KEYS = ["source", "sha256", "pages", "text_source", "doc_number", "doc_type", "issuer", "issuer_parent",
+             "place", "issue_date", "subject", "recipients", "references", "reporting_periods", "tasks", "signer",
+             "signature", "received", "urgency", "confidence", "text"]
 
 
 def make_record(sha: str = "a" * 64, number: str = "35/KH-UBND", cites: str = "2011/QĐ-UBND") -> Record:

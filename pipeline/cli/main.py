@@ -183,9 +183,11 @@ def export(db_path: Path, fmt: str) -> None:
 
 # Commands that live in their own modules register here, one line each.
 from pipeline.cli.inbox import inbox  # noqa: E402
+
 main.add_command(inbox)
 
 from pipeline.cli.analyst import cites, search, serve, tasks  # noqa: E402
+
 main.add_command(tasks)
 main.add_command(search)
 main.add_command(cites)

@@ -141,6 +141,9 @@ class ReportingPeriod:
     due: str | None
 
 
+TaskSource = Literal["text", "table"]
+
+
 @dataclass
 class Task:
     text: str
@@ -148,6 +151,8 @@ class Task:
     cooperating: str | None
     deadline: str | None
     recurrence: str | None
+    start: str | None = None  # the first day of a ranged duty (`29/6/2026 - 09/7/2026`)
+    source: TaskSource = "text"  # where it was read: prose, or a row of a task table
 
 
 @dataclass
@@ -155,6 +160,24 @@ class Signer:
     name: str | None
     title: str | None
     authority: str | None
+
+
+@dataclass
+class Signature:
+    """A digital signature: from the PDF's signature field, or its printed caption."""
+
+    signed_by: str | None
+    organisation: str | None
+    signed_at: str | None  # ISO 8601 with its offset, `2025-01-24T20:01:14+07:00`
+    source: Literal["pdf-signature", "caption"]
+
+
+@dataclass
+class Received:
+    """The receiving office's arrival stamp (`ĐẾN`, `CV ĐẾN Số: ... Ngày: ...`)."""
+
+    number: str | None
+    date: str | None
 
 
 @dataclass
@@ -168,6 +191,7 @@ class Record:
     doc_number: str | None = None
     doc_type: str | None = None
     issuer: str | None = None
+    issuer_parent: str | None = None
     place: str | None = None
     issue_date: str | None = None
     subject: str | None = None
@@ -176,6 +200,9 @@ class Record:
     reporting_periods: list[ReportingPeriod] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     signer: Signer | None = None
+    signature: Signature | None = None
+    received: Received | None = None
+    urgency: str | None = None
     confidence: dict[str, float] = field(default_factory=dict)
     text: str = ""
 
@@ -190,6 +217,7 @@ class Fields:
     doc_number: str | None = None
     doc_type: str | None = None
     issuer: str | None = None
+    issuer_parent: str | None = None
     place: str | None = None
     issue_date: str | None = None
     subject: str | None = None
@@ -198,4 +226,7 @@ class Fields:
     reporting_periods: list[ReportingPeriod] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     signer: Signer | None = None
+    signature: Signature | None = None
+    received: Received | None = None
+    urgency: str | None = None
     confidence: dict[str, float] = field(default_factory=dict)

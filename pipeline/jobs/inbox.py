@@ -157,7 +157,7 @@ class StopFlag:
             raise KeyboardInterrupt  # a second Ctrl-C: stop now (the next run finishes the job)
         self.reason = signal.Signals(signum).name
 
-    def __enter__(self) -> "StopFlag":
+    def __enter__(self) -> StopFlag:
         for signum in (signal.SIGTERM, signal.SIGINT):
             self._previous[signum] = signal.signal(signum, self._handle)
         return self
@@ -339,9 +339,9 @@ def _run_locked(options: InboxOptions, exclude: list[Path], log: Log) -> int:
     return code
 
 
-def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag) -> "Summary":
-    from pipeline.stages import ocr
+def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag) -> Summary:
     from pipeline.jobs.ingest import Ingestor
+    from pipeline.stages import ocr
     from pipeline.stages.store import open_db
 
     if options.page_timeout_s:

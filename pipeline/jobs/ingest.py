@@ -29,13 +29,29 @@ from typing import Literal
 from sqlite_utils import Database
 
 from pipeline.core.errors import BadInput
-from pipeline.core.files import (IGNORED_NAMES, IGNORED_SUFFIXES, done_folder, is_ignored, move_aside, move_file,  # noqa: F401
-                    move_file_to, unique_destination)
-from pipeline.stages.load import identify, load
-from pipeline.stages.ocr import PendingText, InlineExecutor, collect_pages, kill_pool, make_pool, ocr_document, submit_pages
-from pipeline.stages.store import document_id, record_failure, store
+from pipeline.core.files import (  # noqa: F401
+    IGNORED_NAMES,
+    IGNORED_SUFFIXES,
+    done_folder,
+    is_ignored,
+    move_aside,
+    move_file,
+    move_file_to,
+    unique_destination,
+)
 from pipeline.core.types import DocumentText, InputFile, PageText, Record, RestoredText
 from pipeline.core.vietnamese import looks_vietnamese, words
+from pipeline.stages.load import identify, load
+from pipeline.stages.ocr import (
+    InlineExecutor,
+    PendingText,
+    collect_pages,
+    kill_pool,
+    make_pool,
+    ocr_document,
+    submit_pages,
+)
+from pipeline.stages.store import document_id, record_failure, store
 
 
 def collect_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -187,7 +203,7 @@ class Ingestor:
         self._pool: Executor | None = None
         self._in_flight: dict[str, _InFlight] = {}
 
-    def __enter__(self) -> "Ingestor":
+    def __enter__(self) -> Ingestor:
         return self
 
     def __exit__(self, *exc: object) -> None:

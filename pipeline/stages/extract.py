@@ -7,7 +7,6 @@ stage only joins them to the file's identity.
 from __future__ import annotations
 
 from extractors import extract_fields
-
 from pipeline.core.types import Record, RestoredText
 
 

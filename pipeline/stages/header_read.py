@@ -18,8 +18,8 @@ import re
 
 import numpy as np
 
-from pipeline.engines import tesseract
 from pipeline.core.types import Word
+from pipeline.engines import tesseract
 
 # Recognisers: name -> (language, characters it may read; None: any).  All
 # read with psm 4: one column of lines of varying size (the stacked variants).

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from pdf2image import convert_from_path, pdfinfo_from_path
 from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+from PIL import Image, UnidentifiedImageError
 
 from pipeline.core.errors import BadInput
 from pipeline.core.files import sha256_of

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.engines import tesseract
 from pipeline.core.errors import BadInput
+from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Word
+from pipeline.engines import tesseract
+from pipeline.stages.header_read import grey_page, read_header_slots
 from pipeline.stages.load import PdfPageRef, rasterise_pdf_page
 from pipeline.stages.preprocess import preprocess_page, rotate_right_angle
-from pipeline.stages.header_read import grey_page, read_header_slots
-from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Word
 
 LANGUAGE = "vie"
 # psm 3: full automatic layout, which keeps the two-column letter header apart.

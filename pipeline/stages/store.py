@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +29,15 @@ _CHILD_TABLES: dict[str, dict[str, type]] = {
     "recipients": {"position": int, "name": str},
     "references": {"position": int, "doc_number": str, "doc_type": str, "date": str, "issuer": str},
     "reporting_periods": {"position": int, "label": str, "start": str, "end": str, "due": str},
-    "tasks": {"position": int, "text": str, "responsible": str, "cooperating": str, "deadline": str, "recurrence": str},
+    "tasks": {"position": int, "text": str, "responsible": str, "cooperating": str, "start": str, "deadline": str,
+              "recurrence": str, "source": str},
     "pages": {"number": int, "text": str, "source": str, "mean_confidence": float, "rotated_by": int},
     "changes": {"start": int, "end": int, "before": str, "after": str},
 }
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def open_db(path: Path | str) -> Database:
@@ -58,8 +59,9 @@ def ensure_schema(db: Database) -> None:
         db["documents"].create(
             {
                 "id": int, "sha256": str, "source": str, "pages": int, "text_source": str,
-                "doc_number": str, "doc_type": str, "issuer": str, "place": str, "issue_date": str,
-                "subject": str, "signer_name": str, "signer_title": str, "signer_authority": str,
+                "doc_number": str, "doc_type": str, "issuer": str, "issuer_parent": str, "place": str,
+                "issue_date": str, "subject": str, "signer_name": str, "signer_title": str, "signer_authority": str,
+                "signature": str, "received_number": str, "received_date": str, "urgency": str,
                 "confidence": str, "restorer": str, "text": str, "ingested_at": str,
             },
             pk="id",
@@ -106,18 +108,24 @@ def store(db: Database, record: Record, restored: RestoredText | None = None) ->
     signer = record.signer
     with db.atomic():
         documents = db["documents"]
+        # alter=True: a database made by an older congvan gains the new columns
+        # on its first write instead of failing.
         documents.insert({
             "sha256": record.sha256, "source": record.source, "pages": record.pages,
             "text_source": record.text_source, "doc_number": record.doc_number, "doc_type": record.doc_type,
-            "issuer": record.issuer, "place": record.place, "issue_date": record.issue_date,
-            "subject": record.subject,
+            "issuer": record.issuer, "issuer_parent": record.issuer_parent, "place": record.place,
+            "issue_date": record.issue_date, "subject": record.subject,
             "signer_name": signer.name if signer else None,
             "signer_title": signer.title if signer else None,
             "signer_authority": signer.authority if signer else None,
+            "signature": json.dumps(vars(record.signature), ensure_ascii=False) if record.signature else None,
+            "received_number": record.received.number if record.received else None,
+            "received_date": record.received.date if record.received else None,
+            "urgency": record.urgency,
             "confidence": json.dumps(record.confidence, ensure_ascii=False),
             "restorer": restored.restorer if restored else None,
             "text": record.text, "ingested_at": now_iso(),
-        })
+        }, alter=True)
         new_id = documents.last_pk
         _insert_children(db, new_id, record, restored)
         _link_references(db, new_id, record.doc_number)
@@ -136,7 +144,8 @@ def _insert_children(db: Database, doc_id: int, record: Record, restored: Restor
     db["reporting_periods"].insert_all(
         {"document_id": doc_id, "position": i, **vars(p)} for i, p in enumerate(record.reporting_periods)
     )
-    db["tasks"].insert_all({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks))
+    db["tasks"].insert_all(({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks)),
+                           alter=True)
     if restored is not None:
         db["pages"].insert_all(
             {"document_id": doc_id, "number": p.number, "text": p.text, "source": p.source,
@@ -183,6 +192,8 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
         rows = db.execute(f'select {quoted} from "{table}" where {owner} = ? order by position', [doc_id])
         return [dict(zip(columns, row)) for row in rows]
 
+    task_columns = [c for c in ("text", "responsible", "cooperating", "start", "deadline", "recurrence", "source")
+                    if c in db["tasks"].columns_dict]
     for doc in db["documents"].rows_where(order_by="id"):
         signer = None
         if any(doc[k] for k in ("signer_name", "signer_title", "signer_authority")):
@@ -190,13 +201,17 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
         yield {
             "source": doc["source"], "sha256": doc["sha256"], "pages": doc["pages"],
             "text_source": doc["text_source"], "doc_number": doc["doc_number"], "doc_type": doc["doc_type"],
-            "issuer": doc["issuer"], "place": doc["place"], "issue_date": doc["issue_date"],
-            "subject": doc["subject"],
+            "issuer": doc["issuer"], "issuer_parent": doc.get("issuer_parent"), "place": doc["place"],
+            "issue_date": doc["issue_date"], "subject": doc["subject"],
             "recipients": [r["name"] for r in children("recipients", "document_id", doc["id"], ["name"])],
             "references": children("references", "citing_document_id", doc["id"], ["doc_number", "doc_type", "date", "issuer"]),
             "reporting_periods": children("reporting_periods", "document_id", doc["id"], ["label", "start", "end", "due"]),
-            "tasks": children("tasks", "document_id", doc["id"], ["text", "responsible", "cooperating", "deadline", "recurrence"]),
+            "tasks": children("tasks", "document_id", doc["id"], task_columns),
             "signer": signer,
+            "signature": json.loads(doc["signature"]) if doc.get("signature") else None,
+            "received": {"number": doc.get("received_number"), "date": doc.get("received_date")}
+            if doc.get("received_number") or doc.get("received_date") else None,
+            "urgency": doc.get("urgency"),
             "confidence": json.loads(doc["confidence"] or "{}"),
             "text": doc["text"],
         }

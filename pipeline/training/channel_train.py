@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter, defaultdict
-from itertools import islice
 from pathlib import Path
 
-from pipeline.training.corpus import iter_corpus
 from pipeline.core.vietnamese import VIETNAMESE_MARKED, nfc, strip_diacritics
-from pipeline.training import synth
 from pipeline.stages.restore.channel import Channel, default_cost
+from pipeline.training import synth
+from pipeline.training.corpus import iter_corpus
 
 EDGE = ".,;:!?()[]{}\"'“”‘’«»…—–-*•·|<>"
 LETTERS = sorted(set("abcdefghijklmnopqrstuvwxyz") | {c for c in VIETNAMESE_MARKED if c.islower()})

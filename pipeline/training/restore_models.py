@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.training.corpus import iter_corpus
 from pipeline.core.vietnamese import is_syllable_shape, strip_diacritics
 from pipeline.stages.restore import lm as lmmod
+from pipeline.training.corpus import iter_corpus
 
 WEIGHTS = {"admin": 4, "congbao": 1, "vbpl": 1, "viwiki": 1}
 MIN_WORD_COUNT = 3

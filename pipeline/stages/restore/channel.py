@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import math
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +47,7 @@ SYMBOLS = "&@¢€$§£¥®©°"
 
 
 class Channel:
-    def __init__(self, ops: dict[str, dict[str, float]], params: dict, engine: "Engine | None" = None):
+    def __init__(self, ops: dict[str, dict[str, float]], params: dict, engine: Engine | None = None):
         self.ops = ops
         self.params = params
         self.ins_cost = params.get("ins_cost", INS_COST)
@@ -80,7 +79,7 @@ class Channel:
         self._oc: dict[tuple[str, str], float] = {}
 
     @classmethod
-    def load(cls, path: Path, engine: "Engine | None" = None) -> "Channel":
+    def load(cls, path: Path, engine: Engine | None = None) -> Channel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(data["ops"], data.get("params", {}), engine)
 

@@ -19,7 +19,6 @@ import re
 import struct
 from array import array
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +78,7 @@ class Cands(list):
     __slots__ = ("ids", "costs")
 
     @classmethod
-    def of(cls, cands, ids: bytes | None = None, costs: bytes | None = None) -> "Cands":
+    def of(cls, cands, ids: bytes | None = None, costs: bytes | None = None) -> Cands:
         """From (lm id, form, cost) tuples (any iterable); `ids`, `costs`: packed already."""
         out = cls(cands)
         if ids is None:
@@ -88,7 +87,7 @@ class Cands(list):
         return out
 
     @classmethod
-    def single(cls, i: int, form: str) -> "Cands":
+    def single(cls, i: int, form: str) -> Cands:
         """The one candidate (i, form, 0.0) of a fixed token."""
         out = cls(((i, form, 0.0),))
         out.ids, out.costs = _PACK_I32(i), _ZERO_F32
@@ -185,7 +184,7 @@ class Engine:
 
     # ------------------------------------------------------------ candidates
 
-    def candidates(self, core: str, mode: str) -> "Cands":
+    def candidates(self, core: str, mode: str) -> Cands:
         key = (core, mode)
         hit = self._cand_cache.get(key)
         if hit is not None:

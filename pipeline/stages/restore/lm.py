@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
-
-from pipeline.core.vietnamese import nfc
 
 BOS, UNK, NUM = "<s>", "<unk>", "<num>"
 SPECIALS = (BOS, UNK, NUM)

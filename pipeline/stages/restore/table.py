@@ -40,7 +40,7 @@ FILE = "cand_eng.npz"
 SAMPLE = 64  # forms per block of the two-level search in CandidateTable.get
 
 
-def fingerprint(engine: "Engine", channel_path: Path) -> str:
+def fingerprint(engine: Engine, channel_path: Path) -> str:
     h = hashlib.sha1()
     h.update(f"v{TABLE_VERSION}\n".encode())
     h.update(Path(channel_path).read_bytes())
@@ -79,7 +79,7 @@ def forward_garbles(word: str, ops: dict[str, dict[str, float]], extra: dict[str
     return out
 
 
-def table_forms(engine: "Engine", observed: list[str] = ()) -> list[str]:
+def table_forms(engine: Engine, observed: list[str] = ()) -> list[str]:
     """Word forms (lower case) the table should hold, `PB`-prefixed variants included."""
     from pipeline.stages.restore.channel import SYMBOLS, VOWEL_SET
 
@@ -166,7 +166,7 @@ class CandidateTable:
     walked by every full collection).
     """
 
-    def __init__(self, path: Path, engine: "Engine"):
+    def __init__(self, path: Path, engine: Engine):
         z = np.load(path)
         blob = z["forms"].tobytes()
         cut = 0 if blob.startswith(PB.encode()) else blob.find(b"\n" + PB.encode())  # where the PB forms begin
@@ -223,7 +223,7 @@ class CandidateTable:
         return Cands.of(zip(ids, forms, costs_view.tolist()), ids_view, costs_view)
 
 
-def load_table(model_dir: Path, engine: "Engine") -> CandidateTable | None:
+def load_table(model_dir: Path, engine: Engine) -> CandidateTable | None:
     path = Path(model_dir) / FILE
     chan = Path(model_dir) / "channel_eng.json"
     if not path.exists() or not chan.exists():
