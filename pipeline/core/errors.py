@@ -1,16 +1,50 @@
-"""Errors a user sees: one line naming the file and the cause."""
+"""Every error congvan reports, each carrying its exit code (the model: OCRmyPDF).
+
+A user sees one line: the file (or the database) and the cause.  The CLI turns
+any `CongvanError` into that line and its `exit_code` in one place
+(`pipeline.cli.errors`); anything else that escapes is an internal error.
+
+Per document, only `BadInput` (and its kinds) is expected: the batch records it
+in `failures`, moves the file aside and goes on.  The other errors end a run.
+"""
 
 from __future__ import annotations
 
+from enum import IntEnum
 from pathlib import Path
 
 
-class BadInput(Exception):
+class ExitCode(IntEnum):
+    """The process exit codes, documented in the README's table."""
+
+    OK = 0
+    INPUT_FAILED = 1  # at least one input failed; each is named on stderr and in `failures`
+    USAGE = 2  # bad option, missing path, a folder where a file was expected
+    LOCKED = 3  # another run holds the database's lock; nothing was done
+    DATABASE = 4  # the database (or its folder, the lock file, the disk) cannot be used
+    MISSING_DEPENDENCY = 5  # a program or package congvan needs is not installed
+    CLUSTER_LOST = 6  # the Dask scheduler went away mid-run; what was committed is kept
+    INTERNAL = 70  # a bug: an unexpected exception (EX_SOFTWARE of sysexits.h)
+    INTERRUPTED = 130  # stopped at once by a second Ctrl-C
+
+
+class CongvanError(Exception):
+    """Base of congvan's own errors; `exit_code` is what the process ends with."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def one_line(self) -> str:
+        return str(self)
+
+
+class BadInput(CongvanError):
     """An input congvan cannot turn into a record; the batch goes on without it.
 
-    `stage` says where it failed (load, ocr, restore, extract), `cause` is the
-    short human reason printed and stored in the `failures` table.
+    `stage` says where it failed (load, preprocess, ocr, restore, extract, store),
+    `cause` is the short human reason printed and stored in the `failures` table.
     """
+
+    exit_code = ExitCode.INPUT_FAILED
 
     def __init__(self, path: Path | str, cause: str, stage: str = "load") -> None:
         super().__init__(f"{path}: {cause}")
@@ -20,3 +54,33 @@ class BadInput(Exception):
 
     def one_line(self) -> str:
         return f"{self.path}: {self.cause}"
+
+
+class UsageError(CongvanError):
+    """A bad option or argument; nothing was done."""
+
+    exit_code = ExitCode.USAGE
+
+
+class RunLocked(CongvanError):
+    """Another congvan run holds the database's lock."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class DatabaseError(CongvanError):
+    """The database cannot be opened, read or written (corrupt, read-only, disk full)."""
+
+    exit_code = ExitCode.DATABASE
+
+
+class MissingDependency(CongvanError):
+    """A program, language pack or package that congvan needs is not installed."""
+
+    exit_code = ExitCode.MISSING_DEPENDENCY
+
+
+class ClusterLost(CongvanError):
+    """The Dask scheduler or all its workers went away during a run."""
+
+    exit_code = ExitCode.CLUSTER_LOST

@@ -85,10 +85,8 @@ class DocumentText:
     def text_source(self) -> TextSource:
         """The document's main source: `ocr` as soon as one page was OCR'd."""
         sources = {page.source for page in self.pages}
-        for source in ("ocr", "pdf-text-layer", "text-file"):
-            if source in sources:
-                return source  # type: ignore[return-value]
-        return "text-file"
+        order: tuple[TextSource, ...] = ("ocr", "pdf-text-layer", "text-file")
+        return next((source for source in order if source in sources), "text-file")
 
     def header_readings(self) -> dict[str, list[str]]:
         """The first page's alternative readings of the header slots ({} when none)."""
