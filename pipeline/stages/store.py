@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,15 @@ _CHILD_TABLES: dict[str, dict[str, type]] = {
               "recurrence": str, "source": str},
     "pages": {"number": int, "text": str, "source": str, "mean_confidence": float, "rotated_by": int},
     "changes": {"start": int, "end": int, "before": str, "after": str},
+}
+
+
+_DOCUMENT_SCHEMA: dict[str, type] = {
+    "id": int, "sha256": str, "source": str, "pages": int, "text_source": str,
+    "doc_number": str, "doc_type": str, "issuer": str, "issuer_parent": str, "place": str,
+    "issue_date": str, "subject": str, "signer_name": str, "signer_title": str, "signer_authority": str,
+    "signature": str, "received_number": str, "received_date": str, "urgency": str,
+    "confidence": str, "restorer": str, "text": str, "ingested_at": str,
 }
 
 
@@ -57,13 +67,7 @@ def ensure_schema(db: Database) -> None:
         return
     with db.atomic():
         db["documents"].create(
-            {
-                "id": int, "sha256": str, "source": str, "pages": int, "text_source": str,
-                "doc_number": str, "doc_type": str, "issuer": str, "issuer_parent": str, "place": str,
-                "issue_date": str, "subject": str, "signer_name": str, "signer_title": str, "signer_authority": str,
-                "signature": str, "received_number": str, "received_date": str, "urgency": str,
-                "confidence": str, "restorer": str, "text": str, "ingested_at": str,
-            },
+            _DOCUMENT_SCHEMA,
             pk="id",
             not_null={"sha256", "source"},
         )
@@ -125,11 +129,23 @@ def store(db: Database, record: Record, restored: RestoredText | None = None) ->
             "confidence": json.dumps(record.confidence, ensure_ascii=False),
             "restorer": restored.restorer if restored else None,
             "text": record.text, "ingested_at": now_iso(),
+            **{key: _column_value(value) for key, value in record.extra.items()},
         }, alter=True)
         new_id = documents.last_pk
         _insert_children(db, new_id, record, restored)
         _link_references(db, new_id, record.doc_number)
     return new_id
+
+
+def _column_value(value: Any) -> Any:
+    """A plug-in field as a column: scalars as they are, anything else as JSON text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "__dataclass_fields__"):
+        value = asdict(value)
+    elif isinstance(value, list):
+        value = [asdict(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _insert_children(db: Database, doc_id: int, record: Record, restored: RestoredText | None) -> None:
@@ -194,6 +210,8 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
 
     task_columns = [c for c in ("text", "responsible", "cooperating", "start", "deadline", "recurrence", "source")
                     if c in db["tasks"].columns_dict]
+    # Columns that extractor plug-ins added (they are not in the schema congvan creates).
+    plugin_columns = [c for c in db["documents"].columns_dict if c not in _DOCUMENT_SCHEMA]
     for doc in db["documents"].rows_where(order_by="id"):
         signer = None
         if any(doc[k] for k in ("signer_name", "signer_title", "signer_authority")):
@@ -214,4 +232,5 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
             "urgency": doc.get("urgency"),
             "confidence": json.loads(doc["confidence"] or "{}"),
             "text": doc["text"],
+            **{column: doc[column] for column in plugin_columns},
         }
