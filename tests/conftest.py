@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The shared data set lies beside the checkout (as in CI); CONGVAN_SHARED may point elsewhere.
+SHARED = Path(os.environ.get("CONGVAN_SHARED", ROOT.parent / "shared"))
 LETTERS = ROOT / "tests" / "letters"
 
 # A letter that cites Kế hoạch 35/KH-UBND (tests/letters/kh-cchc-caoloc.txt).
@@ -50,6 +52,15 @@ Nơi nhận: || TRƯỞNG PHÒNG
 # Rooms that only read the database or parse arguments: editing them does
 # not change the rows, so they do not invalidate the cached sample database.
 _READ_SIDE = ("pipeline/analyst/", "pipeline/cli/", "pipeline/training/")
+
+
+@pytest.fixture(scope="session")
+def shared_dev() -> Path:
+    """../shared/dev: the real letters and their gold (not in the repository)."""
+    dev = SHARED / "dev"
+    if not dev.is_dir():
+        pytest.skip(f"{dev} is not there (set CONGVAN_SHARED to the shared data folder)")
+    return dev
 
 
 def _sample_key() -> str:
