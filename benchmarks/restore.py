@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 from pipeline.core.vietnamese import strip_diacritics  # noqa: E402
 from pipeline.stages.restore import RESTORER, get_engine  # noqa: E402
 from pipeline.stages.restore import lm as lmmod  # noqa: E402
-from pipeline.training.channel_train import pick_pages  # noqa: E402
 from pipeline.training import synth  # noqa: E402
+from pipeline.training.channel_train import pick_pages  # noqa: E402
 from pipeline.training.corpus import iter_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
