@@ -132,7 +132,8 @@ def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue:
     table.add_column("Văn bản\nLetter", no_wrap=True)
     for row in rows:
         text = row["text"] + (f"\n[định kỳ: {row['recurrence']}]" if row["recurrence"] else "")
-        table.add_row(_vn_date(row["deadline"]), _due_in(row["deadline"], today),
+        left = Text("xong / done", style="green") if row.get("done_at") else _due_in(row["deadline"], today)
+        table.add_row(_vn_date(row["deadline"]), left,
                       row["responsible"] or "", Text(text), _letter(row))
     Console(highlight=False).print(table)
 

@@ -43,7 +43,11 @@ def main() -> None:
 @click.option("--failed", "failed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Move files that fail into this folder, each with a .error.txt saying why.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; failures and the summary only.")
-def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
+@click.option("--reprocess", is_flag=True,
+              help="Read files already in the database again and rewrite their rows (after a better model); "
+                   "ids and every correction (congvan correct, the desk) are kept.")
+def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
+           reprocess: bool = False) -> None:
     """Read letters (PDF, images, text; files or folders) into the database.
 
     A file already in the database (same SHA-256) is skipped without OCR.
@@ -53,6 +57,7 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
     \b
     Example:
       congvan ingest data/inbox scans/2024-03.pdf --db data/congvan.db --jobs 2
+      congvan ingest --reprocess done/2024/03/ --db data/congvan.db
     """
     from pipeline.jobs.ingest import collect_files
     from pipeline.jobs.lock import Locked, RunLock, lock_path_for
@@ -66,12 +71,13 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
         click.echo(f"congvan: {error}; nothing was done (exit {EXIT_LOCKED})", err=True)
         sys.exit(EXIT_LOCKED)
     try:
-        _ingest_locked(files, db_path, jobs, failed_dir, quiet)
+        _ingest_locked(files, db_path, jobs, failed_dir, quiet, reprocess)
     finally:
         lock.release()
 
 
-def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
+def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
+                   reprocess: bool = False) -> None:
     from pipeline.jobs.ingest import Ingestor
     from pipeline.stages.store import open_db
 
@@ -81,7 +87,7 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[current]}"),
         console=err, disable=quiet or not err.is_terminal, transient=False,
     )
-    with progress, Ingestor(db, jobs=jobs, failed_dir=failed_dir) as ingestor:
+    with progress, Ingestor(db, jobs=jobs, failed_dir=failed_dir, reprocess=reprocess) as ingestor:
         task = progress.add_task("ingest", total=len(files), rate="", current="")
 
         def on_page(_page: object) -> None:
@@ -98,7 +104,8 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
     rate = summary.pages_ocr / summary.seconds if summary.seconds else 0.0
     click.echo(
         f"{len(files)} files: {summary.count('stored')} documents stored, "
-        f"{summary.count('duplicate')} already in the database, {summary.count('failed')} failed; "
+        + (f"{summary.count('reprocessed')} reprocessed (corrections kept), " if reprocess else "")
+        + f"{summary.count('duplicate')} already in the database, {summary.count('failed')} failed; "
         f"{summary.tasks} tasks, {summary.deadlines} deadlines; "
         f"{summary.pages_ocr} pages OCR'd in {summary.seconds:.1f} s ({rate:.2f} pages/s) -> {db_path}"
     )
@@ -192,6 +199,12 @@ main.add_command(tasks)
 main.add_command(search)
 main.add_command(cites)
 main.add_command(serve)
+
+from pipeline.cli.desk import correct, done, reopen  # noqa: E402
+
+main.add_command(correct)
+main.add_command(done)
+main.add_command(reopen)
 
 
 if __name__ == "__main__":
