@@ -220,22 +220,38 @@ def cites(doc_number: str, db_path: Path, fmt: str) -> None:
 @click.command()
 @_db_option
 @click.option("--port", "-p", type=click.IntRange(1, 65535), default=8001, show_default=True)
-def serve(db_path: Path, port: int) -> None:
-    """Browse the database in Datasette on http://127.0.0.1:PORT (loopback only).
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but loopback requires --password.")
+@click.option("--password", envvar="CONGVAN_SERVE_PASSWORD", default=None,
+              help="Password every request must carry (HTTP Basic: any user name, which the desk records "
+                   "as who corrects; or 'Authorization: Bearer PASSWORD').  [env: CONGVAN_SERVE_PASSWORD]")
+@click.option("--originals", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder where the desk also looks for original files (repeatable); the inbox's "
+                   "done/ folders are searched anyway.")
+def serve(db_path: Path, port: int, host: str, password: str | None, originals: tuple[Path, ...]) -> None:
+    """Browse the database in Datasette on http://127.0.0.1:PORT, with the review desk.
 
     Facets on issuer, document type, responsible unit and deadline month;
     canned queries for upcoming deadlines, overdue tasks, tasks by responsible
-    unit and documents citing a number.
+    unit and documents citing a number.  The review desk (/-/desk) shows each
+    letter's scan beside its fields, takes corrections and marks tasks done.
 
     \b
     Example:
       congvan serve --db data/congvan.db --port 8001
+      congvan serve --host 0.0.0.0 --password "$(cat ~/.congvan-pass)" --originals /srv/scans
     """
-    from pipeline.analyst.serve import HOST
     from pipeline.analyst.serve import serve as run
+    from pipeline.core.errors import CongvanError
 
-    click.echo(f"Serving {db_path} at http://{HOST}:{port}/ (Ctrl-C to stop)")
-    run(db_path, port=port)
+    shown = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
+    click.echo(f"Serving {db_path} at http://{shown}:{port}/ (review desk: http://{shown}:{port}/-/desk; "
+               f"Ctrl-C to stop)")
+    try:
+        run(db_path, port=port, host=host, password=password, originals=originals)
+    except CongvanError as error:
+        click.echo(f"congvan: {error.one_line()}", err=True)
+        raise SystemExit(int(error.exit_code)) from error
 
 
 def export_text(db_path: Path, fmt: str) -> str:

@@ -131,7 +131,8 @@ _STATE_LABELS = {"to_review": "cần rà soát / to review", "corrected": "đã 
 
 def _by(request: Any) -> str:
     actor = request.actor or {}
-    return str(actor.get("id") or request.cookies.get(BY_COOKIE) or "")
+    # The cookie holds the name URL-quoted: cookies are Latin-1, names are Vietnamese.
+    return str(actor.get("id") or urllib.parse.unquote(request.cookies.get(BY_COOKIE) or ""))
 
 
 async def _render(datasette: Any, request: Any, template: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -288,7 +289,8 @@ async def _write(datasette: Any, request: Any, doc_id: int, action: Any, form: d
     anchor = f"#task-{change.task_id}" if change.task_id else f"#field-{change.field}"
     response = Response.redirect(f"{target}{sep}saved={urllib.parse.quote(change.field + ' ' + verb)}{anchor}")
     if form.get("by"):
-        response.set_cookie(BY_COOKIE, form["by"].strip(), max_age=3600 * 24 * 365, samesite="lax")
+        response.set_cookie(BY_COOKIE, urllib.parse.quote(form["by"].strip()), max_age=3600 * 24 * 365,
+                            samesite="lax")
     return response
 
 
