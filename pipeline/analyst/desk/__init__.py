@@ -251,6 +251,17 @@ async def task_page(datasette: Any, request: Any) -> Response:
 
 # ---------------------------------------------------------------- writes
 
+def _forged(request: Any) -> Response | None:
+    """403 unless the POST came from a desk page.  Datasette's CSRF check
+    (asgi-csrf) compares the form's token with the `ds_csrftoken` cookie, but
+    lets a POST without any cookie through; a browser sends none on a
+    cross-site POST (SameSite=Lax) while it still sends the Basic password of
+    `serve --password`.  So a write without the cookie is refused here."""
+    if "ds_csrftoken" not in request.cookies:
+        return Response.text("CSRF token missing: submit the form from the desk page", status=403)
+    return None
+
+
 async def _form(request: Any) -> dict[str, str]:
     body = await request.post_body()
     return {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
@@ -297,6 +308,8 @@ async def _write(datasette: Any, request: Any, doc_id: int, action: Any, form: d
 async def correct_view(datasette: Any, request: Any) -> Response:
     if request.method != "POST":
         return Response.text("POST a correction", status=405)
+    if (refused := _forged(request)) is not None:
+        return refused
     from pipeline.stages import corrections
 
     doc_id = int(request.url_vars["doc_id"])
@@ -318,6 +331,8 @@ async def correct_view(datasette: Any, request: Any) -> Response:
 async def task_status_view(datasette: Any, request: Any) -> Response:
     if request.method != "POST":
         return Response.text("POST to mark a task done or open", status=405)
+    if (refused := _forged(request)) is not None:
+        return refused
     from pipeline.stages import corrections
 
     db = await _database(datasette)
@@ -372,7 +387,8 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
     if table == "documents":
         if column == "text" and isinstance(value, str) and len(value) > _TEXT_EXCERPT:
             excerpt = " ".join(value[:_TEXT_EXCERPT].split())
-            return Markup(f'<span title="{escape(value[:2000])}">{escape(excerpt)}…</span>')
+            # The whole text is on the letter's desk page (and the row's JSON).
+            return Markup(f'<span class="excerpt">{escape(excerpt)}…</span>')
         if column == "sha256" and isinstance(value, str):
             return Markup(f'<code title="{escape(value)}">{escape(value[:12])}…</code>')
         if column == "doc_number" and "id" in row.keys():
