@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from desk_support import build_desk_db
+
 from pipeline.analyst.serve import make_datasette
 
 

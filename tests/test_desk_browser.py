@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from desk_support import build_desk_db
 
 CHROMIUM = Path("/usr/bin/chromium")
