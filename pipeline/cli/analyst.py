@@ -19,6 +19,14 @@ from rich.text import Text
 # this module while it is still being loaded.
 DEFAULT_DB = "data/congvan.db"
 
+# Every CSV the commands print starts with a UTF-8 byte order mark: Excel then
+# reads the Vietnamese as UTF-8 (without it, as the local code page: mojibake).
+# Python reads it with encoding="utf-8-sig"; pandas and LibreOffice skip it.
+BOM = "\ufeff"
+# `congvan search --format csv`: the columns even when nothing matched.
+SEARCH_COLUMNS = ["document_id", "doc_number", "doc_type", "issue_date", "issuer", "subject", "source", "snippet",
+                  "rank"]
+
 _db_option = click.option(
     "--db", "db_path", default=DEFAULT_DB, show_default=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path), help="SQLite database to read.",
@@ -122,7 +130,7 @@ def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if fmt == "csv":
-        click.echo(rows_csv(rows, TASK_COLUMNS), nl=False)
+        click.echo(BOM + rows_csv(rows, TASK_COLUMNS), nl=False)
         return
     table = Table(title=f"{len(rows)} nhiệm vụ / tasks", show_lines=True, title_justify="left")
     table.add_column("Hạn\nDue", no_wrap=True)
@@ -168,7 +176,7 @@ def search(query: str, db_path: Path, limit: int, fmt: str) -> None:
         if fmt == "json":
             click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
-            click.echo(rows_csv(rows), nl=False)
+            click.echo(BOM + rows_csv(rows, SEARCH_COLUMNS), nl=False)
         return
     console = Console(highlight=False)
     if not rows:
@@ -254,16 +262,33 @@ def serve(db_path: Path, port: int, host: str, password: str | None, originals: 
         raise SystemExit(int(error.exit_code)) from error
 
 
-def export_text(db_path: Path, fmt: str) -> str:
+def export_calendars(db_path: Path, folder: Path, remind_days: tuple[int, ...] = (1,)) -> None:
+    """`congvan export --format ics --per-unit DIR`: one UNIT.ics per responsible unit."""
+    from pipeline.analyst.calendar import calendars_by_unit, unit_slug
+
+    folder.mkdir(parents=True, exist_ok=True)
+    calendars = calendars_by_unit(_open(db_path), remind_days)
+    used: set[str] = set()
+    for unit, text in calendars.items():
+        name = unit_slug(unit)
+        while name in used:
+            name += "-2"
+        used.add(name)
+        path = folder / f"{name}.ics"
+        path.write_text(text, encoding="utf-8", newline="")
+        click.echo(f"{path}  {text.count('BEGIN:VEVENT')} deadlines  {unit}")
+
+
+def export_text(db_path: Path, fmt: str, remind_days: tuple[int, ...] = (1,)) -> str:
     """`congvan export` in csv or ics: the whole output as one string."""
     db = _open(db_path)
     if fmt == "csv":
         from pipeline.analyst.query import records_csv
         from pipeline.stages.store import iter_records
 
-        return records_csv(iter_records(db))
+        return BOM + records_csv(iter_records(db))
     if fmt == "ics":
         from pipeline.analyst.calendar import to_ics
 
-        return to_ics(db)
+        return to_ics(db, remind_days=remind_days)
     raise ValueError(f"unknown export format {fmt!r}")

@@ -168,7 +168,13 @@ def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "ics"]), default="jsonl", show_default=True)
-def export(db_path: Path, fmt: str) -> None:
+@click.option("--remind", "remind", type=click.IntRange(min=0), multiple=True, metavar="DAYS",
+              help="ics: a reminder DAYS days before each deadline, at 09:00 (repeatable) [default: 1].")
+@click.option("--no-remind", is_flag=True, help="ics: no reminders.")
+@click.option("--per-unit", "per_unit", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="ics: write one calendar per responsible unit into this folder (UNIT.ics) instead.")
+def export(db_path: Path, fmt: str, remind: tuple[int, ...] = (), no_remind: bool = False,
+           per_unit: Path | None = None) -> None:
     """Print every stored document as a record, one JSON object per line;
     csv: one row per document (lists as JSON); ics: a calendar of deadlines.
 
@@ -176,13 +182,20 @@ def export(db_path: Path, fmt: str) -> None:
     Example:
       congvan export --format jsonl --db data/congvan.db > records.jsonl
       congvan export --format ics > deadlines.ics
+      congvan export --format ics --remind 7 --remind 1 --per-unit calendars/
     """
     from pipeline.stages.store import iter_records, open_db
 
     if fmt != "jsonl":
-        from pipeline.cli.analyst import export_text
+        from pipeline.cli.analyst import export_calendars, export_text
 
-        sys.stdout.write(export_text(db_path, fmt))
+        reminders = () if no_remind else (remind or (1,))
+        if per_unit is not None:
+            if fmt != "ics":
+                raise click.UsageError("--per-unit makes calendars: use it with --format ics")
+            export_calendars(db_path, per_unit, reminders)
+            return
+        sys.stdout.write(export_text(db_path, fmt, reminders))
         return
     for record in iter_records(open_db(db_path)):
         click.echo(json.dumps(record, ensure_ascii=False))
