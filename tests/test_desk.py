@@ -137,9 +137,11 @@ def test_links_go_task_letter_cited_citing_in_tables_and_canned_queries(desk_db:
         return [(await client.get(p)).text for p in (
             "/congvan/upcoming_deadlines?today=2024-03-01&days=60",
             "/congvan/documents_citing?doc_number=2011/QĐ-UBND",
-            "/congvan/documents", "/congvan/task_deadlines", "/congvan/document_list")]
+            "/congvan/documents", "/congvan/task_deadlines", "/congvan/document_list", "/congvan/tasks/1")]
 
-    upcoming, citing, documents, deadlines, document_list = run(desk_db, steps)
+    upcoming, citing, documents, deadlines, document_list, task_row = run(desk_db, steps)
+    # A task's own page links its letter (Datasette shows a bare id there).
+    assert re.search(r'<td class="col-document_id type-int"><a href="/-/desk/doc/\d+">2011/QĐ-UBND</a></td>', task_row)
     assert re.search(r'<a href="/-/desk/task/\d+">nhiệm vụ / task \d+</a>', upcoming)
     assert re.search(r'<a href="/-/desk/doc/\d+">#\d+</a>', upcoming)  # the plan has no number yet
     assert re.search(r'<a href="/-/desk/doc/\d+">2011/QĐ-UBND \(#\d+\)</a>', citing)  # the cited letter

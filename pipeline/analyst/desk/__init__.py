@@ -394,8 +394,22 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
         if column == "doc_number" and "id" in row.keys():
             return Markup(f'<a href="/-/desk/doc/{int(row["id"])}">{escape(value)}</a>')
         return None
-    if table in _FK_TABLES and column in ("document_id", "citing_document_id"):
-        return None  # Datasette links these to the letter's row already
+    if table in _FK_TABLES and column in ("document_id", "citing_document_id") and isinstance(value, int):
+        # Datasette's table view links these to the letter's row itself (and
+        # wins over this hook); a row's own page would show a bare number: there
+        # the cell links to the letter's desk page, labelled with its number.
+        if table == "references" and column == "document_id" and "doc_number" in row.keys() and row["doc_number"]:
+            return Markup(f'<a href="/-/desk/doc/{value}">{escape(row["doc_number"])}</a>')
+
+        async def letter_link() -> Markup:
+            number = None
+            db = datasette.get_database(database)
+            found = await db.execute("select doc_number from documents where id = ?", [value])
+            if found.rows:
+                number = found.rows[0][0]
+            return Markup(f'<a href="/-/desk/doc/{value}">{escape(number or f"#{value}")}</a>')
+
+        return letter_link()
     if column in _LETTER_COLUMNS and isinstance(value, int):
         label = None
         keys = row.keys()
