@@ -57,6 +57,10 @@ DEFAULT_REMIND_DAYS = (1,)
 _REMIND_AT_HOUR = 9
 
 
+def _due_in(days: int) -> str:
+    return "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
+
+
 def _alarm(days: int, summary: str) -> Alarm:
     """A VALARM that pops up `days` days before an all-day event, at 09:00.
 
@@ -66,7 +70,7 @@ def _alarm(days: int, summary: str) -> Alarm:
     alarm.add("action", "DISPLAY")
     alarm.add("trigger", -timedelta(hours=days * 24 - _REMIND_AT_HOUR))
     when = "hôm nay" if days == 0 else f"còn {days} ngày"
-    alarm.add("description", f"{summary} ({when} / due {'today' if days == 0 else f'in {days} days'})")
+    alarm.add("description", f"{summary} ({when} / due {_due_in(days)})")
     return alarm
 
 

@@ -249,13 +249,17 @@ def serve(db_path: Path, port: int, host: str, password: str | None, originals: 
       congvan serve --db data/congvan.db --port 8001
       congvan serve --host 0.0.0.0 --password "$(cat ~/.congvan-pass)" --originals /srv/scans
     """
+    from pipeline.analyst.desk.auth import is_loopback
     from pipeline.analyst.serve import serve as run
-    from pipeline.core.errors import CongvanError
+    from pipeline.core.errors import CongvanError, UsageError
 
     shown = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
-    click.echo(f"Serving {db_path} at http://{shown}:{port}/ (review desk: http://{shown}:{port}/-/desk; "
-               f"Ctrl-C to stop)")
     try:
+        if not is_loopback(host) and not password:
+            raise UsageError(f"serving on {host} opens the letters to the network: give --password "
+                             "(or CONGVAN_SERVE_PASSWORD), or serve on 127.0.0.1")
+        click.echo(f"Serving {db_path} at http://{shown}:{port}/ (review desk: http://{shown}:{port}/-/desk; "
+                   f"Ctrl-C to stop)" + ("; password required" if password else ""))
         run(db_path, port=port, host=host, password=password, originals=originals)
     except CongvanError as error:
         click.echo(f"congvan: {error.one_line()}", err=True)
