@@ -190,3 +190,12 @@ def test_serving_beyond_loopback_requires_a_password(desk_db: Path, monkeypatch:
     status, body = asyncio.run(call(basic("lan", "s3cret")))
     assert status == 200 and "Bàn rà soát" in body.decode()
     assert asyncio.run(call([(b"authorization", b"Bearer s3cret")]))[0] == 200
+
+
+def test_next_goes_on_through_the_queue_after_a_letter_left_it() -> None:
+    from pipeline.analyst.desk import _neighbours
+
+    order = [1, 2, 3, 4, 5]
+    assert _neighbours(order, {2, 4}, 2) == (None, 4)
+    assert _neighbours(order, {2, 4}, 3) == (2, 4)  # 3 was just fixed: Next is the next one to review
+    assert _neighbours(order, set(), 3) == (2, 4)  # nothing to review: every letter

@@ -186,8 +186,7 @@ async def document_page(datasette: Any, request: Any) -> Response:
                                [doc_id]) if await _has(db, "corrections") else [])
     letters = await _letters(datasette, db)
     queue = [d["id"] for d in letters if d["state"] == "to_review"]
-    order = queue if doc_id in queue else [d["id"] for d in letters]
-    position = order.index(doc_id) if doc_id in order else -1
+    prev_id, next_id = _neighbours([d["id"] for d in letters], set(queue), doc_id)
     images = _pages(datasette, db)
     renderable = await _in_thread(images.can_render, doc["source"], doc["sha256"])
     fields = []
@@ -206,12 +205,24 @@ async def document_page(datasette: Any, request: Any) -> Response:
         "db_name": db.name, "doc": doc, "fields": fields, "tasks": tasks, "cites": cites, "cited_by": cited_by,
         "corrections": corrections, "renderable": renderable, "pages": list(range(1, (doc.get("pages") or 1) + 1)),
         "in_queue": doc_id in queue, "queue_left": len(queue),
-        "prev_id": order[position - 1] if position > 0 else None,
-        "next_id": order[position + 1] if 0 <= position < len(order) - 1 else None,
+        "prev_id": prev_id, "next_id": next_id,
         "task_fields": {k: v for k, v in TASK_FIELDS.items() if k != "status"},
         "writable": db.is_mutable, "by": _by(request), "threshold": threshold, "vn": _vn,
         "message": request.args.get("saved"),
     })
+
+
+def _neighbours(order: list[int], queue: set[int], doc_id: int) -> tuple[int | None, int | None]:
+    """Previous and next letter: in the review queue while it has letters (a
+    letter just fixed has left it, and Next goes on to the following one to
+    review), else among all letters; oldest first."""
+    if doc_id not in order:
+        return None, None
+    position = order.index(doc_id)
+    wanted = (lambda i: i in queue) if queue else (lambda i: True)
+    before = next((i for i in reversed(order[:position]) if wanted(i)), None)
+    after = next((i for i in order[position + 1:] if wanted(i)), None)
+    return before, after
 
 
 async def _in_thread(fn: Any, *args: Any) -> Any:
