@@ -69,14 +69,14 @@ def ensure_schema(db: Database) -> None:
         _upgrade(db)
         return
     with db.atomic():
-        db["documents"].create(
+        db.table("documents").create(
             _DOCUMENT_SCHEMA,
             pk="id",
             not_null={"sha256", "source"},
         )
-        db["documents"].create_index(["sha256"], unique=True)
+        db.table("documents").create_index(["sha256"], unique=True)
         for name in ("doc_number", "issue_date", "issuer", "doc_type"):
-            db["documents"].create_index([name])
+            db.table("documents").create_index([name])
         for table, columns in _CHILD_TABLES.items():
             owner = "citing_document_id" if table == "references" else "document_id"
             spec: dict[str, Any] = {"id": int, owner: int, **columns}
@@ -86,17 +86,17 @@ def ensure_schema(db: Database) -> None:
                 # walk the chain of directives through it.
                 spec["document_id"] = int
                 foreign_keys.append(("document_id", "documents", "id"))
-            db[table].create(spec, pk="id", foreign_keys=foreign_keys)
-            db[table].create_index([owner])
-        db["tasks"].create_index(["deadline"])
-        db["references"].create_index(["doc_number"])
-        db["failures"].create(
+            db.table(table).create(spec, pk="id", foreign_keys=foreign_keys)
+            db.table(table).create_index([owner])
+        db.table("tasks").create_index(["deadline"])
+        db.table("references").create_index(["doc_number"])
+        db.table("failures").create(
             {"id": int, "source": str, "sha256": str, "stage": str, "cause": str, "failed_at": str, "moved_to": str},
             pk="id",
         )
-        db["metadata"].create({"key": str, "value": str}, pk="key")
-        db["metadata"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
-    db["documents"].enable_fts(["subject", "text"], tokenize=FTS_TOKENIZER, create_triggers=True)
+        db.table("metadata").create({"key": str, "value": str}, pk="key")
+        db.table("metadata").insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+    db.table("documents").enable_fts(["subject", "text"], tokenize=FTS_TOKENIZER, create_triggers=True)
     _upgrade(db)
 
 
@@ -131,7 +131,7 @@ def _upgrade(db: Database) -> None:
 
     tables = db.table_names()
     views = db.view_names()
-    if "corrections" in tables and "done_at" in db["tasks"].columns_dict and "document_list" in views:
+    if "corrections" in tables and "done_at" in db.table("tasks").columns_dict and "document_list" in views:
         return
     with db.atomic():
         ensure_tables(db)
@@ -210,26 +210,26 @@ def _column_value(value: Any) -> Any:
 
 
 def _insert_children(db: Database, doc_id: int, record: Record, restored: RestoredText | None) -> None:
-    db["recipients"].insert_all(
+    db.table("recipients").insert_all(
         {"document_id": doc_id, "position": i, "name": name} for i, name in enumerate(record.recipients)
     )
-    db["references"].insert_all(
+    db.table("references").insert_all(
         {"citing_document_id": doc_id, "position": i, **vars(ref),
          "document_id": _find_document(db, ref, exclude=doc_id, citing_date=record.issue_date)}
         for i, ref in enumerate(record.references)
     )
-    db["reporting_periods"].insert_all(
+    db.table("reporting_periods").insert_all(
         {"document_id": doc_id, "position": i, **vars(p)} for i, p in enumerate(record.reporting_periods)
     )
-    db["tasks"].insert_all(({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks)),
-                           alter=True)
+    db.table("tasks").insert_all(
+        ({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks)), alter=True)
     if restored is not None:
-        db["pages"].insert_all(
+        db.table("pages").insert_all(
             {"document_id": doc_id, "number": p.number, "text": p.text, "source": p.source,
              "mean_confidence": p.mean_confidence, "rotated_by": p.rotated_by}
             for p in restored.document.pages
         )
-        db["changes"].insert_all(
+        db.table("changes").insert_all(
             {"document_id": doc_id, "start": c.start, "end": c.end, "before": c.before, "after": c.after}
             for c in restored.changes
         )
@@ -335,7 +335,7 @@ def relink_document(db: Database, doc_id: int) -> None:
 def record_failure(db: Database, source: str, cause: str, stage: str, sha256: str | None = None,
                    moved_to: str | None = None) -> None:
     with db.atomic():
-        db["failures"].insert({
+        db.table("failures").insert({
             "source": source, "sha256": sha256, "stage": stage, "cause": cause,
             "failed_at": now_iso(), "moved_to": moved_to,
         })
@@ -350,10 +350,10 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
 
     # done_at: when a person marked the task done (congvan done), null while open.
     task_columns = [c for c in ("text", "responsible", "cooperating", "start", "deadline", "recurrence", "source",
-                                "done_at") if c in db["tasks"].columns_dict]
+                                "done_at") if c in db.table("tasks").columns_dict]
     # Columns that extractor plug-ins added (they are not in the schema congvan creates).
-    plugin_columns = [c for c in db["documents"].columns_dict if c not in _DOCUMENT_SCHEMA]
-    for doc in db["documents"].rows_where(order_by="id"):
+    plugin_columns = [c for c in db.table("documents").columns_dict if c not in _DOCUMENT_SCHEMA]
+    for doc in db.table("documents").rows_where(order_by="id"):
         signer = None
         if any(doc[k] for k in ("signer_name", "signer_title", "signer_authority")):
             signer = {"name": doc["signer_name"], "title": doc["signer_title"], "authority": doc["signer_authority"]}
