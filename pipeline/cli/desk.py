@@ -9,6 +9,7 @@ and `congvan ingest --reprocess` keeps it (pipeline/stages/corrections.py).
 from __future__ import annotations
 
 import getpass
+import inspect
 import sys
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def correct(document: str, field: str, value: str, db_path: Path, task: str | No
                f"(by {change.by}, {change.at})")
 
 
-correct.help = (correct.help or "") + "\n\n" + _field_help()
+correct.help = inspect.cleandoc(correct.help or "") + "\n\n" + _field_help()
 
 
 def _set_done(task: str, db_path: Path, by: str | None, done: bool) -> None:
