@@ -16,6 +16,8 @@ BENCH_APT_PACKAGES := ocrmypdf
 install: system-deps $(VENV)/.installed
 
 # Debian packages, only when something is missing (we are root on CI and dev boxes).
+# chromium + chromium-driver: the review desk's browser tests (tests/test_desk_browser.py;
+# skipped, saying why, where they are missing); no browser is downloaded at run time.
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
@@ -24,6 +26,8 @@ system-deps:
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
 	fc-list 2>/dev/null | grep -qi freeserif || missing="$$missing fonts-freefont-ttf"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -67,7 +67,8 @@ def test_export_ics_sample(sample_db) -> None:
 def test_export_csv_one_row_per_document(sample_db) -> None:
     result = CliRunner().invoke(main, ["export", "--format", "csv", "--db", str(sample_db)])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert result.output.startswith("\ufeff")  # a BOM, for Excel
+    rows = list(csv.DictReader(io.StringIO(result.output[1:])))
     db = open_db(sample_db)
     assert len(rows) == db["documents"].count
     assert {"doc_number", "issue_date", "tasks", "references", "text"} <= set(rows[0])

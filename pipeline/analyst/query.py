@@ -29,6 +29,8 @@ __all__ = [
 TASK_COLUMNS = [
     "kind", "deadline", "responsible", "cooperating", "text", "recurrence",
     "document_id", "doc_number", "doc_type", "issue_date", "issuer", "subject", "source", "uid",
+    # The task's id (for `congvan done`/`correct --task`) and when it was marked done; null for report dates.
+    "task_id", "done_at",
 ]
 
 
@@ -146,7 +148,8 @@ def _register_fold(db: Database) -> None:
 ITEMS_SQL = """
 select 'task' as kind, t.deadline, t.responsible, t.cooperating, t.text, t.recurrence,
        d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
-       'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid
+       'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid,
+       t.id as task_id, t.done_at
   from tasks t join documents d on d.id = t.document_id
 union all
 select 'report', p.due, null, null,
@@ -155,7 +158,7 @@ select 'report', p.due, null, null,
               then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end,
        null,
        d.id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
-       'report-' || substr(d.sha256, 1, 16) || '-' || p.position
+       'report-' || substr(d.sha256, 1, 16) || '-' || p.position, null, null
   from reporting_periods p join documents d on d.id = p.document_id
 """
 
@@ -176,7 +179,7 @@ def tasks(
 
     Bounds are inclusive: `due_before="2024-03-31"` keeps a deadline on the
     31st.  A range phrase (`next week`) as `due_before` means its last day, as
-    `due_after` its first.  `overdue` keeps deadlines before today.  Any date
+    `due_after` its first.  `overdue` keeps deadlines before today of tasks not marked done.  Any date
     filter drops undated tasks.  `responsible` and `issuer` match whole words
     of the name, ignoring case, diacritics and `UBND`/`Ủy ban nhân dân`
     (`phong noi vu` finds `Phòng Nội vụ`, `ubnd huyen` finds `Ủy ban nhân dân huyện`).
@@ -192,7 +195,8 @@ def tasks(
         where.append("deadline >= ?")
         params.append(after)
     if overdue:
-        where.append("deadline < ?")
+        # A task marked done (congvan done, the desk) is not overdue.
+        where.append("deadline < ? and done_at is null")
         params.append(today.isoformat())
     for column, needle in (("responsible", responsible), ("issuer", issuer)):
         if needle:
