@@ -197,7 +197,7 @@ class YearRef:
 class MonthRef:
     """`month` of `year` (mode abs), or a month relative to the period."""
 
-    mode: str  # abs | last | first | after | before_first
+    mode: str  # abs | last | first | after | before_first | bare (`ngày 20` alone: in the month itself)
     month: int = 0
     year: YearRef | None = None
     kinds: tuple[str, ...] = ()  # `của tháng, quý, 6 tháng và năm báo cáo`: the kinds this ref names
@@ -206,7 +206,7 @@ class MonthRef:
         if self.mode == "abs":
             year = (self.year or YearRef()).resolve(period)
             return year * 12 + self.month - 1
-        if self.mode == "last":
+        if self.mode in ("last", "bare"):
             return period.last_month
         if self.mode == "first":  # first month of the following period (`tháng đầu tiên quý tiếp theo`)
             return period.last_month + 1
@@ -256,8 +256,9 @@ def kind_at(s: Stream, i: int) -> tuple[str, int] | None:
         if nxt.isdigit() or s.year(i + 1) or quarter_number(s.toks[i + 1].text if i + 1 < len(s.toks) else "") \
                 and t in ("quy", "qui"):
             return None  # `tháng 6`, `năm 2021`, `quý I`: a named period, not a kind
-        if t == "nam" and nxt in ("truoc", "sau", "ke", "duong", "hoc", "tai", "ngan"):
-            return None
+        if t == "nam" and nxt in ("truoc", "sau", "ke", "duong", "hoc", "tai", "ngan") \
+                and not (nxt == "truoc" and (s.fold(i + 2) == "ngay" or s.number(i + 2, 1, 31))):
+            return None  # `năm trước`, `năm sau`: a year reference, not the yearly kind
         return _KIND_WORDS[t], i + 1
     return None
 
@@ -385,7 +386,10 @@ def day_ref(s: Stream, i: int) -> tuple[DayRef, int] | None:
             k = close + 1
     month = month_ref(s, k)
     if not month:
-        return None
+        if s.fold(k) in ("/", "-", ".", "thang", "nam") or s.fold(k).isdigit():
+            return None
+        # `hằng tháng, trước ngày 20`: a day of the period's own month, for a monthly duty only.
+        return DayRef(day, MonthRef("bare")), k
     ref, end = month
     if ref.mode == "abs" and ref.year and ref.year.absolute is not None:
         iso = parts_to_iso(str(day), str(ref.month), str(ref.year.absolute))
@@ -446,9 +450,9 @@ def label_at(s: Stream, i: int) -> tuple[Period | None, str, int] | None:
         half = 1
         j = i + 2
         if s.words(j, "cuoi nam") is not None:
-            half, j = 2, j + 1
+            half, j = 2, j + 2
         elif s.words(j, "dau nam") is not None:
-            j += 1
+            j += 2
         else:
             j = s.opt(j, "nam") if s.year(j + 1) else j
         year = None
@@ -628,7 +632,10 @@ def scan(text: str, year: int | None, *, rule: DayRef | None = None,
             else:
                 pending_dues.extend(dues)
             continue
-        label = label_at(s, i)
+        label = label_at(s, i) if not (s.fold(i) == "ky" and s.fold(i - 1) == "dinh") else None
+        if label and label[0] is None and s.fold(i) != "ky" and _kinds_context(s, i) \
+                and kinds_at(s, s.opt(i, "hang", "moi")):
+            label = None  # `báo cáo 6 tháng và năm`: kinds of report, read for the letter's year
         if label:
             before = " ".join(s.fold(x) for x in range(max(0, i - 6), i))
             if s.fold(i) == "ky" or i == 0 or any(c in before for c in _LABEL_CONTEXT):
@@ -705,6 +712,8 @@ def _resolve_window(window: tuple[DayRef, DayRef], period: Period) -> tuple[str 
 
 
 def _applies(ref: DayRef, kind: str) -> bool:
+    if ref.month and ref.month.mode == "bare":
+        return kind == "month"  # `hằng tháng, trước ngày 20`
     return not (ref.month and ref.month.kinds) or kind in ref.month.kinds
 
 

@@ -80,7 +80,8 @@ def _rule(items: list[str]) -> tuple[DayRef, frozenset[str]] | None:
         s = Stream(text)
         for i in range(len(s.toks)):
             found = due_at(s, i)
-            if found and found[0].month and found[0].month.mode != "abs" and not found[0].month.kinds:
+            if found and found[0].month and found[0].month.mode not in ("abs", "bare") \
+                    and not found[0].month.kinds:
                 if not any(c.explicit for c in scan(item, 2000)):
                     return found[0], excluded
     return None
