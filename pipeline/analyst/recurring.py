@@ -1,0 +1,52 @@
+"""Recurring duties made concrete: one row per due date of the letter's year.
+
+A task whose words recur (`định kỳ hằng quý, trước ngày 20 tháng cuối quý`,
+`trước ngày 15 tháng 7 hằng năm`) is stored with its words in `recurrence`
+and no deadline, as the record contract asks.  The analyst wants the dates:
+`occurrences` reads the task's words with the period grammar
+(extractors/periods.recurring_reports) for the year of its letter and gives
+one row per due date, the label of the period in front of the text, the owner
+(`responsible`) and the words that set it (`recurrence`) kept.  A task whose
+words set no date stays one undated row.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from extractors.periods import recurring_reports
+
+__all__ = ["occurrences", "expand"]
+
+
+def _year(row: dict[str, Any]) -> int | None:
+    issue = row.get("issue_date") or ""
+    if re.match(r"(?:19|20)\d{2}-", issue):
+        return int(issue[:4])
+    stated = re.findall(r"\b((?:19|20)\d{2})\b", row.get("text") or "")
+    return int(stated[0]) if len(set(stated)) == 1 else None  # one year named: the plan's year
+
+
+def occurrences(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The due dates an undated recurring task row sets in its letter's year; [] when none."""
+    if row.get("kind") != "task" or row.get("deadline") or not row.get("recurrence"):
+        return []
+    found = recurring_reports(row["text"], _year(row))
+    out = []
+    for c in found:
+        copy = dict(row)
+        copy["deadline"] = c.due
+        copy["text"] = f"[{c.label}] {row['text']}"
+        copy["recurrence"] = row["recurrence"] or c.recurrence
+        copy["uid"] = f"{row['uid']}-{c.due}"
+        out.append(copy)
+    return out
+
+
+def expand(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with each recurring task that sets dates replaced by its dated occurrences."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        out.extend(occurrences(row) or [row])
+    return out
