@@ -29,7 +29,7 @@ bent still parses:
     month      := 'tháng' NUM [yearref]
                 | 'tháng' 'cuối' ['của'] ('kỳ'|'quý'|'năm') ['trước'] [...]
                 | 'tháng' 'đầu' ['tiên'] ['của'] ('quý'|'kỳ') ('tiếp theo'|'kế tiếp'|'sau')
-                | 'tháng' ('sau'|'tiếp theo') ['kỳ báo cáo'] | 'tháng' 'báo cáo'
+                | 'tháng' ('sau'|'tiếp theo') ['kỳ báo cáo'] | 'tháng' 'trước' ['kỳ báo cáo'] | 'tháng' 'báo cáo'
                 | 'tháng' kinds                                  (`của tháng, quý, 6 tháng và năm báo cáo`)
     yearref    := ['của'] 'năm' YEAR | ['của'] 'năm' 'trước' [...] | ['của'] ('kỳ báo cáo' | 'năm báo cáo')
                 | 'năm' ('sau' | 'kế tiếp') | 'hằng năm' | 'hàng năm'
@@ -351,6 +351,9 @@ def month_ref(s: Stream, i: int) -> tuple[MonthRef, int] | None:
     m = s.words(k, "sau ky bao cao", "tiep theo ky bao cao", "sau", "tiep theo", "ke tiep")
     if m is not None:
         return MonthRef("after"), m
+    m = s.words(k, "truoc ky bao cao", "lien truoc ky bao cao", "truoc ky", "lien truoc", "truoc")
+    if m is not None:  # `ngày 15 tháng trước kỳ báo cáo`: the month before the period starts
+        return MonthRef("before_first"), m
     m = s.words(k, "bao cao")
     if m is not None:
         return MonthRef("last", kinds=("month",)), m
@@ -375,9 +378,9 @@ def day_ref(s: Stream, i: int) -> tuple[DayRef, int] | None:
             year, n = s.year(m + 1)  # type: ignore[misc]
             iso = parts_to_iso(str(day), str(month), str(year))
             return (DayRef(day, fixed=iso), n) if iso else None
-        ref = year_ref(s, m)
-        if ref:
-            return DayRef(day, MonthRef("abs", month, ref[0])), ref[1]
+        stated = year_ref(s, m)
+        if stated:
+            return DayRef(day, MonthRef("abs", month, stated[0])), stated[1]
         return DayRef(day, MonthRef("abs", month, None)), m
     # `ngày 25 (hai mươi lăm) của ...`
     if s.fold(k) == "(":
@@ -463,9 +466,9 @@ def label_at(s: Stream, i: int) -> tuple[Period | None, str, int] | None:
         return (Period(kind, index, year) if year else None), f"{kind}:{index}", j
     if t == "ky" and s.number(i + 1, 1, 12) and s.fold(i + 2) == "thang":
         n = int(s.fold(i + 1))
-        kind = {6: "half", 9: "nine", 12: "year", 3: "quarter"}.get(n)
-        if kind:
-            return None, f"{kind}:1", i + 3
+        named = {6: "half", 9: "nine", 12: "year", 3: "quarter"}.get(n)
+        if named:
+            return None, f"{named}:1", i + 3
     if t == "thang":
         m = s.number(i + 1, 1, 12)
         if m:
@@ -545,8 +548,8 @@ class _Group:
 
 
 _LABEL_CONTEXT = ("bao cao", "ky", "tong hop", "dinh ky", "so lieu", "chot")
-_EXCEPT = re.compile(r"\((?:không tính|trừ|ngoại trừ)\s+([^)]*)\)|,?\s*(?:không tính|trừ|ngoại trừ)\s+((?:báo cáo\s+)?(?:quý\s+\w+|năm|tháng\s+\d+))",
-                     re.I)
+_EXCEPT = re.compile(r"\((?:không tính|trừ|ngoại trừ)\s+([^)]*)\)"
+                     r"|,?\s*(?:không tính|trừ|ngoại trừ)\s+((?:báo cáo\s+)?(?:quý\s+\w+|năm|tháng\s+\d+))", re.I)
 
 
 def exclusions(text: str) -> tuple[str, frozenset[str]]:
