@@ -423,13 +423,15 @@ def window_at(s: Stream, i: int) -> tuple[tuple[DayRef, DayRef], int] | None:
 
 _DUE_OPENERS = ("truoc", "cham nhat la vao ngay", "cham nhat la ngay", "cham nhat vao ngay", "cham nhat la vao",
                 "cham nhat la", "cham nhat vao", "cham nhat den het", "cham nhat den", "cham nhat", "han chot",
-                "khong qua", "khong muon hon", "han cuoi")
+                "khong qua", "khong muon hon", "han cuoi", "vao ngay", "dinh ky vao ngay", "dinh ky ngay")
 
 
 def due_at(s: Stream, i: int) -> tuple[DayRef, int] | None:
     j = s.words(i, *_DUE_OPENERS)
     if j is None:
         return None
+    if s.fold(j - 1) == "ngay":
+        j -= 1  # the opener ended on `ngày`: day_ref reads it again
     if s.fold(j) == "ngay" or s.number(j, 1, 31):
         found = day_ref(s, j)
         if found:

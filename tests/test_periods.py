@@ -136,6 +136,11 @@ def test_recurring_duties_become_the_due_dates_of_the_letters_year() -> None:
     pair = recurring_reports("Báo cáo định kỳ 6 tháng và năm gửi trước ngày 15 tháng 6 và ngày 15 tháng 12.", 2026)
     assert [(c.label, c.due, c.recurrence) for c in pair] == [
         ("6 tháng đầu năm 2026", "2026-06-15", "6 tháng và năm"), ("năm 2026", "2026-12-15", "6 tháng và năm")]
+    assert [c.due for c in recurring_reports("UBND các xã báo cáo kết quả vào ngày 25 hằng tháng.", 2024)][:2] == [
+        "2024-01-25", "2024-02-25"]
+    assert [(c.label, c.due) for c in recurring_reports("Các đơn vị báo cáo vào ngày 30/12 hằng năm.", 2024)] == [
+        ("năm 2024", "2024-12-30")]
+    assert recurring_reports("Hội nghị giao ban tổ chức vào ngày 15/3/2024 hằng tháng.", 2024) == []
     assert recurring_reports("Hoàn thành trước ngày 20, báo cáo kết quả.", 2026) == []
     assert recurring_reports("Định kỳ hằng quý báo cáo trước ngày 20 tháng cuối quý.", None) == []
 
