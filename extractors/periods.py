@@ -87,6 +87,58 @@ def _rule(items: list[str]) -> tuple[DayRef, frozenset[str]] | None:
     return None
 
 
+# `1. Đối với UBND các xã, thị trấn` / `b) Đối với các phòng ... thực hiện báo cáo như sau:`: whose reports follow.
+OWNER_HEADING = re.compile(
+    r"^(?:\d{1,2}(?:\.\d{1,2})*\.|[a-zđ][).])\s*Đối với\s+(?P<x>.+?)(?:\s+(?:thực hiện|như sau)\b.*)?:?$", re.I)
+SECTION = re.compile(r"^(?:[IVX]{1,5}\.|Phần\s|Chương\s|Điều\s+\d+)", re.I)
+UNIT = r"(?:Ủy ban|UBND|Sở|Phòng|Bộ|Cục|Văn phòng|Ban|Thường trực|Chi cục|Trung tâm|Tổng cục|Hội đồng|Công an)"
+# `gửi UBND huyện (qua Phòng Nội vụ)`, `gửi về Cục Cảnh sát ..., Bộ Công an`, `gửi đến Phòng Nội vụ qua hệ thống`.
+RECEIVER = re.compile(
+    rf"\bgửi\s+(?:(?:báo cáo|kết quả)\s+)?(?:về|đến|cho|tới)?\s*(?P<to>{UNIT}\b[^;:.(),]*?(?:,\s*{UNIT}\b[^;:.(),]*?)?)"
+    r"(?:\s*\((?P<via>(?:qua|thông qua)\s[^)]{3,80})\))?"
+    r"(?=\s*(?:\(|để|trước|chậm|qua|theo|trong|thông qua|,|;|\.|$))")
+
+
+def _clean(unit: str | None, limit: int = 160) -> str | None:
+    if not unit:
+        return None
+    unit = re.sub(r"\s+", " ", unit).strip(" ,;:.-")
+    return unit if 2 <= len(unit) <= limit else None
+
+
+def _owner(items: list[str], index: int) -> str | None:
+    """Who sends the reports of passage `index`: the unit opening it (`Các đơn vị, địa phương báo cáo ...`),
+    else the nearest `Đối với <unit>` heading above it in its section."""
+    from extractors.spans import unit_before_duty
+
+    body = ITEM_START.sub("", items[index], count=1)
+    unit = unit_before_duty(body)
+    if unit:
+        return _clean(unit)
+    for k in range(index, max(-1, index - 25), -1):
+        heading = OWNER_HEADING.match(items[k])
+        if heading:
+            return _clean(re.sub(r"\s*\([^)]*\)\s*", " ", heading.group("x")))
+        if k < index and SECTION.match(items[k]):
+            break
+    return None
+
+
+def _receiver(items: list[str], index: int) -> str | None:
+    """Whom the reports of passage `index` go to: `gửi ...` in it, else in the passages above it
+    back to the owner's heading (`gửi UBND huyện (qua Phòng Nội vụ)`)."""
+    for k in range(index, max(-1, index - 25), -1):
+        found = RECEIVER.search(items[k])
+        if found:
+            to = _clean(found.group("to"), 120)
+            if to and found.group("via"):
+                to = f"{to} ({found.group('via').strip()})"
+            return to
+        if k < index and (OWNER_HEADING.match(items[k]) or SECTION.match(items[k])):
+            break
+    return None
+
+
 def _trusted(wc: WordConfidence, item: str, c: Concrete) -> bool:
     """A period whose dates or label were read from poorly read digits is not stored."""
     dates = " ".join(re.findall(r"\d{1,2}\s*/\s*\d{1,2}(?:\s*/\s*\d{4})?", item))
@@ -107,9 +159,10 @@ def extract_periods(text: str, wc: WordConfidence | None = None, *, issue_date: 
     rule = _rule(items)
     periods: list[ReportingPeriod] = []
     seen: set[tuple[str, str | None, str | None, str | None]] = set()
-    for item in items:
+    for index, item in enumerate(items):
         if not re.search(r"từ|tu\b", item):
             continue  # no window in it
+        owner = receiver = None
         for c in scan(item, year, rule=rule[0] if rule else None,
                       rule_excludes=rule[1] if rule else frozenset()):
             if not (c.start or c.end) or not _trusted(wc, item, c):
@@ -118,7 +171,10 @@ def extract_periods(text: str, wc: WordConfidence | None = None, *, issue_date: 
             if key in seen:
                 continue
             seen.add(key)
-            periods.append(ReportingPeriod(label=c.label, start=c.start, end=c.end, due=c.due))
+            if owner is None and receiver is None:
+                owner, receiver = _owner(items, index), _receiver(items, index)
+            periods.append(ReportingPeriod(label=c.label, start=c.start, end=c.end, due=c.due,
+                                           owner=owner, receiver=receiver))
     return periods
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from extractors.period_grammar import normalise_label, parse_label, scan
 from extractors.periods import extract_periods, letter_year, recurring_reports
-from pipeline.core.types import ReportingPeriod
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -62,8 +61,9 @@ def test_named_reports_each_with_its_window_and_the_letters_due_rule() -> None:
 def test_a_window_relative_to_the_period_and_a_stated_due() -> None:
     text = ("Báo cáo quý I: Thời gian chốt số liệu tính từ ngày 15 tháng 12 của năm trước kỳ báo cáo "
             "đến ngày 14 tháng 3 của kỳ báo cáo; gửi báo cáo về Sở Nội vụ trước ngày 18/3/2023.")
-    assert rows(extract_periods(text, issue_date="2023-02-01")) == [
-        ("Quý I/2023", "2022-12-15", "2023-03-14", "2023-03-18")]
+    periods = extract_periods(text, issue_date="2023-02-01")
+    assert rows(periods) == [("Quý I/2023", "2022-12-15", "2023-03-14", "2023-03-18")]
+    assert periods[0].receiver == "Sở Nội vụ" and periods[0].owner is None  # no sender named: none guessed
 
 
 def test_one_rule_gives_every_period_of_the_year() -> None:
@@ -82,10 +82,13 @@ def test_periods_listed_in_one_sentence_each_with_window_and_due() -> None:
     text = ("4. Các đơn vị, địa phương báo cáo kết quả công tác kỳ 6 tháng (từ ngày 15/12/2025 đến ngày "
             "14/6/2026, gửi trước ngày 20/6/2026) và kỳ 12 tháng (từ ngày 15/12/2025 đến\nngày 14/12/2026, "
             "gửi trước ngày 20/12/2026) gửi về Cục Cảnh sát điều tra tội phạm về ma túy.")
-    assert rows(extract_periods(text, year=2026)) == [
+    periods = extract_periods(text, year=2026)
+    assert rows(periods) == [
         ("kỳ 6 tháng", "2025-12-15", "2026-06-14", "2026-06-20"),
         ("kỳ 12 tháng", "2025-12-15", "2026-12-14", "2026-12-20"),
     ]
+    assert {(p.owner, p.receiver) for p in periods} == {("Các đơn vị, địa phương",
+                                                         "Cục Cảnh sát điều tra tội phạm về ma túy")}
 
 
 def test_a_due_of_the_item_wins_over_the_rule_and_exceptions_are_kept() -> None:
@@ -154,10 +157,15 @@ def test_the_letters_year() -> None:
 @pytest.mark.skipif(not (SHARED / "dev" / "inbox" / "seed002-digital.txt").exists(), reason="no shared dev set")
 def test_seed002_letter() -> None:
     text = (SHARED / "dev" / "inbox" / "seed002-digital.txt").read_text(encoding="utf-8")
-    assert extract_periods(text) == [
-        ReportingPeriod("Quý I/2021", "2020-12-15", "2021-03-10", "2021-03-13"),
-        ReportingPeriod("6 tháng đầu năm 2021", "2020-12-15", "2021-06-10", "2021-06-13"),
-        ReportingPeriod("Quý III/2021", "2021-06-15", "2021-09-10", "2021-09-13"),
-        ReportingPeriod("năm 2021", "2020-12-15", "2021-11-20", "2021-11-15"),
-        ReportingPeriod("năm 2021", "2020-12-15", "2021-12-14", None),
+    periods = extract_periods(text)
+    assert rows(periods) == [
+        ("Quý I/2021", "2020-12-15", "2021-03-10", "2021-03-13"),
+        ("6 tháng đầu năm 2021", "2020-12-15", "2021-06-10", "2021-06-13"),
+        ("Quý III/2021", "2021-06-15", "2021-09-10", "2021-09-13"),
+        ("năm 2021", "2020-12-15", "2021-11-20", "2021-11-15"),
+        ("năm 2021", "2020-12-15", "2021-12-14", None),
     ]
+    # Section 1 is `Đối với UBND các xã, thị trấn`, section 2 `Đối với các phòng ...`; both report to Phòng Nội vụ.
+    assert [p.owner for p in periods[:4]] == ["UBND các xã, thị trấn"] * 4
+    assert periods[4].owner is not None and periods[4].owner.startswith("các phòng được UBND huyện giao")
+    assert {p.receiver for p in periods} == {"Phòng Nội vụ"}

@@ -96,7 +96,17 @@ def test_reports_due_in_a_quarter_from_a_real_letter(tmp_path: Path) -> None:
     rows = query.tasks(db, due_after="quý 3/2021", due_before="quý 3/2021")
     reports = [r for r in rows if r["kind"] == "report"]
     assert [(r["deadline"], r["text"].split(" (")[0]) for r in reports] == [("2021-09-13", "Báo cáo Quý III/2021")]
+    assert reports[0]["responsible"] == "UBND các xã, thị trấn" and reports[0]["text"].endswith(", gửi Phòng Nội vụ")
+    assert [r["deadline"] for r in query.tasks(db, responsible="ubnd cac xa") if r["kind"] == "report"] == [
+        "2021-03-13", "2021-06-13", "2021-09-13", "2021-11-15"]
     result = CliRunner().invoke(main, ["tasks", "--db", str(db_path), "--due-after", "quý 3/2021",
                                        "--due-before", "quý 3/2021", "--format", "csv"])
     assert result.exit_code == 0, result.output
     assert "2021-09-13" in result.output and "2021-06-13" not in result.output
+
+
+def test_a_database_from_before_report_owners_still_lists_its_reports(analyst_db: Path) -> None:
+    db = open_db(analyst_db)
+    db["reporting_periods"].transform(drop={"owner", "receiver"})
+    reports = [r for r in query.tasks(db) if r["kind"] == "report"]
+    assert [(r["deadline"], r["responsible"]) for r in reports] == [("2024-03-20", None), ("2024-06-20", None)]

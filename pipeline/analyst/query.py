@@ -199,21 +199,32 @@ def _register_fold(db: Database) -> None:
     db.register_function(match_key, deterministic=True, replace=True, name="congvan_match_key")
 
 
-ITEMS_SQL = """
+_ITEMS_TEMPLATE = """
 select 'task' as kind, t.deadline, t.responsible, t.cooperating, t.text, t.recurrence,
        d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
        'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid
   from tasks t join documents d on d.id = t.document_id
 union all
-select 'report', p.due, null, null,
+select 'report', p.due, {owner}, null,
        'Báo cáo ' || coalesce(p.label, '') ||
          case when p.start is not null or p."end" is not null
-              then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end,
+              then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end
+         {receiver},
        null,
        d.id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
        'report-' || substr(d.sha256, 1, 16) || '-' || p.position
   from reporting_periods p join documents d on d.id = p.document_id
 """
+ITEMS_SQL = _ITEMS_TEMPLATE.format(owner="null", receiver="")
+# A report's owner (who sends it) as its responsible, and whom it goes to in its text, where the
+# database has them (issue 17; an older database gains the columns on its next write).
+ITEMS_SQL_WITH_OWNER = _ITEMS_TEMPLATE.format(
+    owner="p.owner", receiver="|| case when p.receiver is not null then ', gửi ' || p.receiver else '' end")
+
+
+def items_sql(db: Database) -> str:
+    """The listing's SQL for this database: with report owners when its reporting_periods has them."""
+    return ITEMS_SQL_WITH_OWNER if "owner" in db["reporting_periods"].columns_dict else ITEMS_SQL
 
 
 def tasks(
@@ -281,7 +292,7 @@ def tasks(
 
 
 def _select(db: Database, where: list[str], params: list[Any]) -> list[dict[str, Any]]:
-    sql = f"select * from ({ITEMS_SQL})"
+    sql = f"select * from ({items_sql(db)})"
     if where:
         sql += " where " + " and ".join(where)
     sql += " order by deadline is null, deadline, issue_date, document_id, uid"
