@@ -22,7 +22,8 @@ bent still parses:
     kinds      := kind ((',' | 'và' | 'hoặc' | '/') ['hằng'] kind)*        after 'báo cáo', 'định kỳ', 'hằng'
     kind       := 'tháng' | 'quý' | ('6'|'06') 'tháng' | ('9'|'09') 'tháng' | 'năm'
     window     := ['tính'] 'từ' day 'đến' ['hết'] day
-    due        := ('trước' | 'chậm nhất' ['là'] ['vào'] ['đến' ['hết']] | 'hạn') day
+    due        := ('trước' | 'chậm nhất' ['là'] ['vào'] ['đến' ['hết']] | 'hạn' | 'vào ngày') day
+                | ('trong' | 'chậm nhất trong' | 'hết') 'tháng' NUM [yearref]          (the month's last day)
     day        := ['ngày'] NUM '/' NUM '/' YEAR
                 | ['ngày'] NUM '/' NUM [yearref]
                 | ['ngày'] NUM ['(' words ')'] ['của'] month
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from extractors.dates import day_in_month, parts_to_iso
@@ -348,7 +349,8 @@ def month_ref(s: Stream, i: int) -> tuple[MonthRef, int] | None:
         if n2 is None:
             return None
         return MonthRef("first"), n2
-    m = s.words(k, "sau ky bao cao", "tiep theo ky bao cao", "sau", "tiep theo", "ke tiep")
+    m = s.words(k, "sau ky bao cao", "tiep theo ky bao cao", "lien ke sau", "lien sau", "lien ke", "sau", "tiep theo",
+                "ke tiep")
     if m is not None:
         return MonthRef("after"), m
     m = s.words(k, "truoc ky bao cao", "lien truoc ky bao cao", "truoc ky", "lien truoc", "truoc")
@@ -389,7 +391,7 @@ def day_ref(s: Stream, i: int) -> tuple[DayRef, int] | None:
             k = close + 1
     month = month_ref(s, k)
     if not month:
-        if s.fold(k) in ("/", "-", ".", "thang", "nam") or s.fold(k).isdigit():
+        if s.fold(k) in ("/", "-", ".", "thang", "nam", "cua", "quy") or s.fold(k).isdigit():
             return None
         # `hằng tháng, trước ngày 20`: a day of the period's own month, for a monthly duty only.
         return DayRef(day, MonthRef("bare")), k
@@ -427,6 +429,16 @@ _DUE_OPENERS = ("truoc", "cham nhat la vao ngay", "cham nhat la ngay", "cham nha
 
 
 def due_at(s: Stream, i: int) -> tuple[DayRef, int] | None:
+    # `trong tháng 01 hằng năm`, `chậm nhất trong tháng 6 hằng năm`: the month's last day.
+    k = s.words(i, "cham nhat trong", "cham nhat la trong", "trong", "truoc het", "het")
+    if k is not None and s.fold(k) == "thang" and s.number(k + 1, 1, 12):
+        month = month_ref(s, k)
+        if month and month[0].mode == "abs":
+            ref = month[0]
+            if ref.year and ref.year.absolute is not None:
+                fixed = _month_day(ref.year.absolute * 12 + ref.month - 1, None)
+                return DayRef(None, ref, fixed=fixed), month[1]
+            return DayRef(None, ref), month[1]
     j = s.words(i, *_DUE_OPENERS)
     if j is None:
         return None
@@ -594,6 +606,10 @@ def _due_list(s: Stream, i: int, first: DayRef) -> tuple[list[DayRef], int]:
             break
         dues.append(nxt[0])
         j = nxt[1]
+    if len(dues) > 1 and dues[-1].recurring:
+        # `trước ngày 15 tháng 6 và 15 tháng 12 hằng năm`: `hằng năm` is said once for every date.
+        dues = [replace(d, month=replace(d.month, year=dues[-1].month.year))  # type: ignore[union-attr]
+                if d.month and d.month.mode == "abs" and d.month.year is None else d for d in dues]
     return dues, j
 
 
@@ -764,7 +780,9 @@ def _concretise(group: _Group, year: int | None, rule: DayRef | None,
         return results
     paired = len(dues) == len(group.kinds) > 1 and not any(d.month and d.month.kinds for d in dues)
     for position, kind in enumerate(group.kinds):
-        kind_dues = [dues[position]] if paired else [d for d in dues if _applies(d, kind)][:1]
+        kind_dues = [dues[position]] if paired else [d for d in dues if _applies(d, kind)]
+        if not (kind == "year" and all(d.recurring for d in kind_dues)):
+            kind_dues = kind_dues[:1]  # several `... hằng năm` dates are several occasions a year
         if not kind_dues and not group.window:
             continue
         for period in periods_of_year(kind, year + (group.year_offset if kind == "year" else 0)):
@@ -773,6 +791,8 @@ def _concretise(group: _Group, year: int | None, rule: DayRef | None,
             start = end = None
             if group.window:
                 start, end = _resolve_window(group.window, period)
-            due = _due(kind_dues[0], period, group.year_offset if kind == "year" else 0) if kind_dues else None
-            results.append(Concrete(period_label(period), start, end, due, period, group.kind_words or None, False))
+            for ref in kind_dues or [None]:  # type: ignore[list-item]
+                due = _due(ref, period, group.year_offset if kind == "year" else 0) if ref else None
+                results.append(Concrete(period_label(period), start, end, due, period, group.kind_words or None,
+                                        False))
     return results

@@ -124,6 +124,12 @@ def test_spans_of_dates_that_are_not_cut_off_windows_are_not_periods() -> None:
      [("năm 2024", "2025-01-15")]),
     ("Báo cáo định kỳ 06 tháng (trước ngày 15 tháng 6), hằng năm (trước ngày 15 tháng 12).", 2022,
      [("6 tháng đầu năm 2022", "2022-06-15"), ("năm 2022", "2022-12-15")]),
+    ("Định kỳ hằng tháng, trước ngày 05 của tháng liền kề, báo cáo Sở Nội vụ.", 2026,
+     [(f"tháng {m}/2026", f"{2026 + (m == 12)}-{m % 12 + 1:02d}-05") for m in range(1, 13)]),
+    ("Kiểm tra chậm nhất trong tháng 6 hằng năm; báo cáo kết quả chậm nhất trong tháng 8 hằng năm.", 2026,
+     [("năm 2026", "2026-06-30"), ("năm 2026", "2026-08-31")]),
+    ("Gửi báo cáo trước ngày 15 tháng 6 và 15 tháng 12 hằng năm.", 2026,
+     [("năm 2026", "2026-06-15"), ("năm 2026", "2026-12-15")]),
     ("(Thời hạn thực hiện báo cáo: Trước ngày 20 của tháng sau kỳ báo cáo)", 2026, []),
     ("Báo cáo quý: 01 lần/01 quý (báo cáo quý I thay cho báo cáo tháng 3);", 2025, []),
 ])
