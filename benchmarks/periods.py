@@ -10,8 +10,8 @@ Two sets:
 - the period sentences of tests/periods_gold/corpus_sentences.jsonl (held-out
   corpus documents, golded by hand), scored on everything the grammar reads
   from each sentence for its year (`period_grammar.scan`), the `dev` part
-  (seen while writing the grammar) and the `heldout` part (kept aside)
-  separately.
+  (seen while writing the grammar), the `heldout` part (kept aside) and the
+  `fresh` part (golded after the grammar was written) separately.
 
 A period matches when its label names the same period (kind, number, and year
 when both state one; else the labels agree fuzzily) and start, end and due are
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                                              dev_rows(args.dev))
         out += lines
     for split, title in (("dev", "Corpus sentences, seen while writing the grammar"),
-                         ("heldout", "Corpus sentences, held out")):
+                         ("heldout", "Corpus sentences, held out"),
+                         ("fresh", "Corpus paragraphs golded after the grammar was written, first run here")):
         lines, scores[split] = table(title, sentence_rows(split))
         out += lines
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -223,6 +223,7 @@ class DayRef:
     day: int | None  # None: the month's last day
     month: MonthRef | None = None
     fixed: str | None = None  # a complete date the text states
+    offset_days: int = 0  # `trong thời hạn 60 ngày kể từ ngày kết thúc ...`: days after that day
 
     @property
     def relative(self) -> bool:
@@ -238,7 +239,10 @@ class DayRef:
             return self.fixed
         if self.month is None:
             return None
-        return _month_day(self.month.resolve(period), self.day)
+        found = _month_day(self.month.resolve(period), self.day)
+        if found and self.offset_days:
+            return (date.fromisoformat(found) + timedelta(days=self.offset_days)).isoformat()
+        return found
 
 
 _KIND_WORDS = {"thang": "month", "quy": "quarter", "qui": "quarter", "nam": "year"}
@@ -331,7 +335,8 @@ def month_ref(s: Stream, i: int) -> tuple[MonthRef, int] | None:
         if ref:
             return MonthRef("abs", num[0], ref[0]), ref[1]
         return MonthRef("abs", num[0], None), num[1]
-    m = s.words(k, "cuoi cung cua", "cuoi cua", "cuoi")
+    # `tháng/cuối quý báo cáo`: the month itself for a monthly report, the last month of the quarter else.
+    m = s.words(k, "/ cuoi", "cuoi cung cua", "cuoi cua", "cuoi")
     if m is not None:
         n = s.words(m, "ky", "quy", "nam", "thang")
         if n is None:
@@ -428,7 +433,30 @@ _DUE_OPENERS = ("truoc", "cham nhat la vao ngay", "cham nhat la ngay", "cham nha
                 "khong qua", "khong muon hon", "han cuoi", "vao ngay", "dinh ky vao ngay", "dinh ky ngay")
 
 
+def _days_after_end(s: Stream, i: int) -> tuple[DayRef, int] | None:
+    """`trong thời hạn 60 ngày kể từ ngày kết thúc 06 tháng đầu năm tài chính` / `... kết thúc quý`:
+    calendar days after the period's last day (working days are not counted: holidays are not known)."""
+    j = s.words(i, "trong thoi han", "trong vong", "cham nhat")
+    if j is None:
+        return None
+    days = s.number(j, 1, 365)
+    if not days or s.fold(days[1]) != "ngay" or s.fold(days[1] + 1) == "lam":
+        return None
+    k = s.words(days[1] + 1, "ke tu ngay ket thuc", "ke tu khi ket thuc", "sau khi ket thuc", "ke tu ket thuc")
+    if k is None:
+        return None
+    found = kind_at(s, k) or (("year", k + 1) if s.fold(k) == "nam" else None)
+    if not found:
+        return None
+    end = s.opt(found[1], "dau nam tai chinh", "tai chinh", "dau nam", "bao cao")
+    kinds = (found[0],) if found[0] != "year" else ("year",)
+    return DayRef(None, MonthRef("last", kinds=kinds), offset_days=days[0]), end
+
+
 def due_at(s: Stream, i: int) -> tuple[DayRef, int] | None:
+    after_end = _days_after_end(s, i)
+    if after_end:
+        return after_end
     # `trong tháng 01 hằng năm`, `chậm nhất trong tháng 6 hằng năm`: the month's last day.
     k = s.words(i, "cham nhat trong", "cham nhat la trong", "trong", "truoc het", "het")
     if k is not None and s.fold(k) == "thang" and s.number(k + 1, 1, 12):
@@ -505,6 +533,8 @@ def parse_label(text: str) -> tuple[str, int, int | None] | None:
             period, key, _ = found
             kind, index = key.split(":")
             return kind, int(index), period.year if period else None
+        if s.fold(i) == "thang" and s.number(i + 1, 1, 12):  # `tháng 12` with no year
+            return "month", int(s.fold(i + 1)), None
         kinds = kind_at(s, i)
         if kinds and s.fold(i) not in ("nam",):
             return kinds[0], 1, None

@@ -130,6 +130,13 @@ def test_spans_of_dates_that_are_not_cut_off_windows_are_not_periods() -> None:
      [("năm 2026", "2026-06-30"), ("năm 2026", "2026-08-31")]),
     ("Gửi báo cáo trước ngày 15 tháng 6 và 15 tháng 12 hằng năm.", 2026,
      [("năm 2026", "2026-06-15"), ("năm 2026", "2026-12-15")]),
+    ("Doanh nghiệp công bố thông tin định kỳ 06 tháng trong thời hạn 60 ngày kể từ ngày kết thúc 06 tháng "
+     "đầu năm tài chính.", 2026, [("6 tháng đầu năm 2026", "2026-08-29")]),
+    ("Chậm nhất ngày 20 của tháng/cuối quý báo cáo đối với báo cáo định kỳ hằng tháng, quý.", 2025,
+     [(f"tháng {m}/2025", f"2025-{m:02d}-20") for m in range(1, 13)]
+     + [(f"Quý {r}/2025", f"2025-{3 * i:02d}-20") for i, r in enumerate(["I", "II", "III", "IV"], 1)]),
+    ("Đối chiếu định kỳ (tháng, trừ tháng 12 không cần thực hiện) chậm nhất ngày 10 tháng sau.", 2025,
+     [(f"tháng {m}/2025", f"2025-{m + 1:02d}-10") for m in range(1, 12)]),
     ("(Thời hạn thực hiện báo cáo: Trước ngày 20 của tháng sau kỳ báo cáo)", 2026, []),
     ("Báo cáo quý: 01 lần/01 quý (báo cáo quý I thay cho báo cáo tháng 3);", 2025, []),
 ])
