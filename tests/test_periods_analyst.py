@@ -71,6 +71,18 @@ def test_a_recurring_duty_is_a_row_per_due_date_with_its_owner(recurring_db: Pat
     assert [r["recurrence"] for r in query.tasks(db) if r["deadline"] is None] == ["định kỳ hằng quý"]
 
 
+def test_a_table_row_with_its_recurrence_in_its_own_column() -> None:
+    from pipeline.analyst.recurring import occurrences
+
+    row = {"kind": "task", "deadline": None, "recurrence": "Định kỳ hằng tháng", "uid": "task-x-0",
+           "text": "Báo cáo kết quả giải quyết thủ tục hành chính trước ngày 05 của tháng liền kề",
+           "issue_date": "2026-01-10"}
+    assert [r["deadline"] for r in occurrences(row)][:2] == ["2026-02-05", "2026-03-05"]
+    # A yearly duty: the month after the year.
+    assert [r["deadline"] for r in occurrences({**row, "recurrence": "Hằng năm"})] == ["2027-01-05"]
+    assert occurrences({**row, "recurrence": "Định kỳ", "text": "Báo cáo kết quả trước ngày 05."}) == []
+
+
 def test_the_calendar_has_one_event_per_due_date_of_a_recurring_report(recurring_db: Path) -> None:
     found = Calendar.from_ical(to_ics(open_db(recurring_db))).walk("VEVENT")
     recurring = sorted(e.decoded("DTSTART") for e in found if str(e["SUMMARY"]).startswith("Hạn định kỳ"))

@@ -32,7 +32,10 @@ def occurrences(row: dict[str, Any]) -> list[dict[str, Any]]:
     """The due dates an undated recurring task row sets in its letter's year; [] when none."""
     if row.get("kind") != "task" or row.get("deadline") or not row.get("recurrence"):
         return []
-    found = recurring_reports(row["text"], _year(row))
+    words = row["text"]
+    if row["recurrence"] not in words:  # a table row keeps `Định kỳ hằng tháng` apart from its duty
+        words = f"{row['recurrence']}, {words}"
+    found = recurring_reports(words, _year(row))
     out = []
     for c in found:
         copy = dict(row)
