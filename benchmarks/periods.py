@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         out += lines
     for split, title in (("dev", "Corpus sentences, seen while writing the grammar"),
                          ("heldout", "Corpus sentences, held out"),
-                         ("fresh", "Corpus paragraphs golded after the grammar was written, first run here")):
+                         ("fresh", "Corpus paragraphs golded after the grammar was written")):
         lines, scores[split] = table(title, sentence_rows(split))
         out += lines
     args.out.parent.mkdir(parents=True, exist_ok=True)
