@@ -431,6 +431,9 @@ def window_at(s: Stream, i: int) -> tuple[tuple[DayRef, DayRef], int] | None:
 _DUE_OPENERS = ("truoc", "cham nhat la vao ngay", "cham nhat la ngay", "cham nhat vao ngay", "cham nhat la vao",
                 "cham nhat la", "cham nhat vao", "cham nhat den het", "cham nhat den", "cham nhat", "han chot",
                 "khong qua", "khong muon hon", "han cuoi", "vao ngay", "dinh ky vao ngay", "dinh ky ngay")
+# `Thời hạn gửi báo cáo: ngày 20/3/2024`, `Hạn nộp: 20/3/2024`: a labelled due.
+_DUE_LABELS = ("thoi han gui bao cao", "thoi han nop bao cao", "thoi han nhan bao cao", "thoi han bao cao",
+               "thoi han gui", "thoi han nop", "han gui bao cao", "han nop bao cao", "han gui", "han nop", "thoi han")
 
 
 def _days_after_end(s: Stream, i: int) -> tuple[DayRef, int] | None:
@@ -469,7 +472,10 @@ def due_at(s: Stream, i: int) -> tuple[DayRef, int] | None:
             return DayRef(None, ref), month[1]
     j = s.words(i, *_DUE_OPENERS)
     if j is None:
-        return None
+        k = s.words(i, *_DUE_LABELS)
+        if k is None or s.fold(k) != ":":
+            return None
+        j = s.opt(k + 1, *_DUE_OPENERS)
     if s.fold(j - 1) == "ngay":
         j -= 1  # the opener ended on `ngày`: day_ref reads it again
     if s.fold(j) == "ngay" or s.number(j, 1, 31):
@@ -543,7 +549,7 @@ def parse_label(text: str) -> tuple[str, int, int | None] | None:
     return None
 
 
-_QUARTER_LABEL = re.compile(r"\b(?:qu[ýyíi]|qúy)\s*([IVXl1|!]{1,4}|[1-4])\b(\s*(?:/|-|năm)\s*(?:19|20)\d{2})?", re.I)
+_QUARTER_LABEL = re.compile(r"\b(Q[^\W\d_]{1,2})\s*([IVXl1|!]{1,4}|[1-4])\b(\s*(?:/|-|năm)\s*(?:19|20)\d{2})?", re.I)
 
 
 def normalise_label(label: str) -> str:
@@ -552,10 +558,10 @@ def normalise_label(label: str) -> str:
     label = re.sub(r"\s+", " ", label).strip(" -–•:;,.")
 
     def quarter(match: re.Match[str]) -> str:
-        q = quarter_number(match.group(1))
-        if not q:
+        q = quarter_number(match.group(2))
+        if not q or fold_word(match.group(1)) not in ("quy", "qui"):  # `Quý`, `Quy`, `quí`, `Quỷ`
             return match.group(0)
-        tail = match.group(2) or ""
+        tail = match.group(3) or ""
         year = re.search(r"\d{4}", tail)
         if year and re.match(r"\s*(?:/|-)", tail):
             tail = f"/{year.group(0)}"
@@ -684,11 +690,11 @@ def scan(text: str, year: int | None, *, rule: DayRef | None = None,
                 pending_dues.extend(dues)
             continue
         label = label_at(s, i) if not (s.fold(i) == "ky" and s.fold(i - 1) == "dinh") else None
-        if label and label[0] is None and s.fold(i) != "ky" and _kinds_context(s, i) \
-                and kinds_at(s, s.opt(i, "hang", "moi")):
-            label = None  # `báo cáo 6 tháng và năm`: kinds of report, read for the letter's year
+        listed = kinds_at(s, s.opt(i, "hang", "moi")) if label and label[0] is None else None
+        if label and s.fold(i) != "ky" and _kinds_context(s, i) and listed and len(listed[0]) > 1:
+            label = None  # `báo cáo 6 tháng và năm`: kinds of report, read for the letter's year  # `báo cáo 6 tháng và năm`: kinds of report, read for the letter's year
         if label:
-            before = " ".join(s.fold(x) for x in range(max(0, i - 6), i))
+            before = " ".join(s.fold(x) for x in range(max(0, i - 12), i))
             if s.fold(i) == "ky" or i == 0 or any(c in before for c in _LABEL_CONTEXT):
                 if current is None or closed or (current.kinds and not current.labels):
                     current = _Group()

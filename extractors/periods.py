@@ -160,8 +160,8 @@ def extract_periods(text: str, wc: WordConfidence | None = None, *, issue_date: 
     periods: list[ReportingPeriod] = []
     seen: set[tuple[str, str | None, str | None, str | None]] = set()
     for index, item in enumerate(items):
-        if not re.search(r"từ|tu\b", item):
-            continue  # no window in it
+        if not re.search(r"\bt[ừùúuư]\b", item, re.I):
+            continue  # no window in it (`từ`, or as OCR bends it)
         owner = receiver = None
         for c in scan(item, year, rule=rule[0] if rule else None,
                       rule_excludes=rule[1] if rule else frozenset()):

@@ -182,3 +182,25 @@ def test_seed002_letter() -> None:
     assert [p.owner for p in periods[:4]] == ["UBND các xã, thị trấn"] * 4
     assert periods[4].owner is not None and periods[4].owner.startswith("các phòng được UBND huyện giao")
     assert {p.receiver for p in periods} == {"Phòng Nội vụ"}
+
+
+def test_a_table_of_reports_read_row_by_row() -> None:
+    text = ("STT Loại báo cáo Thời gian chốt số liệu Thời hạn gửi\n"
+            "1 Báo cáo quý I Từ 15/12/2023 đến 14/3/2024 Trước 18/3/2024\n"
+            "2 Báo cáo 6 tháng Từ 15/12/2023 đến 14/6/2024 Trước 18/6/2024\n")
+    assert rows(extract_periods(text, year=2024)) == [
+        ("Quý I", "2023-12-15", "2024-03-14", "2024-03-18"),
+        ("6 tháng", "2023-12-15", "2024-06-14", "2024-06-18"),
+    ]
+
+
+def test_words_bent_by_ocr_still_parse() -> None:
+    text = "- Báo cáo Quỷ 1I/2024: thời gian chốt sổ liệu tù ngày 15/3/2024 đên ngày 14/6/2024; hạn gửi: trước 18/6."
+    assert rows(extract_periods(text)) == [("Quý II/2024", "2024-03-15", "2024-06-14", "2024-06-18")]
+
+
+def test_a_labelled_due_and_a_long_report_name() -> None:
+    assert rows(extract_periods("Kỳ báo cáo: Quý I năm 2024 (từ 01/01/2024 đến 31/3/2024). Thời hạn gửi báo cáo: "
+                                "ngày 05/4/2024.")) == [("Quý I năm 2024", "2024-01-01", "2024-03-31", "2024-04-05")]
+    assert rows(extract_periods("- Báo cáo kết quả công tác cải cách hành chính năm 2024 (số liệu tính từ ngày "
+                                "15/12/2023 đến ngày 14/12/2024).")) == [("năm 2024", "2023-12-15", "2024-12-14", None)]
