@@ -690,9 +690,9 @@ def scan(text: str, year: int | None, *, rule: DayRef | None = None,
                 pending_dues.extend(dues)
             continue
         label = label_at(s, i) if not (s.fold(i) == "ky" and s.fold(i - 1) == "dinh") else None
-        listed = kinds_at(s, s.opt(i, "hang", "moi")) if label and label[0] is None else None
-        if label and s.fold(i) != "ky" and _kinds_context(s, i) and listed and len(listed[0]) > 1:
-            label = None  # `báo cáo 6 tháng và năm`: kinds of report, read for the letter's year  # `báo cáo 6 tháng và năm`: kinds of report, read for the letter's year
+        several = kinds_at(s, s.opt(i, "hang", "moi")) if label and label[0] is None else None
+        if label and s.fold(i) != "ky" and _kinds_context(s, i) and several and len(several[0]) > 1:
+            label = None  # `báo cáo 6 tháng và năm`: kinds of report, read for the letter's year
         if label:
             before = " ".join(s.fold(x) for x in range(max(0, i - 12), i))
             if s.fold(i) == "ky" or i == 0 or any(c in before for c in _LABEL_CONTEXT):
