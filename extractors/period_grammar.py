@@ -676,8 +676,9 @@ def scan(text: str, year: int | None, *, rule: DayRef | None = None,
                 if current is not None and current.window is None:
                     current.window = found_window[0]
                     closed = True
-                elif current is None and pending_window is None:
-                    pending_window = found_window[0]
+                elif current is None and pending_window is None and any(
+                        t in context for t in ("chot so lieu", "bao cao", "thong ke")):
+                    pending_window = found_window[0]  # a report's window with no period named (yet)
             i = found_window[1]
             continue
         found_due = due_at(s, i)
