@@ -81,6 +81,9 @@ def test_a_table_row_with_its_recurrence_in_its_own_column() -> None:
     # A yearly duty: the month after the year.
     assert [r["deadline"] for r in occurrences({**row, "recurrence": "Hằng năm"})] == ["2027-01-05"]
     assert occurrences({**row, "recurrence": "Định kỳ", "text": "Báo cáo kết quả trước ngày 05."}) == []
+    plan = {**row, "recurrence": "hằng năm", "text": "Báo cáo kết quả trước ngày 15 tháng 12 hằng năm.",
+            "subject": "Kế hoạch cải cách hành chính giai đoạn 2026 - 2030"}
+    assert [r["deadline"] for r in occurrences(plan)] == [f"{y}-12-15" for y in range(2026, 2031)]
 
 
 def test_the_calendar_has_one_event_per_due_date_of_a_recurring_report(recurring_db: Path) -> None:
