@@ -48,8 +48,8 @@ from datetime import date, timedelta
 
 from extractors.dates import day_in_month, parts_to_iso
 
-__all__ = ["Period", "Concrete", "Token", "tokenize", "scan", "parse_label", "normalise_label",
-           "period_label", "fold_word"]
+__all__ = ["Period", "Concrete", "DayRef", "MonthRef", "YearRef", "Stream", "Token", "tokenize", "scan",
+           "due_at", "exclusions", "parse_label", "normalise_label", "period_label", "periods_of_year", "fold_word"]
 
 ROMAN = ["I", "II", "III", "IV"]
 
