@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods clean
+.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods clean
 
 install: system-deps $(VENV)/.installed
 
@@ -32,7 +32,7 @@ system-deps:
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst,dev]'
 	touch $@
 
 run: install
@@ -40,6 +40,27 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The lint and type gate (configured in pyproject.toml); CI runs it.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Build the wheel, install it in a fresh virtualenv and run it from / : proves the
+# models and data files ship inside it (an editable install would hide that).
+WHEEL_VENV ?= build/wheel-venv
+check-wheel: install
+	rm -rf build/dist $(WHEEL_VENV)
+	$(BIN)/pip wheel -q --disable-pip-version-check --no-deps -w build/dist .
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install -q --disable-pip-version-check build/dist/congvan-*.whl
+	cp tests/letters/kh-cchc-caoloc.txt build/wheel-letter.txt
+	cd / && echo "Ke hoach cai cach hanh chinh nam 2024 cua huyen" | $(CURDIR)/$(WHEEL_VENV)/bin/congvan restore
+	cd / && $(CURDIR)/$(WHEEL_VENV)/bin/congvan extract $(CURDIR)/build/wheel-letter.txt --json \
+	  | $(CURDIR)/$(WHEEL_VENV)/bin/python -c "import json,sys; r=json.load(sys.stdin); assert r['doc_number']=='35/KH-UBND', r['doc_number']; print('wheel ok:', r['doc_number'], r['issue_date'], len(r['tasks']), 'tasks')"
+	$(BIN)/python -c "import glob,zipfile; names=zipfile.ZipFile(glob.glob('build/dist/congvan-*.whl')[0]).namelist(); \
+	  assert not [n for n in names if n.startswith('pipeline/training')], 'training code in the wheel'; \
+	  assert 'congvan_models/restore/lm3.npz' in names, 'models missing from the wheel'; print(len(names), 'files in the wheel')"
 
 test-all: install
 	$(BIN)/python -m pytest -m '' 

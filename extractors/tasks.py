@@ -14,6 +14,7 @@ import re
 
 from extractors.confidence import WordConfidence, digits_trusted
 from extractors.dates import DATE, PERIOD_DEADLINES, match_to_iso, period_end
+from extractors.header import BODY_START
 from extractors.spans import unit_before_duty
 from extractors.text import clean_lines
 from pipeline.core.types import Task
@@ -53,7 +54,6 @@ PERIOD_ITEM = re.compile(r"chốt số liệu\s+(?:tính\s+)?từ", re.I)
 ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|[\-–—+•*]\s*|\d{1,2}(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
 ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
 SUB_ITEM = re.compile(r"^[a-zđ][).]\s+")
-BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều 1|I\.|1\.|Nhằm|Để)", re.I)
 END_OF_BODY = re.compile(r"^(Nơi nhận|TM\.|KT\.|TL\.)", re.I)
 
 RESPONSIBLE_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*chủ trì(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)(?=\s*(?:[;.]|$|[a-zđ]\)\s))", re.I)

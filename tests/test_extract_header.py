@@ -102,11 +102,8 @@ def test_noi_nhan_without_luu_and_nhu_tren():
     assert extract_recipients(text) == ["Sở Nội vụ", "CT, PCT UBND thị xã", "LĐVP, CVK"]
 
 
-def test_qd1373_text_layer_header():
-    path = Path("/work/shared/dev/gold/qd1373-bkhdt-digital.text-layer.txt")
-    if not path.exists():
-        pytest.skip("shared dev set not mounted")
-    h = extract_header(path.read_text())
+def test_qd1373_text_layer_header(shared_dev: Path):
+    h = extract_header((shared_dev / "gold" / "qd1373-bkhdt-digital.text-layer.txt").read_text())
     assert (h.doc_number, h.issue_date, h.place) == ("1373/QĐ-BKHĐT", "2022-07-29", "Hà Nội")
     assert h.issuer == "Bộ Kế hoạch và Đầu tư"
     assert h.subject.startswith("Về việc đính chính Thông tư số 10/2022/TT-BKHĐT ngày 15 tháng 6 năm 2022")

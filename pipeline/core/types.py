@@ -205,9 +205,13 @@ class Record:
     urgency: str | None = None
     confidence: dict[str, float] = field(default_factory=dict)
     text: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # keys added by extractor plug-ins
 
     def to_json_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The contract's keys in order, then the plug-ins' keys."""
+        data = asdict(self)
+        data.update(data.pop("extra"))
+        return data
 
 
 @dataclass
@@ -230,3 +234,4 @@ class Fields:
     received: Received | None = None
     urgency: str | None = None
     confidence: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # keys added by extractor plug-ins

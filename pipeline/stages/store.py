@@ -13,7 +13,8 @@ there or not there at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,15 @@ _CHILD_TABLES: dict[str, dict[str, type]] = {
 }
 
 
+_DOCUMENT_SCHEMA: dict[str, type] = {
+    "id": int, "sha256": str, "source": str, "pages": int, "text_source": str,
+    "doc_number": str, "doc_type": str, "issuer": str, "issuer_parent": str, "place": str,
+    "issue_date": str, "subject": str, "signer_name": str, "signer_title": str, "signer_authority": str,
+    "signature": str, "received_number": str, "received_date": str, "urgency": str,
+    "confidence": str, "restorer": str, "text": str, "ingested_at": str,
+}
+
+
 def now_iso() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
@@ -57,20 +67,14 @@ def ensure_schema(db: Database) -> None:
     if "documents" in db.table_names():
         return
     with db.atomic():
-        db["documents"].create(
-            {
-                "id": int, "sha256": str, "source": str, "pages": int, "text_source": str,
-                "doc_number": str, "doc_type": str, "issuer": str, "issuer_parent": str, "place": str,
-                "issue_date": str, "subject": str, "signer_name": str, "signer_title": str, "signer_authority": str,
-                "signature": str, "received_number": str, "received_date": str, "urgency": str,
-                "confidence": str, "restorer": str, "text": str, "ingested_at": str,
-            },
+        db.table("documents").create(
+            _DOCUMENT_SCHEMA,
             pk="id",
             not_null={"sha256", "source"},
         )
-        db["documents"].create_index(["sha256"], unique=True)
+        db.table("documents").create_index(["sha256"], unique=True)
         for name in ("doc_number", "issue_date", "issuer", "doc_type"):
-            db["documents"].create_index([name])
+            db.table("documents").create_index([name])
         for table, columns in _CHILD_TABLES.items():
             owner = "citing_document_id" if table == "references" else "document_id"
             spec: dict[str, Any] = {"id": int, owner: int, **columns}
@@ -80,17 +84,17 @@ def ensure_schema(db: Database) -> None:
                 # walk the chain of directives through it.
                 spec["document_id"] = int
                 foreign_keys.append(("document_id", "documents", "id"))
-            db[table].create(spec, pk="id", foreign_keys=foreign_keys)
-            db[table].create_index([owner])
-        db["tasks"].create_index(["deadline"])
-        db["references"].create_index(["doc_number"])
-        db["failures"].create(
+            db.table(table).create(spec, pk="id", foreign_keys=foreign_keys)
+            db.table(table).create_index([owner])
+        db.table("tasks").create_index(["deadline"])
+        db.table("references").create_index(["doc_number"])
+        db.table("failures").create(
             {"id": int, "source": str, "sha256": str, "stage": str, "cause": str, "failed_at": str, "moved_to": str},
             pk="id",
         )
-        db["metadata"].create({"key": str, "value": str}, pk="key")
-        db["metadata"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
-    db["documents"].enable_fts(["subject", "text"], tokenize=FTS_TOKENIZER, create_triggers=True)
+        db.table("metadata").create({"key": str, "value": str}, pk="key")
+        db.table("metadata").insert({"key": "schema_version", "value": str(SCHEMA_VERSION)})
+    db.table("documents").enable_fts(["subject", "text"], tokenize=FTS_TOKENIZER, create_triggers=True)
 
 
 def document_id(db: Database, sha256: str) -> int | None:
@@ -108,7 +112,7 @@ def store(db: Database, record: Record, restored: RestoredText | None = None) ->
         return existing
     signer = record.signer
     with db.atomic():
-        documents = db["documents"]
+        documents = db.table("documents")
         # alter=True: a database made by an older congvan gains the new columns
         # on its first write instead of failing.
         documents.insert({
@@ -126,35 +130,50 @@ def store(db: Database, record: Record, restored: RestoredText | None = None) ->
             "confidence": json.dumps(record.confidence, ensure_ascii=False),
             "restorer": restored.restorer if restored else None,
             "text": record.text, "ingested_at": now_iso(),
+            **{key: _column_value(value) for key, value in record.extra.items()},
         }, alter=True)
         new_id = documents.last_pk
+        if not isinstance(new_id, int):  # pk="id" is an integer primary key: insert sets it
+            raise RuntimeError(f"documents insert gave no integer id for {record.source} (got {new_id!r})")
         _insert_children(db, new_id, record, restored)
         _link_references(db, new_id, record.doc_number)
     return new_id
 
 
+def _column_value(value: Any) -> Any:
+    """A plug-in field as a column: scalars as they are, anything else as JSON text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "__dataclass_fields__"):
+        value = asdict(value)
+    elif isinstance(value, list):
+        value = [asdict(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _insert_children(db: Database, doc_id: int, record: Record, restored: RestoredText | None) -> None:
-    db["recipients"].insert_all(
+    db.table("recipients").insert_all(
         {"document_id": doc_id, "position": i, "name": name} for i, name in enumerate(record.recipients)
     )
-    db["references"].insert_all(
+    db.table("references").insert_all(
         {"citing_document_id": doc_id, "position": i, **vars(ref),
          "document_id": _find_document(db, ref.doc_number, exclude=doc_id)}
         for i, ref in enumerate(record.references)
     )
-    db["reporting_periods"].insert_all(
+    db.table("reporting_periods").insert_all(
         ({"document_id": doc_id, "position": i, **vars(p)} for i, p in enumerate(record.reporting_periods)),
         alter=True,
     )
-    db["tasks"].insert_all(({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks)),
-                           alter=True)
+    db.table("tasks").insert_all(
+        ({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks)), alter=True
+    )
     if restored is not None:
-        db["pages"].insert_all(
+        db.table("pages").insert_all(
             {"document_id": doc_id, "number": p.number, "text": p.text, "source": p.source,
              "mean_confidence": p.mean_confidence, "rotated_by": p.rotated_by}
             for p in restored.document.pages
         )
-        db["changes"].insert_all(
+        db.table("changes").insert_all(
             {"document_id": doc_id, "start": c.start, "end": c.end, "before": c.before, "after": c.after}
             for c in restored.changes
         )
@@ -173,7 +192,8 @@ def _link_references(db: Database, doc_id: int, doc_number: str | None) -> None:
     """Earlier letters that cited this one now point at it."""
     if doc_number:
         db.execute(
-            'update "references" set document_id = ? where doc_number = ? and document_id is null and citing_document_id != ?',
+            'update "references" set document_id = ?'
+            " where doc_number = ? and document_id is null and citing_document_id != ?",
             [doc_id, doc_number, doc_id],
         )
 
@@ -181,7 +201,7 @@ def _link_references(db: Database, doc_id: int, doc_number: str | None) -> None:
 def record_failure(db: Database, source: str, cause: str, stage: str, sha256: str | None = None,
                    moved_to: str | None = None) -> None:
     with db.atomic():
-        db["failures"].insert({
+        db.table("failures").insert({
             "source": source, "sha256": sha256, "stage": stage, "cause": cause,
             "failed_at": now_iso(), "moved_to": moved_to,
         })
@@ -189,16 +209,18 @@ def record_failure(db: Database, source: str, cause: str, stage: str, sha256: st
 
 def iter_records(db: Database) -> Iterator[dict[str, Any]]:
     """Every stored document as the record of shared/spec/record.md."""
-    def children(table: str, owner: str, doc_id: int, columns: list[str]) -> list[dict[str, Any]]:
+    def children(table: str, owner: str, doc_id: int, columns: Sequence[str]) -> list[dict[str, Any]]:
         quoted = ", ".join(f'"{c}"' for c in columns)
         rows = db.execute(f'select {quoted} from "{table}" where {owner} = ? order by position', [doc_id])
         return [dict(zip(columns, row)) for row in rows]
 
     task_columns = [c for c in ("text", "responsible", "cooperating", "start", "deadline", "recurrence", "source")
-                    if c in db["tasks"].columns_dict]
+                    if c in db.table("tasks").columns_dict]
     period_columns: list[str] = [c for c in ("label", "start", "end", "due", "owner", "receiver")
-                      if c in db["reporting_periods"].columns_dict]
-    for doc in db["documents"].rows_where(order_by="id"):
+                                 if c in db.table("reporting_periods").columns_dict]
+    # Columns that extractor plug-ins added (they are not in the schema congvan creates).
+    plugin_columns = [c for c in db.table("documents").columns_dict if c not in _DOCUMENT_SCHEMA]
+    for doc in db.table("documents").rows_where(order_by="id"):
         signer = None
         if any(doc[k] for k in ("signer_name", "signer_title", "signer_authority")):
             signer = {"name": doc["signer_name"], "title": doc["signer_title"], "authority": doc["signer_authority"]}
@@ -208,7 +230,8 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
             "issuer": doc["issuer"], "issuer_parent": doc.get("issuer_parent"), "place": doc["place"],
             "issue_date": doc["issue_date"], "subject": doc["subject"],
             "recipients": [r["name"] for r in children("recipients", "document_id", doc["id"], ["name"])],
-            "references": children("references", "citing_document_id", doc["id"], ["doc_number", "doc_type", "date", "issuer"]),
+            "references": children("references", "citing_document_id", doc["id"],
+                                   ["doc_number", "doc_type", "date", "issuer"]),
             "reporting_periods": children("reporting_periods", "document_id", doc["id"], period_columns),
             "tasks": children("tasks", "document_id", doc["id"], task_columns),
             "signer": signer,
@@ -218,4 +241,5 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
             "urgency": doc.get("urgency"),
             "confidence": json.loads(doc["confidence"] or "{}"),
             "text": doc["text"],
+            **{column: doc[column] for column in plugin_columns},
         }

@@ -13,20 +13,24 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.core.resources import model_dir as shipped_model_dir
 from pipeline.core.types import Change, DocumentText, RestoredText
 from pipeline.core.vietnamese import VIETNAMESE_MARKED, looks_vietnamese, words
 
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.stages.restore.engine import Engine
+
 RESTORER = "ngram-noisy-channel-v1"
 
-_engine = None
+_engine: Engine | None = None
 _lock = threading.Lock()
 _VIE_ONLY = re.compile("[" + "".join(sorted(VIETNAMESE_MARKED - set("áàâãéèêíìóòôõúùýÁÀÂÃÉÈÊÍÌÓÒÔÕÚÙÝ"))) + "]")
 _GARBLED = re.compile(r"(?<![\w/\-])[^\W\d_]+\d+[^\W\d_]*(?![\w/\-])|(?<![\w/\-])\d[^\W\d_]+(?![\w/\-])")
 
 
-def get_engine(model_dir: Path | None = None):
+def get_engine(model_dir: Path | None = None) -> Engine:
     """The process-wide engine, loaded on first use."""
     global _engine
     if model_dir is not None:
