@@ -46,52 +46,87 @@ def test_days_stay_days() -> None:
         parse_date("quý 5/2021")
 
 
-QUARTERLY = ("Định kỳ hằng quý, các xã báo cáo kết quả về UBND huyện (qua Phòng Nội vụ) "
-             "trước ngày 20 tháng cuối quý.")
+LETTER = """UBND HUYỆN CAO LỘC || CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Số: 12/UBND-NV || Cao Lộc, ngày 05 tháng 01 năm 2024
+V/v báo cáo công tác cải cách hành chính năm 2024
+
+Kính gửi: UBND các xã, thị trấn.
+
+Thực hiện Kế hoạch số 35/KH-UBND, UBND huyện đề nghị:
+1. UBND các xã, thị trấn định kỳ hằng quý báo cáo kết quả cải cách hành chính về UBND huyện (qua Phòng
+Nội vụ) trước ngày 20 tháng cuối quý.
+2. Phòng Nội vụ tổng hợp, báo cáo UBND huyện trước ngày 25/01/2024.
+
+Nơi nhận:
+- Như trên;
+- Lưu: VT.
+"""
+
+
+def _store_text(db_path: Path, text: str, source: str = "letter.txt") -> None:
+    from extractors import extract_fields
+    from pipeline.core.types import Record
+    from pipeline.stages.store import store
+
+    fields = extract_fields(text)
+    record = Record(source=source, sha256=hashlib.sha256(text.encode()).hexdigest(), pages=1,
+                    text_source="text-file", **vars(fields))
+    db = open_db(db_path)
+    store(db, record)
+    db.conn.close()
 
 
 @pytest.fixture
 def recurring_db(analyst_db: Path) -> Path:
-    db = open_db(analyst_db)
-    db["tasks"].insert(dict(document_id=2, position=3, text=QUARTERLY, responsible="UBND các xã",
-                            cooperating=None, deadline=None, recurrence="Định kỳ hằng quý"))
-    db.conn.close()
+    _store_text(analyst_db, LETTER)
     return analyst_db
 
 
 def test_a_recurring_duty_is_a_row_per_due_date_with_its_owner(recurring_db: Path) -> None:
     db = open_db(recurring_db)
-    rows = [r for r in query.tasks(db) if r["recurrence"] == "Định kỳ hằng quý" and r["responsible"] == "UBND các xã"]
+    rows = [r for r in query.tasks(db) if r["doc_number"] == "12/UBND-NV" and r["recurrence"] == "hằng quý"]
     assert [r["deadline"] for r in rows] == ["2024-03-20", "2024-06-20", "2024-09-20", "2024-12-20"]
-    assert rows[2]["text"].startswith("[Quý III/2024]") and "qua Phòng Nội vụ" in rows[2]["text"]
+    assert rows[2]["text"].startswith("[Quý III/2024] UBND các xã") and "qua Phòng Nội vụ" in rows[2]["text"]
+    assert all(r["responsible"] and r["responsible"].startswith("UBND các xã, thị trấn") for r in rows)
     assert len({r["uid"] for r in query.tasks(db)}) == len(query.tasks(db))
     q3 = query.tasks(db, due_after="quý 3/2024", due_before="quý 3/2024")
-    assert [(r["deadline"], r["responsible"]) for r in q3] == [("2024-09-20", "UBND các xã")]
+    assert [(r["deadline"], r["doc_number"]) for r in q3] == [("2024-09-20", "12/UBND-NV")]
     # The undated recurring task without dates of its own is still listed once, undated.
     assert [r["recurrence"] for r in query.tasks(db) if r["deadline"] is None] == ["định kỳ hằng quý"]
-
-
-def test_a_table_row_with_its_recurrence_in_its_own_column() -> None:
-    from pipeline.analyst.recurring import occurrences
-
-    row = {"kind": "task", "deadline": None, "recurrence": "Định kỳ hằng tháng", "uid": "task-x-0",
-           "text": "Báo cáo kết quả giải quyết thủ tục hành chính trước ngày 05 của tháng liền kề",
-           "issue_date": "2026-01-10"}
-    assert [r["deadline"] for r in occurrences(row)][:2] == ["2026-02-05", "2026-03-05"]
-    # A yearly duty: the month after the year.
-    assert [r["deadline"] for r in occurrences({**row, "recurrence": "Hằng năm"})] == ["2027-01-05"]
-    assert occurrences({**row, "recurrence": "Định kỳ", "text": "Báo cáo kết quả trước ngày 05."}) == []
-    plan = {**row, "recurrence": "hằng năm", "text": "Báo cáo kết quả trước ngày 15 tháng 12 hằng năm.",
-            "subject": "Kế hoạch cải cách hành chính giai đoạn 2026 - 2030"}
-    assert [r["deadline"] for r in occurrences(plan)] == [f"{y}-12-15" for y in range(2026, 2031)]
 
 
 def test_the_calendar_has_one_event_per_due_date_of_a_recurring_report(recurring_db: Path) -> None:
     found = Calendar.from_ical(to_ics(open_db(recurring_db))).walk("VEVENT")
     recurring = sorted(e.decoded("DTSTART") for e in found if str(e["SUMMARY"]).startswith("Hạn định kỳ"))
     assert recurring == [date(2024, 3, 20), date(2024, 6, 20), date(2024, 9, 20), date(2024, 12, 20)]
-    assert all("Định kỳ: Định kỳ hằng quý" in str(e["DESCRIPTION"]) for e in found
+    assert all("Định kỳ: hằng quý" in str(e["DESCRIPTION"]) for e in found
                if str(e["SUMMARY"]).startswith("Hạn định kỳ"))
+
+
+def test_the_record_carries_the_due_dates_of_its_recurring_duties() -> None:
+    from extractors import extract_fields
+
+    fields = extract_fields(LETTER)
+    assert fields.tasks[0].deadline is None and fields.tasks[1].deadline == "2024-01-25"  # no guessed deadline
+    assert [(r["task"], r["label"], r["due"]) for r in fields.extra["recurring_reports"]] == [
+        (0, "Quý I/2024", "2024-03-20"), (0, "Quý II/2024", "2024-06-20"), (0, "Quý III/2024", "2024-09-20"),
+        (0, "Quý IV/2024", "2024-12-20")]
+    assert "recurring_reports" not in extract_fields("Kính gửi: UBND các xã.\n1. Báo cáo trước ngày 20.").extra
+
+
+def test_a_table_row_with_its_recurrence_in_its_own_column() -> None:
+    from extractors.recurring import occurrences, plan_years
+    from pipeline.core.types import Task
+
+    row = Task(text="Báo cáo kết quả giải quyết thủ tục hành chính trước ngày 05 của tháng liền kề",
+               responsible=None, cooperating=None, deadline=None, recurrence="Định kỳ hằng tháng")
+    assert [o["due"] for o in occurrences(row, [2026])][:2] == ["2026-02-05", "2026-03-05"]
+    yearly = Task(text="Báo cáo kết quả trước ngày 15 tháng 12 hằng năm.", responsible=None, cooperating=None,
+                  deadline=None, recurrence="hằng năm")
+    years = plan_years("Kế hoạch cải cách hành chính giai đoạn 2026 - 2030", 2026)
+    assert [o["due"] for o in occurrences(yearly, years)] == [f"{y}-12-15" for y in range(2026, 2031)]
+    assert occurrences(Task(text="Báo cáo kết quả trước ngày 05.", responsible=None, cooperating=None,
+                            deadline=None, recurrence="Định kỳ"), [2026]) == []
 
 
 @pytest.mark.skipif(not SEED002.exists(), reason="no shared dev set")

@@ -277,10 +277,10 @@ def tasks(
     rows = _select(db, where + dated, params + dated_params)
     # Recurring duties (`định kỳ hằng quý, trước ngày 20 tháng cuối quý`): one row per due date of
     # their letter's year instead of one undated row (pipeline/analyst/recurring.py).
-    from pipeline.analyst.recurring import occurrences
+    from pipeline.analyst.recurring import expand
 
-    recurring = _select(db, [*where, "kind = 'task'", "deadline is null", "recurrence is not null"], params)
-    expanded = {row["uid"]: occurrences(row) for row in recurring}
+    expanded = expand(db, _select(db, [*where, "kind = 'task'", "deadline is null", "recurrence is not null"],
+                                  params))
     rows = [row for row in rows if not expanded.get(row["uid"])]
     for found in expanded.values():
         rows += [row for row in found if (before is None or row["deadline"] <= before)

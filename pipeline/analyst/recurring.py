@@ -1,69 +1,58 @@
-"""Recurring duties made concrete: one row per due date of the letter's year.
+"""Recurring duties as one row per due date, from what extraction found.
 
-A task whose words recur (`định kỳ hằng quý, trước ngày 20 tháng cuối quý`,
-`trước ngày 15 tháng 7 hằng năm`) is stored with its words in `recurrence`
-and no deadline, as the record contract asks.  The analyst wants the dates:
-`occurrences` reads the task's words with the period grammar
-(extractors/periods.recurring_reports) for the year of its letter (each year
-of a plan whose subject states them: `giai đoạn 2026 - 2030`) and gives one
-row per due date, the label of the period in front of the text, the owner
-(`responsible`) and the words that set it (`recurrence`) kept.  A task whose
-words set no date stays one undated row.
+The extract stage stores, for each letter with recurring duties whose words
+set dates, the record key `recurring_reports` (extractors/recurring.py): one
+`{task, label, due, recurrence}` per due date of the letter's year (or its
+plan's years).  `expand` replaces each such undated task row of a listing by
+one row per due date: the period's label in front of its text, its owner
+(`responsible`) and words (`recurrence`) kept, a uid of its own.  A database
+from before that key, or a task without dates, keeps its one undated row.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from typing import Any
 
-from extractors.periods import recurring_reports
+from sqlite_utils import Database
 
-__all__ = ["occurrences", "expand"]
-
-
-# `Kế hoạch cải cách hành chính giai đoạn 2026 - 2030`: a plan's duties recur in each of its years.
-PLAN_YEARS = re.compile(
-    r"(?:giai đoạn|từ năm|năm)\s+((?:19|20)\d{2})\s*(?:[-–—]|đến(?: năm)?)\s*((?:19|20)\d{2})", re.I)
-MAX_PLAN_YEARS = 10
+__all__ = ["expand"]
 
 
-def _years(row: dict[str, Any]) -> list[int]:
-    """The years a recurring duty's dates are given for: the plan's years when its subject states a span
-    (`giai đoạn 2026 - 2030`), else the letter's year, else the one year its words name."""
-    span = PLAN_YEARS.search(row.get("subject") or "")
-    if span:
-        first, last = int(span.group(1)), int(span.group(2))
-        if 0 <= last - first < MAX_PLAN_YEARS:
-            return list(range(first, last + 1))
-    issue = row.get("issue_date") or ""
-    if re.match(r"(?:19|20)\d{2}-", issue):
-        return [int(issue[:4])]
-    stated = re.findall(r"\b((?:19|20)\d{2})\b", row.get("text") or "")
-    return [int(stated[0])] if len(set(stated)) == 1 else []  # one year named: the plan's year
+def _dates(db: Database, document_ids: set[int]) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    """(document id, task position) -> its due dates."""
+    if not document_ids or "recurring_reports" not in db.table("documents").columns_dict:
+        return {}
+    marks = ", ".join("?" for _ in document_ids)
+    found: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for doc_id, text in db.execute(
+            f"select id, recurring_reports from documents where id in ({marks}) and recurring_reports is not null",
+            sorted(document_ids)):
+        try:
+            items = json.loads(text)
+        except (TypeError, ValueError):
+            continue  # a damaged value must not break the listing
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("due") and isinstance(item.get("task"), int):
+                found.setdefault((doc_id, item["task"]), []).append(item)
+    return found
 
 
-def occurrences(row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The due dates an undated recurring task row sets in its letter's year; [] when none."""
-    if row.get("kind") != "task" or row.get("deadline") or not row.get("recurrence"):
-        return []
-    words = row["text"]
-    if row["recurrence"] not in words:  # a table row keeps `Định kỳ hằng tháng` apart from its duty
-        words = f"{row['recurrence']}, {words}"
-    found = [c for year in _years(row) for c in recurring_reports(words, year)]
-    out = []
-    for c in found:
-        copy = dict(row)
-        copy["deadline"] = c.due
-        copy["text"] = f"[{c.label}] {row['text']}"
-        copy["recurrence"] = row["recurrence"] or c.recurrence
-        copy["uid"] = f"{row['uid']}-{c.due}"
-        out.append(copy)
-    return out
+def _position(uid: str) -> int | None:
+    tail = uid.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
 
 
-def expand(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with each recurring task that sets dates replaced by its dated occurrences."""
-    out: list[dict[str, Any]] = []
-    for row in rows:
-        out.extend(occurrences(row) or [row])
+def expand(db: Database, rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """uid of each undated recurring task row -> its rows, one per due date (absent: no dates)."""
+    candidates = [r for r in rows if r["kind"] == "task" and not r["deadline"] and r["recurrence"]]
+    dates = _dates(db, {r["document_id"] for r in candidates})
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in candidates:
+        position = _position(row["uid"])
+        items = dates.get((row["document_id"], position), []) if position is not None else []
+        if items:
+            out[row["uid"]] = [{**row, "deadline": item["due"], "text": f"[{item['label']}] {row['text']}",
+                                "recurrence": item.get("recurrence") or row["recurrence"],
+                                "uid": f"{row['uid']}-{item['due']}"} for item in items]
     return out
