@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract clean
+.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods clean
 
 install: system-deps $(VENV)/.installed
 
@@ -80,7 +80,7 @@ bench-deps: install
 serve: install
 	$(BIN)/congvan serve --db $(DB)
 
-bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract
+bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods
 
 bench-ocr: bench-deps
 	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --corpus $(SHARED)/corpus --out benchmarks/results/ocr.md
@@ -93,6 +93,10 @@ bench-restore: install
 
 bench-extract: install
 	$(BIN)/python -m benchmarks.extract --dev $(SHARED)/dev
+
+# Reporting periods (issue 17): dev letters with periods, and hand-golded corpus sentences (held out apart).
+bench-periods: install
+	$(BIN)/python -m benchmarks.periods --dev $(SHARED)/dev --out benchmarks/results/periods.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

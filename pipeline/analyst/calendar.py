@@ -1,9 +1,11 @@
 """Deadlines as an iCalendar (RFC 5545) file a calendar application imports.
 
-One all-day event per task deadline and per reporting-period due date, with
-the letter's number, date, issuer and subject in the description and a
-reminder (VALARM) the day before at 09:00; on request one calendar per
-responsible unit (`calendars_by_unit`), for each unit to subscribe to its own.  UIDs are
+One all-day event per task deadline, per reporting-period due date and per
+due date of a recurring duty (`định kỳ hằng quý, trước ngày 20 tháng cuối
+quý` gives four, see pipeline/analyst/recurring.py), with the letter's number,
+date, issuer and subject in the description and a reminder (VALARM) the day
+before at 09:00; on request one calendar per responsible unit
+(`calendars_by_unit`), for each unit to subscribe to its own.  UIDs are
 built from the document's sha256 and the item's position, so importing a
 newer export updates the events instead of duplicating them; DTSTAMP is the
 time the document was ingested, so the same database gives the same file.
@@ -127,6 +129,8 @@ def to_ics(db: Database, remind_days: Sequence[int] = DEFAULT_REMIND_DAYS, only_
         if who and fold(item["text"]).startswith(fold(item["responsible"])):
             who = ""  # `Phòng Y tế: Phòng Y tế chủ trì…` says it twice
         prefix = "Hạn báo cáo" if item["kind"] == "report" else "Hạn"
+        if item["recurrence"]:
+            prefix += " định kỳ"  # one event per due date of a recurring report (query.tasks expands them)
         description = [item["text"], "", _letter_line(item)]
         if item["issuer"]:
             description.append(f"Cơ quan ban hành: {item['issuer']}")

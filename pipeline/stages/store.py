@@ -31,7 +31,8 @@ SCHEMA_VERSION = 1
 _CHILD_TABLES: dict[str, dict[str, type]] = {
     "recipients": {"position": int, "name": str},
     "references": {"position": int, "doc_number": str, "doc_type": str, "date": str, "issuer": str},
-    "reporting_periods": {"position": int, "label": str, "start": str, "end": str, "due": str},
+    "reporting_periods": {"position": int, "label": str, "start": str, "end": str, "due": str, "owner": str,
+                          "receiver": str},
     "tasks": {"position": int, "text": str, "responsible": str, "cooperating": str, "start": str, "deadline": str,
               "recurrence": str, "source": str},
     "pages": {"number": int, "text": str, "source": str, "mean_confidence": float, "rotated_by": int},
@@ -220,7 +221,8 @@ def _insert_children(db: Database, doc_id: int, record: Record, restored: Restor
         for i, ref in enumerate(record.references)
     )
     db.table("reporting_periods").insert_all(
-        {"document_id": doc_id, "position": i, **vars(p)} for i, p in enumerate(record.reporting_periods)
+        ({"document_id": doc_id, "position": i, **vars(p)} for i, p in enumerate(record.reporting_periods)),
+        alter=True,
     )
     db.table("tasks").insert_all(
         ({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks)), alter=True)
@@ -352,6 +354,8 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
     # done_at: when a person marked the task done (congvan done), null while open.
     task_columns = [c for c in ("text", "responsible", "cooperating", "start", "deadline", "recurrence", "source",
                                 "done_at") if c in db.table("tasks").columns_dict]
+    period_columns: list[str] = [c for c in ("label", "start", "end", "due", "owner", "receiver")
+                                 if c in db.table("reporting_periods").columns_dict]
     # Columns that extractor plug-ins added (they are not in the schema congvan creates).
     plugin_columns = [c for c in db.table("documents").columns_dict if c not in _DOCUMENT_SCHEMA]
     for doc in db.table("documents").rows_where(order_by="id"):
@@ -366,8 +370,7 @@ def iter_records(db: Database) -> Iterator[dict[str, Any]]:
             "recipients": [r["name"] for r in children("recipients", "document_id", doc["id"], ["name"])],
             "references": children("references", "citing_document_id", doc["id"],
                                    ["doc_number", "doc_type", "date", "issuer"]),
-            "reporting_periods": children("reporting_periods", "document_id", doc["id"],
-                                          ["label", "start", "end", "due"]),
+            "reporting_periods": children("reporting_periods", "document_id", doc["id"], period_columns),
             "tasks": children("tasks", "document_id", doc["id"], task_columns),
             "signer": signer,
             "signature": json.loads(doc["signature"]) if doc.get("signature") else None,
