@@ -6,12 +6,20 @@ not state stays None / []: never a guess.  `word_confidence` (OCR word form ->
 lowest confidence 0..1) lowers `confidence` and keeps badly read handwritten
 numbers and dates out of the record.
 
+With `layout` (pipeline/stages/layout: the letter's zones on its pages), each
+field is read from its zone: issuer and number from the header's left
+column, place and date from its right column, the subject under the title,
+recipients from `Kính gửi`, the signer from the bottom right block; stamps
+and e-signature captions are kept out of all of them and give `signature`,
+`received` and `urgency`.  `signatures` are the PDF's own digital signatures.
+
     header.py      number, type, issuer, place, issue date, subject
     recipients.py  Kính gửi / Nơi nhận
     references.py  cited documents
     periods.py     reporting periods and their due dates
     tasks.py       obligations, deadlines, recurrence
     signer.py      authority, title, name
+    marks.py       e-signature captions, arrival stamps, urgency
     dates.py       Vietnamese dates and period ends (dateparser)
     spans.py       unit names (spaCy Matcher over underthesea tokens)
     confidence.py  field confidences from OCR word confidences
@@ -20,30 +28,80 @@ numbers and dates out of the record.
 from __future__ import annotations
 
 from extractors.confidence import WordConfidence, combine
-from extractors.header import extract_header
+from extractors.header import extract_header, header_bodies, subject_from_zones
+from extractors.marks import received_from_stamp, signature_from_caption, urgency_of
 from extractors.periods import extract_periods
-from extractors.recipients import extract_recipients
+from extractors.recipients import extract_recipients, recipients_from_zones
 from extractors.references import extract_references
-from extractors.signer import extract_signer
+from extractors.signer import extract_signer, signer_from_zone
 from extractors.tasks import extract_tasks
-from pipeline.core.types import Fields
+from pipeline.core.types import Fields, Layout, Received, Signature, Signer
 
 __all__ = ["extract_fields"]
 
 
+def _zone_lines(layout: Layout, zone: str) -> list[str]:
+    return [line.text for line in layout.lines(zone)]
+
+
+def _marks(layout: Layout) -> tuple[Signature | None, Received | None, str | None]:
+    signature = next((s for s in (signature_from_caption(m.text.split("\n"))
+                                  for m in layout.marks if m.kind in ("e-signature", "copy")) if s), None)
+    received = next((r for r in (received_from_stamp(m.text.split("\n")) for m in layout.marks_of("received")) if r),
+                    None)
+    urgency = next((u for u in (urgency_of(m.text) for m in layout.marks_of("urgency")) if u), None)
+    return signature, received, urgency
+
+
 def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
-                   slot_readings: dict[str, list[str]] | None = None) -> Fields:
+                   slot_readings: dict[str, list[str]] | None = None, *,
+                   layout: Layout | None = None, signatures: list[Signature] | None = None) -> Fields:
     """`slot_readings`: focused OCR rereads of the header's number and date slots
     (`PageText.header_readings`, see pipeline/header_read.py and slots.py)."""
     wc = WordConfidence(word_confidence)
-    header = extract_header(text, word_confidence, slot_readings)
+    letter_text = full_text = text
+    if layout is not None and layout.zones:
+        # The letter's own text in reading order (each header column whole, marks out);
+        # appendices still count for tasks and periods, not for header or signer.
+        letter_text = layout.reading_text()
+        full_text = "\n\n".join(t for t in (letter_text, layout.text("appendix")) if t)
+    header = extract_header(letter_text, word_confidence, slot_readings)
     confidence = dict(header.confidence)
 
-    recipients = extract_recipients(text)
-    references = extract_references(text, own_number=header.doc_number, wc=wc)
-    periods = extract_periods(text, wc)
-    tasks = extract_tasks(text, wc)
-    signer = extract_signer(text)
+    recipients = extract_recipients(letter_text)
+    signer = extract_signer(letter_text)
+    issuer, issuer_parent, subject = header.issuer, None, header.subject
+    signature: Signature | None = None
+    received: Received | None = None
+    urgency: str | None = None
+    notes: list[str] = []
+    if layout is not None and layout.zones:
+        zoned_issuer, issuer_parent = header_bodies(_zone_lines(layout, "header_left"))
+        if zoned_issuer:
+            issuer = zoned_issuer
+            confidence["issuer"] = combine("explicit", wc.span(zoned_issuer))
+        zoned_subject = subject_from_zones(_zone_lines(layout, "header_left"), _zone_lines(layout, "title"))
+        if zoned_subject:
+            subject = zoned_subject
+            confidence["subject"] = combine("explicit", wc.span(zoned_subject, "mean"))
+        zoned_recipients = recipients_from_zones(_zone_lines(layout, "addressees"), _zone_lines(layout, "recipients"))
+        if zoned_recipients:
+            recipients = zoned_recipients
+        if layout.lines("signer"):
+            zoned_signer = signer_from_zone(_zone_lines(layout, "signer"))
+            signer = _merge_signer(zoned_signer, signer)
+        signature, received, urgency = _marks(layout)
+        notes += layout.notes
+    if signatures:
+        # The PDF's own signature outranks a printed caption; the caption names the same act.
+        signature = signatures[0]
+        if header.issue_date and any((s.signed_at or "")[:10] == header.issue_date for s in signatures):
+            # A signing day equal to the printed date confirms the date as read.
+            confidence["issue_date"] = max(confidence.get("issue_date", 0.0), 0.99)
+
+    references = extract_references(full_text, own_number=header.doc_number, wc=wc)
+    periods = extract_periods(full_text, wc)
+    tasks = extract_tasks(full_text, wc)
 
     confidence["recipients"] = combine("explicit", wc.span(" ".join(recipients), "mean")) if recipients else 0.0
     confidence["references"] = combine("explicit", wc.span(" ".join(r.doc_number or "" for r in references))) \
@@ -51,17 +109,33 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
     confidence["reporting_periods"] = combine("explicit", None) if periods else 0.0
     confidence["tasks"] = combine("inferred", wc.span(" ".join(t.text for t in tasks), "mean")) if tasks else 0.0
     confidence["signer"] = combine("explicit", wc.span(signer.name)) if signer and signer.name else 0.0
+    confidence["issuer_parent"] = combine("explicit", wc.span(issuer_parent)) if issuer_parent else 0.0
     return Fields(
         doc_number=header.doc_number,
         doc_type=header.doc_type,
-        issuer=header.issuer,
+        issuer=issuer,
+        issuer_parent=issuer_parent,
         place=header.place,
         issue_date=header.issue_date,
-        subject=header.subject,
+        subject=subject,
         recipients=recipients,
         references=references,
         reporting_periods=periods,
         tasks=tasks,
         signer=signer,
+        signature=signature,
+        received=received,
+        urgency=urgency,
         confidence=confidence,
+        notes=notes,
     )
+
+
+def _merge_signer(zoned: Signer | None, streamed: Signer | None) -> Signer | None:
+    """The signer zone's reading, with the text stream's filling what the zone lacks."""
+    if zoned is None:
+        return streamed
+    if streamed is None:
+        return zoned
+    return Signer(name=zoned.name or streamed.name, title=zoned.title or streamed.title,
+                  authority=zoned.authority or streamed.authority)

@@ -430,3 +430,79 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     header.issuer = issuer
     conf["issuer"] = combine("explicit", wc.span(issuer_raw)) if issuer else 0.0
     return header
+
+
+# ----------------------------------------------------------------------------- from the page's zones
+
+# Words that open the name of a body (cơ quan, tổ chức) in a header, compared without marks.
+# A header line that opens with one starts a new body; any other line continues the name above
+# (`CỤC CẢNH SÁT ĐIỀU TRA` / `TỘI PHẠM VỀ MA TÚY`, `ỦY BAN NHÂN DÂN` / `THÀNH PHỐ HÀ NỘI`).
+BODY_OPENERS = [
+    "BO", "SO", "CUC", "VU", "UY BAN", "UBND", "HOI DONG", "HDND", "VAN PHONG", "TRUONG", "BAN", "TO", "TRUNG TAM",
+    "CONG AN", "THU TUONG", "CHINH PHU", "CHI CUC", "TONG CUC", "PHONG", "DANG UY", "HOC VIEN", "VIEN", "BENH VIEN",
+    "KHO BAC", "NGAN HANG", "TOA AN", "VIEN KIEM SAT", "TINH UY", "THANH UY", "HUYEN UY", "DOAN", "HOI", "CONG TY",
+    "TAP DOAN", "DAI HOC", "BO CHI HUY", "BAN QUAN LY", "THANH TRA", "MAT TRAN", "BHXH", "BAO HIEM", "KIEM TOAN",
+]
+_OPENER_RE = re.compile(r"^(?:" + "|".join(sorted(BODY_OPENERS, key=len, reverse=True)) + r")\b")
+
+
+def _opens_body(line: str) -> bool:
+    return bool(_OPENER_RE.match(strip_diacritics(line).upper().strip(" -_.,:;|")))
+
+
+def header_bodies(left_lines: list[str]) -> tuple[str | None, str | None]:
+    """(issuer, issuer_parent) from the header's left column, read top down to `Số:`.
+
+    Decree 30 prints the managing body (cơ quan chủ quản) above the issuing
+    body; each may wrap onto several lines.  The lowest body is the issuer.
+    """
+    names: list[list[str]] = []
+    for raw in left_lines:
+        if NUMBER_RE.search(raw) or re.match(r"^\W{0,3}(V/v|Về\s+việc)\b", raw, re.I):
+            break
+        line = strip_motto(raw).strip(" -_=.,:;|\u2014\u2013")
+        if not line or not is_upper_line(line) or len(re.sub(r"\W", "", line)) < 2:
+            continue
+        if names and not _opens_body(line):
+            names[-1].append(line)
+        elif names and BARE_COUNCILS.match(" ".join(names[-1])) and PLACE_UNITS_RE.match(line):
+            names[-1].append(line)
+        else:
+            names.append([line])
+    if not names:
+        return None, None
+    cased = [sentence_case_name(" ".join(parts)) for parts in names]
+    return cased[-1], (cased[-2] if len(cased) >= 2 else None)
+
+
+def subject_from_zones(left_lines: list[str], title_lines: list[str]) -> str | None:
+    """The trích yếu: a công văn's `V/v ...` under its number, else the line(s) under the title.
+
+    Under the title, the subject runs until a line in capitals (the issuing
+    authority of a Quyết định: `THỦ TƯỚNG CHÍNH PHỦ`) or the body.
+    """
+    for index, line in enumerate(left_lines):
+        match = re.match(r"^\W{0,3}(V/v|V/V|v/v|Về\s+việc)\s*:?\s*(?P<rest>.*)$", line)
+        if match:
+            parts = [("V/v " if match.group(1).lower() == "v/v" else "Về việc ") + match.group("rest").strip()]
+            parts += [l for l in left_lines[index + 1:] if l.strip() and not NUMBER_RE.search(l)]
+            return re.sub(r"\s+", " ", " ".join(parts)).strip(" .;") or None
+    collected: list[str] = []
+    for index, line in enumerate(title_lines):
+        text = line.strip()
+        if index == 0 and _is_title_text(text):
+            continue
+        if not text or SUBJECT_STOP.match(text):
+            break
+        if is_upper_line(text):
+            if collected:
+                break
+            continue
+        collected.append(text)
+    subject = re.sub(r"\s+", " ", " ".join(collected)).strip(" .;")
+    return subject[:1].upper() + subject[1:] if subject else None
+
+
+def _is_title_text(text: str) -> bool:
+    bare = re.sub(r"[^A-Z]", "", strip_diacritics(text).upper())
+    return any(bare == re.sub(r"[^A-Z]", "", strip_diacritics(t)) for t in TITLE_WORDS)

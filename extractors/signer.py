@@ -87,3 +87,42 @@ def extract_signer(text: str) -> Signer | None:
         if name:
             return Signer(name=name, title=None, authority=None)
     return None
+
+
+# A name read under a seal may lose its first letters (`gô Thanh Bình`): in the signer
+# zone, a run of 2-5 capitalised words at the line's end is the name even without a surname.
+LOOSE_NAME_RE = re.compile(rf"^(?:[a-zà-ỹđ]{{1,4}}\s+)?(?P<name>{NAME_WORD}(?:\s+{NAME_WORD}){{1,4}})\s*\.?$")
+
+
+def signer_from_zone(lines: list[str]) -> Signer | None:
+    """Authority, title and name from the signer zone (bottom right of the letter's last page).
+
+    The zone holds `TM./KT./TL.` lines, the title in capitals, then (under
+    signature and seal) the name; seal text and OCR specks around it are
+    neither capitals of a title nor a name, and are passed over.
+    """
+    authorities: list[str] = []
+    titles: list[str] = []
+    name: str | None = None
+    for raw in lines:
+        line = raw.strip(" .,;:-_|")
+        if not line:
+            continue
+        if AUTHORITY_RE.match(line):
+            authorities.append(line)
+            continue
+        if is_upper_line(line) and not any(c.isdigit() for c in line):
+            if name is None and len(line.split()) <= 8:
+                titles.append(line)
+            continue
+        if any(c.isdigit() for c in line) or ":" in line:
+            continue
+        found = _name(line)
+        if found is None:
+            loose = LOOSE_NAME_RE.match(line)
+            found = loose.group("name") if loose else None
+        if found:
+            name = found  # the lowest name wins: the printed name is under the signature
+    if name is None and not authorities and not titles:
+        return None
+    return Signer(name=name, title=titles[-1] if titles else None, authority=" / ".join(authorities) or None)

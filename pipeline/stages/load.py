@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pipeline.core.errors import BadInput
 from pipeline.core.files import sha256_of
-from pipeline.core.types import InputFile, LoadedDocument, Page
+from pipeline.core.types import InputFile, LoadedDocument, Page, Word
 from pipeline.core.vietnamese import is_good_vietnamese_text, nfc
 
 RASTER_DPI = 300
@@ -224,15 +224,61 @@ def _pdf_image_coverage(source: InputFile, page_count: int) -> list[float]:
     return coverage
 
 
+# Words whose tops lie within this share of their height sit on one text line.
+_SAME_LINE = 0.5
+
+
+def _pdf_words(source: InputFile, page_count: int) -> list[tuple[list[Word], int, int]]:
+    """Each page's text-layer words with boxes in pixels at RASTER_DPI, and the page size.
+
+    The layout stage reads these the way it reads Tesseract's words, so a
+    born-digital letter and a scan of it meet the same zone rules.  A PDF
+    pdfplumber cannot parse yields no words (the text itself still comes
+    from pdftotext).
+    """
+    empty: list[tuple[list[Word], int, int]] = [([], 0, 0)] * page_count
+    try:
+        import pdfplumber
+        from pdfminer.pdfparser import PDFSyntaxError as MinerSyntaxError
+    except ImportError:  # an install without pdfplumber still reads text layers
+        return empty
+    scale = RASTER_DPI / 72.0
+    result: list[tuple[list[Word], int, int]] = []
+    try:
+        with pdfplumber.open(str(source.path)) as pdf:
+            for page in pdf.pages[:page_count]:
+                raw = page.extract_words(keep_blank_chars=False, use_text_flow=False)
+                words: list[Word] = []
+                line, line_top, line_height = -1, -1e9, 0.0
+                for item in sorted(raw, key=lambda w: (round(float(w["top"])), float(w["x0"]))):
+                    top, height = float(item["top"]), float(item["bottom"]) - float(item["top"])
+                    if abs(top - line_top) > _SAME_LINE * max(height, line_height, 1.0):
+                        line, line_top, line_height = line + 1, top, height
+                    box = (int(float(item["x0"]) * scale), int(top * scale),
+                           max(1, int((float(item["x1"]) - float(item["x0"])) * scale)), max(1, int(height * scale)))
+                    words.append(Word(text=nfc(item["text"]), confidence=100.0, line=line, box=box))
+                words.sort(key=lambda w: (w.line, w.box[0] if w.box else 0))  # a line reads left to right
+                result.append((words, int(float(page.width) * scale), int(float(page.height) * scale)))
+    except (MinerSyntaxError, ValueError, KeyError, TypeError, OSError):
+        return empty
+    return result + empty[len(result):]
+
+
 def _load_pdf(source: InputFile) -> LoadedDocument:
     page_count = _pdf_page_count(source)
     layers = _pdf_text_layer(source, page_count)
     coverage = _pdf_image_coverage(source, page_count)
     pages: list[Page] = []
+    layer_words: list[tuple[list[Word], int, int]] | None = None
     for number, (layer, covered) in enumerate(zip(layers, coverage), start=1):
         good_layer = len(layer.strip()) >= MIN_TEXT_LAYER_CHARS and is_good_vietnamese_text(layer)
-        if good_layer or covered < SCAN_COVERAGE:
-            pages.append(Page(number=number, text=layer))
+        # A page with neither images nor text is drawn in vector glyphs
+        # (Print-to-PDF): only its picture holds the letter, so it is OCR'd.
+        if good_layer or (covered < SCAN_COVERAGE and layer.strip()):
+            if layer_words is None:
+                layer_words = _pdf_words(source, page_count)
+            words, width, height = layer_words[number - 1]
+            pages.append(Page(number=number, text=layer, words=words, width=width, height=height))
         else:
             pages.append(Page(number=number, image=None, dpi=RASTER_DPI))
     return LoadedDocument(source=source, pages=pages)
