@@ -138,6 +138,10 @@ def _place_from(prefix: str) -> str | None:
         run.insert(0, word)
     while run and is_upper_line(run[0]) and len(run[0]) > 3 and not run[0].startswith("TP"):
         run.pop(0)  # the tail of an all-caps issuer line merged on the same line
+    # `Thành phố Hồ Chí Minh`, `Thị xã ...`: the unit's second word is lower case but part of the place.
+    before = words[: len(words) - len(run)] if run else []
+    if run and len(before) >= 2 and f"{before[-2]} {before[-1]}" in ("Thành phố", "Thị xã", "Thị trấn"):
+        run = before[-2:] + run
     return " ".join(run) or None
 
 

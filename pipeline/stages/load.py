@@ -8,6 +8,8 @@ Images (multi-page TIFF included) become one page per frame.
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,40 +230,48 @@ def _pdf_image_coverage(source: InputFile, page_count: int) -> list[float]:
 _SAME_LINE = 0.5
 
 
+_BBOX_PAGE = re.compile(r'<page width="(?P<w>[\d.]+)" height="(?P<h>[\d.]+)">(?P<body>.*?)</page>', re.S)
+_BBOX_WORD = re.compile(r'<word xMin="(?P<x0>[\d.\-]+)" yMin="(?P<y0>[\d.\-]+)" xMax="(?P<x1>[\d.\-]+)" '
+                        r'yMax="(?P<y1>[\d.\-]+)">(?P<text>.*?)</word>', re.S)
+
+
 def _pdf_words(source: InputFile, page_count: int) -> list[tuple[list[Word], int, int]]:
     """Each page's text-layer words with boxes in pixels at RASTER_DPI, and the page size.
 
     The layout stage reads these the way it reads Tesseract's words, so a
-    born-digital letter and a scan of it meet the same zone rules.  A PDF
-    pdfplumber cannot parse yields no words (the text itself still comes
-    from pdftotext).
+    born-digital letter and a scan of it meet the same zone rules.  They come
+    from poppler's `pdftotext -bbox`, the same reading as the page's text
+    (a number a signing tool stamped into the `Số:` slot included).
     """
     empty: list[tuple[list[Word], int, int]] = [([], 0, 0)] * page_count
     try:
-        import pdfplumber
-        from pdfminer.pdfparser import PDFSyntaxError as MinerSyntaxError
-    except ImportError:  # an install without pdfplumber still reads text layers
+        result = subprocess.run(["pdftotext", "-bbox", "-enc", "UTF-8", str(source.path), "-"],
+                                capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired):
         return empty
     scale = RASTER_DPI / 72.0
-    result: list[tuple[list[Word], int, int]] = []
-    try:
-        with pdfplumber.open(str(source.path)) as pdf:
-            for page in pdf.pages[:page_count]:
-                raw = page.extract_words(keep_blank_chars=False, use_text_flow=False)
-                words: list[Word] = []
-                line, line_top, line_height = -1, -1e9, 0.0
-                for item in sorted(raw, key=lambda w: (round(float(w["top"])), float(w["x0"]))):
-                    top, height = float(item["top"]), float(item["bottom"]) - float(item["top"])
-                    if abs(top - line_top) > _SAME_LINE * max(height, line_height, 1.0):
-                        line, line_top, line_height = line + 1, top, height
-                    box = (int(float(item["x0"]) * scale), int(top * scale),
-                           max(1, int((float(item["x1"]) - float(item["x0"])) * scale)), max(1, int(height * scale)))
-                    words.append(Word(text=nfc(item["text"]), confidence=100.0, line=line, box=box))
-                words.sort(key=lambda w: (w.line, w.box[0] if w.box else 0))  # a line reads left to right
-                result.append((words, int(float(page.width) * scale), int(float(page.height) * scale)))
-    except (MinerSyntaxError, ValueError, KeyError, TypeError, OSError):
-        return empty
-    return result + empty[len(result):]
+    pages: list[tuple[list[Word], int, int]] = []
+    for page in _BBOX_PAGE.finditer(result.stdout.decode("utf-8", "replace")):
+        raw = []
+        for match in _BBOX_WORD.finditer(page.group("body")):
+            x0, y0, x1, y1 = (float(match.group(k)) * scale for k in ("x0", "y0", "x1", "y1"))
+            raw.append((x0, y0, x1, y1, nfc(html.unescape(match.group("text")))))
+        words: list[Word] = []
+        # Lines as (top, height); a word joins a recent line it sits level with (two
+        # columns interleave in top order, so not only the last line is open).
+        lines: list[tuple[float, float]] = []
+        for x0, y0, x1, y1, text in sorted(raw, key=lambda w: (round(w[1]), w[0])):
+            height = y1 - y0
+            line = next((i for i in range(len(lines) - 1, max(-1, len(lines) - 6), -1)
+                         if abs(y0 - lines[i][0]) <= _SAME_LINE * max(height, lines[i][1], 1.0)), None)
+            if line is None:
+                lines.append((y0, height))
+                line = len(lines) - 1
+            words.append(Word(text=text, confidence=100.0, line=line,
+                              box=(int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(height)))))
+        words.sort(key=lambda w: (w.line, w.box[0] if w.box else 0))  # a line reads left to right
+        pages.append((words, int(float(page.group("w")) * scale), int(float(page.group("h")) * scale)))
+    return pages[:page_count] + empty[len(pages):]
 
 
 def _load_pdf(source: InputFile) -> LoadedDocument:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.marks import EMAIL, TIMESTAMP, is_arrival_word, is_caption_line, is_stamp_slot, urgency_of
+from extractors.marks import CAPTION_LABEL, EMAIL, TIMESTAMP, is_arrival_word, is_caption_line, is_stamp_slot, urgency_of
 from extractors.text import is_junk, is_upper_line
 from pipeline.core.types import Box, Mark, TextLine
 from pipeline.stages.layout.lines import _make_line
@@ -41,9 +41,11 @@ def _union(boxes: list[Box]) -> Box:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def _caption_marks(lines: list[TextLine], height: float) -> tuple[list[Mark], set[int]]:
+def _caption_marks(lines: list[TextLine], height: float, page_width: int) -> tuple[list[Mark], set[int]]:
     """E-signature captions and `SAO Y` lines, with the capitals printed above an e-mail."""
-    taken = {i for i, line in enumerate(lines) if is_caption_line(line.text)}
+    # A caption is a narrow box; an e-mail or a time inside a sentence of the body is not one.
+    taken = {i for i, line in enumerate(lines) if is_caption_line(line.text)
+             and (CAPTION_LABEL.search(line.text) or line.box[2] - line.box[0] < 0.45 * page_width)}
     if not taken:
         return [], set()
     # A boxed caption: `TRUNG TÂM CÔNG BÁO VÀ TIN HỌC` / e-mail / time; its name stands just above the e-mail.
@@ -103,7 +105,7 @@ def _stamp_rects(lines: list[TextLine], height: float) -> list[Box]:
 def separate_marks(lines: list[TextLine], page_width: int, page_height: int) -> tuple[list[Mark], list[TextLine]]:
     """(marks, the letter's own lines) of one page."""
     height = _median_height(lines)
-    marks, taken = _caption_marks(lines, height)
+    marks, taken = _caption_marks(lines, height, page_width)
     rest = [line for i, line in enumerate(lines) if i not in taken]
 
     # Arrival stamps: their words leave whatever line OCR read them into.

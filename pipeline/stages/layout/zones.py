@@ -163,7 +163,7 @@ def _title_and_addressees(lines: list[TextLine], margins: _Margins, width: int
     # The trích yếu and the issuing authority's line under the title are centred (and
     # stand there too when a stamp hid the title itself).
     while index < len(lines) and margins.centred(lines[index], width) and not BODY_START.match(lines[index].text) \
-            and not KINH_GUI.match(lines[index].text):
+            and not KINH_GUI.match(lines[index].text) and not CONG_DIEN.search(lines[index].text):
         title.append(lines[index])
         index += 1
     rest = lines[index:]
