@@ -165,7 +165,12 @@ def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | Non
         if not match:
             continue
         code = normalize_code(match.group("code")).lstrip("/")
-        raw_num = match.group("num")
+        # `THPT.PB`: a dotted part of the code, kept where the text is exact (a text layer);
+        # in OCR a dot is as often a speck (`TB-I.PQT`).
+        dotted = re.match(r"\.[A-ZĐ]{1,8}\b", line[match.end("code"):])
+        if dotted and not wc.is_ocr:
+            code += dotted.group(0)
+        raw_num = match.group("num").rstrip(".,")  # `3070. /KH-UBND`
         type_code = next((p for p in code.split("/")[-1].split("-")[:1] if p in TYPE_CODES), None)
         if not raw_num or not raw_num.isdigit():
             # A handwritten number OCR cannot read: the slot is there, the number is not.

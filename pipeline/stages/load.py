@@ -257,15 +257,15 @@ def _pdf_words(source: InputFile, page_count: int) -> list[tuple[list[Word], int
             x0, y0, x1, y1 = (float(match.group(k)) * scale for k in ("x0", "y0", "x1", "y1"))
             raw.append((x0, y0, x1, y1, nfc(html.unescape(match.group("text")))))
         words: list[Word] = []
-        # Lines as (top, height); a word joins a recent line it sits level with (two
+        # Lines as (middle, height); a word joins a recent line it sits level with (two
         # columns interleave in top order, so not only the last line is open).
         lines: list[tuple[float, float]] = []
         for x0, y0, x1, y1, text in sorted(raw, key=lambda w: (round(w[1]), w[0])):
-            height = y1 - y0
+            height, middle = y1 - y0, (y0 + y1) / 2
             line = next((i for i in range(len(lines) - 1, max(-1, len(lines) - 6), -1)
-                         if abs(y0 - lines[i][0]) <= _SAME_LINE * max(height, lines[i][1], 1.0)), None)
+                         if abs(middle - lines[i][0]) <= _SAME_LINE * max(min(height, lines[i][1]), 1.0)), None)
             if line is None:
-                lines.append((y0, height))
+                lines.append((middle, height))
                 line = len(lines) - 1
             words.append(Word(text=text, confidence=100.0, line=line,
                               box=(int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(height)))))
