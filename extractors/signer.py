@@ -120,7 +120,8 @@ def signer_from_zone(lines: list[str]) -> Signer | None:
         found = _name(line)
         if found is None:
             loose = LOOSE_NAME_RE.match(line)
-            found = loose.group("name") if loose else None
+            # The lost letters' remnant stays: `gô Thanh Bình` is nearer the name than `Thanh Bình`.
+            found = (line[:1].upper() + line[1:]).rstrip(" .") if loose else None
         if found:
             name = found  # the lowest name wins: the printed name is under the signature
     if name is None and not authorities and not titles:

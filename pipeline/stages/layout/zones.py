@@ -107,6 +107,10 @@ class _Margins:
         return inset_left > 0.04 * width and inset_right > 0.04 * width and \
             abs(centre - (self.left + self.right) / 2) < 0.07 * width
 
+    def inset(self, line: TextLine, width: int) -> bool:
+        """Short of both margins: a centred line, or a title's wrapped line (body lines run to the right margin)."""
+        return line.box[0] - self.left > 0.03 * width and self.right - line.box[2] > 0.03 * width
+
 
 def _margins(pages: list[PageLines]) -> _Margins:
     wide = [line for page in pages for line in page.lines if line.box[2] - line.box[0] > 0.55 * page.width]
@@ -162,7 +166,7 @@ def _title_and_addressees(lines: list[TextLine], margins: _Margins, width: int
         index = 1
     # The trích yếu and the issuing authority's line under the title are centred (and
     # stand there too when a stamp hid the title itself).
-    while index < len(lines) and margins.centred(lines[index], width) and not BODY_START.match(lines[index].text) \
+    while index < len(lines) and margins.inset(lines[index], width) and not BODY_START.match(lines[index].text) \
             and not KINH_GUI.match(lines[index].text) and not CONG_DIEN.search(lines[index].text):
         title.append(lines[index])
         index += 1
