@@ -490,11 +490,17 @@ def subject_from_zones(left_lines: list[str], title_lines: list[str]) -> str | N
     Under the title, the subject runs until a line in capitals (the issuing
     authority of a Quyết định: `THỦ TƯỚNG CHÍNH PHỦ`) or the body.
     """
+    number_at = next((i for i, line in enumerate(left_lines) if NUMBER_RE.search(line)), None)
     for index, line in enumerate(left_lines):
-        match = re.match(r"^\W{0,3}(V/v|V/V|v/v|Về\s+việc)\s*:?\s*(?P<rest>.*)$", line)
-        if match:
-            parts = [("V/v " if match.group(1).lower() == "v/v" else "Về việc ") + match.group("rest").strip()]
-            parts += [l for l in left_lines[index + 1:] if l.strip() and not NUMBER_RE.search(l)]
+        match = re.match(r"^\W{0,3}(V\s*/\s*v|V/V|Về\s+việc)\s*:?\s*(?P<rest>.*)$", line, re.I)
+        # A công văn's trích yếu: `V/v ...`, or the mixed-case lines under its `Số:` (`Về Chương trình ...`).
+        under_number = number_at is not None and index > number_at and not is_upper_line(line)
+        if match or under_number:
+            first = line
+            if match:
+                lead = "V/v " if re.sub(r"\s", "", match.group(1)).lower() == "v/v" else "Về việc "
+                first = lead + match.group("rest").strip()
+            parts = [first] + [l for l in left_lines[index + 1:] if l.strip() and not NUMBER_RE.search(l)]
             return re.sub(r"\s+", " ", " ".join(parts)).strip(" .;") or None
     collected: list[str] = []
     for index, line in enumerate(title_lines):

@@ -50,6 +50,7 @@ BODY_START = re.compile(r"^\W{0,3}(Căn\s+cứ|Kính\s+gửi|Thực\s+hiện|The
 TITLES = ["KE HOACH", "QUYET DINH", "THONG BAO", "CONG VAN", "BAO CAO", "TO TRINH", "CHI THI", "NGHI QUYET",
           "HUONG DAN", "GIAY MOI", "KET LUAN", "CONG DIEN", "THONG TU", "NGHI DINH", "QUY CHE", "QUY DINH",
           "DE AN", "CHUONG TRINH", "PHUONG AN", "BIEN BAN", "THONG CAO", "PHU LUC"]
+TITLE_BLOCK_LINES = 8  # title, up to five lines of trích yếu, the authority's line
 _TITLE_KEYS = {t.replace(" ", "") for t in TITLES}
 
 
@@ -166,8 +167,14 @@ def _title_and_addressees(lines: list[TextLine], margins: _Margins, width: int
         index = 1
     # The trích yếu and the issuing authority's line under the title are centred (and
     # stand there too when a stamp hid the title itself).
-    while index < len(lines) and margins.inset(lines[index], width) and not BODY_START.match(lines[index].text) \
+    # A long trích yếu wraps nearly full width: after a title (or a first inset line) the
+    # block runs on while its lines follow closely, up to the body's first words.
+    height = _median([l.height for l in lines[:12]], 50.0)
+    block = bool(title) or bool(lines) and margins.inset(lines[0], width)
+    while index < len(lines) and block and len(title) < TITLE_BLOCK_LINES and not BODY_START.match(lines[index].text) \
             and not KINH_GUI.match(lines[index].text) and not CONG_DIEN.search(lines[index].text):
+        if title and lines[index].box[1] - title[-1].box[3] > 1.8 * height and not margins.inset(lines[index], width):
+            break
         title.append(lines[index])
         index += 1
     rest = lines[index:]
