@@ -18,7 +18,8 @@ from pipeline.core.types import Received, Signature
 from pipeline.core.vietnamese import strip_diacritics
 
 # Caption labels of Vietnamese signing tools (VGCA, VNPT SmartCA, Viettel-CA, the Government portal).
-CAPTION_LABEL = re.compile(r"(?:^|\W)(?:Người\s+ký|Ký\s+bởi|Email|Cơ\s+quan|Thời\s+gian\s+ký|Ngày\s+ký)\s*:", re.I)
+# A label opens its line (after a few specks of the logo beside it); `(email: ...)` in a sentence is no caption.
+CAPTION_LABEL = re.compile(r"^.{0,10}?\b(?:Người\s+ký|Ký\s+bởi|Email|Cơ\s+quan|Thời\s+gian\s+ký|Ngày\s+ký)\s*:")
 EMAIL = re.compile(r"[\w.\-]+@[\w\-]+(?:\.[\w\-]+)+")
 # `25.02.2021 15:12:01 +07:00`, `25/07/2025 10:25:14 +07:00`: a signing tool's timestamp, never a letter's date.
 TIMESTAMP = re.compile(
@@ -37,7 +38,8 @@ def _bare(text: str) -> str:
 
 def is_caption_line(text: str) -> bool:
     """A line of an e-signature caption or an electronic copy's `SAO Y` line."""
-    return bool(CAPTION_LABEL.search(text) or EMAIL.search(text) or TIMESTAMP.search(text)
+    bare_email = EMAIL.search(text) and len(text) - len(EMAIL.search(text).group(0)) < 20  # type: ignore[union-attr]
+    return bool(CAPTION_LABEL.search(text) or bare_email or TIMESTAMP.search(text)
                 or COPY_LINE.match(text) or re.search(r"đã\s+ký\s+lên\s+văn\s+bản", text, re.I))
 
 
@@ -66,7 +68,9 @@ def signature_from_caption(lines: list[str]) -> Signature | None:
     signed_by = organisation = signed_at = None
     unlabelled: list[str] = []
     for line in lines:
-        label = re.search(r"(Người\s+ký|Ký\s+bởi|Cơ\s+quan)\s*:\s*(?P<value>.+)$", line, re.I)
+        label = re.search(r"(Người\s+ký|Ký\s+bởi|Cơ\s+quan)\s*:\s*(?P<value>.+)$", line)
+        if re.search(r"(Email|Thời\s+gian\s+ký|Ngày\s+ký)\s*:", line) and not label:
+            label = None
         if label:
             value = EMAIL.sub("", label.group("value")).strip(" ,;:_")
             if label.group(1).lower().startswith("cơ"):
@@ -77,7 +81,7 @@ def signature_from_caption(lines: list[str]) -> Signature | None:
             parts = [p.strip() for p in line.split(";")]
             if len(parts) >= 2 and parts[1]:
                 organisation = organisation or parts[1]
-        elif not EMAIL.search(line) and not TIMESTAMP.search(line) and not CAPTION_LABEL.search(line):
+        elif not EMAIL.search(line) and not TIMESTAMP.search(line):
             unlabelled.append(line.strip())
         stamp = TIMESTAMP.search(line)
         if stamp and signed_at is None:

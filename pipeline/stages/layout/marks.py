@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import re
 
-from extractors.marks import CAPTION_LABEL, EMAIL, TIMESTAMP, is_arrival_word, is_caption_line, is_stamp_slot, urgency_of
+from extractors.marks import CAPTION_LABEL, EMAIL, TIMESTAMP, is_caption_line, is_stamp_slot, urgency_of
 from extractors.text import is_junk, is_upper_line
 from pipeline.core.types import Box, Mark, TextLine
 from pipeline.stages.layout.lines import _make_line
 
 # Slots of an arrival stamp that never start a letter's own line (`Số:`, `Ngày:` do, so they need a `ĐẾN` near).
 STAMP_ONLY = re.compile(r"^\W{0,3}(?:Chuyển|Chuyen|Giờ|Lưu\s+hồ\s+sơ|Số\s+và\s+ký\s+hiệu)\b", re.I)
+# The stamp's `ĐẾN` as one word (read `ĐỀN)`, `DEN`), in capitals.
+ARRIVAL_ALONE = re.compile(r"\W{0,2}[ĐD][ẾỀEÉÈ]N\W{0,2}")
 # Lines worth keeping however badly read: the header's number and date slots (handwriting reads low).
 SLOT_WORDS = re.compile(r"S[ốoôóồ6]\s*[:.]|ng[àaá]y|th[áa]ng|n[ăa]m", re.I)
 # An OCR line this unsure and this short is a speck, a seal or a signature stroke.
@@ -81,20 +83,25 @@ def _stamp_rects(lines: list[TextLine], height: float) -> list[Box]:
     """Rectangles of arrival stamps: each `ĐẾN` with the stamp's slots and the receiving office above it."""
     rects: list[Box] = []
     for anchor in lines:
-        if not is_arrival_word(anchor.text):
-            continue
-        word = next((w for w in anchor.words if is_arrival_word(w.text)), None)
+        word = next((w for w in anchor.words if ARRIVAL_ALONE.fullmatch(w.text)), None)
         if word is None or word.box is None:
             continue
         x0, y0 = word.box[0], word.box[1]
         parts: list[Box] = [(x0, y0, x0 + word.box[2], y0 + word.box[3])]
+        after = anchor.text[anchor.text.find(word.text) + len(word.text):]
+        slots = [line for line in lines if abs(line.box[0] - x0) < 8 * height and 0 <= line.box[1] - y0 < 6 * height
+                 and (is_stamp_slot(line.text) or STAMP_ONLY.match(line.text))]
+        # `ĐẾN NĂM 2030` in a heading is not a stamp: a stamp has its slots (`Số:`, `Ngày:`, `Chuyển:`).
+        if not slots and not re.match(r"^\W{0,3}(Số|Ngày|Giờ)", after, re.I):
+            continue
         for line in lines:
             near_x = abs(line.box[0] - x0) < 8 * height
             below = 0 <= line.box[1] - y0 < 6 * height
             above = 0 < y0 - line.box[3] < 2.5 * height
             if near_x and below and (is_stamp_slot(line.text) or STAMP_ONLY.match(line.text)) and line.box[2] - line.box[0] < 14 * height:
                 parts.append(line.box)
-            elif above and near_x and is_upper_line(line.text) and line.box[2] - line.box[0] < 14 * height:
+            elif above and near_x and is_upper_line(line.text) and line.box[2] - line.box[0] < 14 * height \
+                    and not SLOT_WORDS.search(line.text):
                 parts.append(line.box)  # the receiving office's name heads the stamp
         rect = _union(parts)
         rects.append((rect[0] - int(0.3 * height), rect[1] - int(0.3 * height),

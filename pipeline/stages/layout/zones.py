@@ -47,6 +47,9 @@ NOI_NHAN = re.compile(r"^\W{0,3}N[ơo]i\s+nh[ậa]n", re.I)
 AUTHORITY = re.compile(r"^\W{0,2}(?:TM|KT|TL|TUQ|Q)\s*[.,]\s*\S")
 BODY_START = re.compile(r"^\W{0,3}(Căn\s+cứ|Kính\s+gửi|Thực\s+hiện|Theo\s+đề\s+nghị|Điều\s+\d|Nhằm|Để|Trong|"
                         r"Ngày|Vừa\s+qua|Qua|Tiếp\s+theo|Phúc\s+đáp|Sở\s|Ủy\s+ban|UBND)", re.I)
+# What ends a title block: the body's openings (not `Ngày`, which a wrapped trích yếu may start with).
+TITLE_STOP = re.compile(r"^\W{0,3}(Căn\s+cứ|Kính\s+gửi|Thực\s+hiện|Theo\s+đề\s+nghị|Điều\s+\d|Nhằm|Để|Phúc\s+đáp|"
+                        r"Tiếp\s+theo|[IVX]+\.|\d+\.)", re.I)
 TITLES = ["KE HOACH", "QUYET DINH", "THONG BAO", "CONG VAN", "BAO CAO", "TO TRINH", "CHI THI", "NGHI QUYET",
           "HUONG DAN", "GIAY MOI", "KET LUAN", "CONG DIEN", "THONG TU", "NGHI DINH", "QUY CHE", "QUY DINH",
           "DE AN", "CHUONG TRINH", "PHUONG AN", "BIEN BAN", "THONG CAO", "PHU LUC"]
@@ -171,7 +174,7 @@ def _title_and_addressees(lines: list[TextLine], margins: _Margins, width: int
     # block runs on while its lines follow closely, up to the body's first words.
     height = _median([l.height for l in lines[:12]], 50.0)
     block = bool(title) or bool(lines) and margins.inset(lines[0], width)
-    while index < len(lines) and block and len(title) < TITLE_BLOCK_LINES and not BODY_START.match(lines[index].text) \
+    while index < len(lines) and block and len(title) < TITLE_BLOCK_LINES and not TITLE_STOP.match(lines[index].text) \
             and not KINH_GUI.match(lines[index].text) and not CONG_DIEN.search(lines[index].text):
         if title and lines[index].box[1] - title[-1].box[3] > 1.8 * height and not margins.inset(lines[index], width):
             break
