@@ -148,7 +148,8 @@ def _page_to_json(page) -> dict[str, Any]:
 def _page_from_json(data: dict[str, Any]):
     from pipeline.core.types import PageText, Word
 
-    words = [Word(text=t, confidence=c, line=line, box=tuple(box) if box else None) for t, c, line, box in data["words"]]
+    words = [Word(text=t, confidence=c, line=line, box=tuple(box) if box else None)
+             for t, c, line, box in data["words"]]
     return PageText(**{**data, "words": words})
 
 

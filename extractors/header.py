@@ -389,11 +389,12 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     header.doc_number = number
 
     title, title_index = _title(lines)
-    code = number_raw and normalize_code(NUMBER_RE.search(number_raw).group("code")).lstrip("/")
+    number_match = NUMBER_RE.search(number_raw) if number_raw else None
+    code = normalize_code(number_match.group("code")).lstrip("/") if number_match else None
     readings = slot_readings or {}
     from_reread = False
     if readings.get("number") and wc.is_ocr:
-        page_num = NUMBER_RE.search(number_raw).group("num") if number_raw else None
+        page_num = number_match.group("num") if number_match else None
         reread, reread_conf, voted = _reread_number(readings, page_num, code)
         if number is None and reread:
             header.doc_number, number, conf["doc_number"] = reread, reread, reread_conf
@@ -416,7 +417,7 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
             conf["doc_number"] = min(conf["doc_number"], 0.3)
 
     vv, vv_index = _vv_subject(lines)
-    if title:
+    if title and title_index is not None:
         header.doc_type = title.capitalize()
         conf["doc_type"] = combine("explicit", None)
         header.subject = _subject(lines, title_index + 1)
@@ -500,7 +501,7 @@ def subject_from_zones(left_lines: list[str], title_lines: list[str]) -> str | N
             if match:
                 lead = "V/v " if re.sub(r"\s", "", match.group(1)).lower() == "v/v" else "Về việc "
                 first = lead + match.group("rest").strip()
-            parts = [first] + [l for l in left_lines[index + 1:] if l.strip() and not NUMBER_RE.search(l)]
+            parts = [first] + [rest for rest in left_lines[index + 1:] if rest.strip() and not NUMBER_RE.search(rest)]
             return re.sub(r"\s+", " ", " ".join(parts)).strip(" .;") or None
     collected: list[str] = []
     for index, line in enumerate(title_lines):

@@ -28,7 +28,8 @@ TIMESTAMP = re.compile(
 COPY_LINE = re.compile(r"^\W{0,3}S\S?A\S?O\s+Y\b", re.I)  # `SAO Y; VĂN PHÒNG ...`, read `SẠAO Y`
 # The arrival stamp's own words (`ĐẾN`, read `ĐỀN`, `DEN`), and the slots printed on it.
 ARRIVAL_WORD = re.compile(r"(?:^|[^\w])(?:Đ|D)[ẾỀEÉÈ]N(?:[^\w]|$)")
-STAMP_SLOT = re.compile(r"^\W{0,3}(?:Số|Só|Sô|So|Ngày|Ngay|Giờ|Gio|Chuyển|Chuyen|Lưu\s+hồ\s+sơ|Số\s+và\s+ký\s+hiệu)\b", re.I)
+STAMP_SLOT = re.compile(
+    r"^\W{0,3}(?:Số|Só|Sô|So|Ngày|Ngay|Giờ|Gio|Chuyển|Chuyen|Lưu\s+hồ\s+sơ|Số\s+và\s+ký\s+hiệu)\b", re.I)
 URGENCY = {"HOA TOC": "Hỏa tốc", "THUONG KHAN": "Thượng khẩn", "KHAN": "Khẩn"}
 
 
@@ -115,7 +116,8 @@ def received_from_stamp(lines: list[str]) -> Received | None:
         slot = re.search(r"\bS[ốoô]\s*[:.]?\s*(?P<n>\d{1,6})\b", line)
         if slot and number is None:
             number = slot.group("n")
-        day = re.search(r"Ngày\s*[:.]?\s*(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{2}|\d{4})\b", line, re.I)
+        day = re.search(r"Ngày\s*[:.]?\s*(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{2}|\d{4})\b",
+                        line, re.I)
         if day and date is None:
             year = day.group("y")
             year = f"20{year}" if len(year) == 2 else year

@@ -11,7 +11,7 @@ not print.  Nothing here verifies the signature cryptographically.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ def _pdf_time(value: str | None) -> str | None:
         offset = timedelta(hours=int(oh), minutes=int(om))
         stamp = stamp.replace(tzinfo=timezone(offset if sign == "+" else -offset))
     elif value and value.rstrip().endswith("Z"):
-        stamp = stamp.replace(tzinfo=timezone.utc)
+        stamp = stamp.replace(tzinfo=UTC)
     return stamp.isoformat()
 
 

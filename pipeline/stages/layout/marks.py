@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.marks import CAPTION_LABEL, EMAIL, TIMESTAMP, is_caption_line, is_stamp_slot, urgency_of
+from extractors.marks import CAPTION_LABEL, COPY_LINE, EMAIL, TIMESTAMP, is_caption_line, is_stamp_slot, urgency_of
 from extractors.text import is_junk, is_upper_line
 from pipeline.core.types import Box, Mark, TextLine
 from pipeline.stages.layout.lines import _make_line
@@ -76,8 +76,9 @@ def _caption_marks(lines: list[TextLine], height: float, page_width: int) -> tup
             clusters.append([i])
     marks = []
     for cluster in clusters:
-        kind = "copy" if any(re.match(r"^\W{0,3}S\S?A\S?O\s+Y\b", lines[k].text, re.I) for k in cluster) else "e-signature"
-        marks.append(Mark(kind=kind, lines=[lines[k] for k in sorted(cluster, key=lambda k: lines[k].box[1])]))
+        copy = any(COPY_LINE.match(lines[k].text) for k in cluster)
+        ordered = [lines[k] for k in sorted(cluster, key=lambda k: lines[k].box[1])]
+        marks.append(Mark(kind="copy" if copy else "e-signature", lines=ordered))
     return marks, taken
 
 
@@ -100,10 +101,10 @@ def _stamp_rects(lines: list[TextLine], height: float) -> list[Box]:
             near_x = abs(line.box[0] - x0) < 8 * height
             below = 0 <= line.box[1] - y0 < 6 * height
             above = 0 < y0 - line.box[3] < 2.5 * height
-            if near_x and below and (is_stamp_slot(line.text) or STAMP_ONLY.match(line.text)) and line.box[2] - line.box[0] < 14 * height:
+            narrow = line.box[2] - line.box[0] < 14 * height
+            if near_x and below and narrow and (is_stamp_slot(line.text) or STAMP_ONLY.match(line.text)):
                 parts.append(line.box)
-            elif above and near_x and is_upper_line(line.text) and line.box[2] - line.box[0] < 14 * height \
-                    and not SLOT_WORDS.search(line.text):
+            elif above and near_x and narrow and is_upper_line(line.text) and not SLOT_WORDS.search(line.text):
                 parts.append(line.box)  # the receiving office's name heads the stamp
         rect = _union(parts)
         rects.append((rect[0] - int(0.3 * height), rect[1] - int(0.3 * height),
@@ -132,7 +133,7 @@ def separate_marks(lines: list[TextLine], page_width: int, page_height: int) -> 
             outside = [w for w in line.words if w not in inside]
             if outside:
                 kept.append(_make_line(outside, line.page, line.confidence is not None))
-        marks.append(Mark(kind="received", lines=sorted(stamp_lines, key=lambda l: l.box[1])))
+        marks.append(Mark(kind="received", lines=sorted(stamp_lines, key=lambda ln: ln.box[1])))
         rest = kept
 
     own: list[TextLine] = []

@@ -119,17 +119,22 @@ class _Margins:
 def _margins(pages: list[PageLines]) -> _Margins:
     wide = [line for page in pages for line in page.lines if line.box[2] - line.box[0] > 0.55 * page.width]
     width = pages[0].width if pages else 2480
-    return _Margins(left=_median([l.box[0] for l in wide], 0.12 * width),
-                    right=_median([l.box[2] for l in wide], 0.9 * width))
+    return _Margins(left=_median([ln.box[0] for ln in wide], 0.12 * width),
+                    right=_median([ln.box[2] for ln in wide], 0.9 * width))
 
 
 def _header(page: PageLines, margins: _Margins) -> tuple[list[TextLine], list[TextLine], list[TextLine]]:
     """(header left, header right, the page's lines below the header) of page one."""
     split = _split_x(page)
     band = [part for line in page.lines if line.box[1] < 0.45 * page.height for part in _cut(line, split, page.width)]
-    anchors = [line for line in band if line.box[1] < 0.35 * page.height and (
-        (NUMBER_LINE.match(line.text) and line.box[0] < split)
-        or (line.box[0] >= split - 0.03 * page.width and (DATE_LINE.search(line.text) or RIGHT_ANCHOR.search(_bare(line.text)))))]
+    def is_anchor(line: TextLine) -> bool:
+        """The number slot on the left, the motto or the date line on the right."""
+        if NUMBER_LINE.match(line.text) and line.box[0] < split:
+            return True
+        right_side = line.box[0] >= split - 0.03 * page.width
+        return right_side and bool(DATE_LINE.search(line.text) or RIGHT_ANCHOR.search(_bare(line.text)))
+
+    anchors = [line for line in band if line.box[1] < 0.35 * page.height and is_anchor(line)]
     title_top = next((line.box[1] for line in page.lines if line.box[1] < 0.45 * page.height
                       and (is_title_line(line.text) or KINH_GUI.match(line.text))), None)
     if anchors:
@@ -142,7 +147,7 @@ def _header(page: PageLines, margins: _Margins) -> tuple[list[TextLine], list[Te
     right: list[TextLine] = []
     rest: list[TextLine] = []
     open_below = True  # below the anchors, the left column runs on (a công văn's trích yếu) until the page's text
-    for line in sorted(band, key=lambda l: (l.box[1], l.box[0])):
+    for line in sorted(band, key=lambda ln: (ln.box[1], ln.box[0])):
         centre_y = (line.box[1] + line.box[3]) / 2
         in_left = line.box[2] <= split + 0.03 * page.width
         in_right = line.box[0] >= split - 0.03 * page.width
@@ -172,7 +177,7 @@ def _title_and_addressees(lines: list[TextLine], margins: _Margins, width: int
     # stand there too when a stamp hid the title itself).
     # A long trích yếu wraps nearly full width: after a title (or a first inset line) the
     # block runs on while its lines follow closely, up to the body's first words.
-    height = _median([l.height for l in lines[:12]], 50.0)
+    height = _median([ln.height for ln in lines[:12]], 50.0)
     block = bool(title) or bool(lines) and margins.inset(lines[0], width)
     while index < len(lines) and block and len(title) < TITLE_BLOCK_LINES and not TITLE_STOP.match(lines[index].text) \
             and not KINH_GUI.match(lines[index].text) and not CONG_DIEN.search(lines[index].text):
@@ -183,29 +188,33 @@ def _title_and_addressees(lines: list[TextLine], margins: _Margins, width: int
     rest = lines[index:]
     for start, line in enumerate(rest[:6]):
         if KINH_GUI.match(line.text) or CONG_DIEN.search(line.text):
-            addressees = _addressee_block(rest, start)
+            addressees = _addressee_block(rest, start, width)
             body = rest[:start] + rest[start + len(addressees):]
             return title, addressees, body
     return title, [], rest
 
 
-def _addressee_block(lines: list[TextLine], start: int) -> list[TextLine]:
-    """The `Kính gửi:` line and the lines of its list (bulleted, or wrapped under the first recipient)."""
+def _addressee_block(lines: list[TextLine], start: int, width: int) -> list[TextLine]:
+    """The `Kính gửi:` line and the lines of its list (bulleted, or wrapped under the first recipient).
+
+    The list's left edge is the first recipient's: on the label's line when it
+    stands there, else the next line's start.  A line that starts left of it
+    (the body's paragraph) or far below ends the list.
+    """
     head = lines[start]
     block = [head]
-    height = _median([l.height for l in lines], 50.0)
+    height = _median([ln.height for ln in lines], 50.0)
     label = re.match(r"^\W{0,3}K[íi]nh\s+g[ửu]i\s*:?", head.text, re.I)
-    after = [w for w in head.words if label and w.box and w.box[0] > head.box[0] + 1] if label else []
-    # The items' left edge: the first recipient on the label's line, else the next line's start.
-    item_x = after[len(re.findall(r"\S+", label.group(0))) - 1].box[0] if label and len(after) >= \
-        len(re.findall(r"\S+", label.group(0))) else None  # type: ignore[union-attr]
+    label_words = len(label.group(0).split()) if label else len(head.words)
+    first_item = head.words[label_words] if len(head.words) > label_words else None
+    item_x = first_item.box[0] if first_item is not None and first_item.box else None
     previous = head
     for line in lines[start + 1:]:
         if item_x is None:
             item_x = line.box[0]
         gap = line.box[1] - previous.box[3]
-        if gap > 2.2 * height or BODY_START.match(line.text) and not line.text.lstrip().startswith("-") \
-                or line.box[0] < item_x - 0.012 * 2480:
+        body = BODY_START.match(line.text) and not line.text.lstrip().startswith("-")
+        if gap > 2.2 * height or body or line.box[0] < item_x - 0.012 * width:
             break
         block.append(line)
         previous = line
@@ -220,14 +229,14 @@ def _closing(pages: list[PageLines], first_letter_page: int) -> tuple[int | None
         for line in page.lines:
             if NOI_NHAN.match(line.text) and line.box[0] < 0.4 * page.width and (
                     page.number > first_letter_page or line.box[1] > 0.25 * page.height):
-                height = _median([l.height for l in page.lines], 50.0)
+                height = _median([ln.height for ln in page.lines], 50.0)
                 top = line.box[1]
-                recipients = [l for l in page.lines if l.box[1] >= top - 5 and l.box[0] < 0.35 * page.width
-                              and l.box[2] < 0.62 * page.width]
-                cut = next((i for i, l in enumerate(recipients) if re.match(r"^\W{0,3}Lưu\b", l.text)), None)
+                recipients = [ln for ln in page.lines if ln.box[1] >= top - 5 and ln.box[0] < 0.35 * page.width
+                              and ln.box[2] < 0.62 * page.width]
+                cut = next((i for i, ln in enumerate(recipients) if re.match(r"^\W{0,3}Lưu\b", ln.text)), None)
                 recipients = recipients[:cut + 1] if cut is not None else recipients
-                signer = [l for l in page.lines if l.box[1] >= top - 5 * height and l.box[0] >= 0.38 * page.width
-                          and l not in recipients]
+                signer = [ln for ln in page.lines if ln.box[1] >= top - 5 * height and ln.box[0] >= 0.38 * page.width
+                          and ln not in recipients]
                 return page.number, recipients, signer
     # No `Nơi nhận`: the signer's authority line (`TM. ỦY BAN NHÂN DÂN`) on the right closes the letter.
     for page in pages:
@@ -236,7 +245,7 @@ def _closing(pages: list[PageLines], first_letter_page: int) -> tuple[int | None
         for line in page.lines:
             if AUTHORITY.match(line.text) and line.box[0] > 0.35 * page.width and (
                     page.number > first_letter_page or line.box[1] > 0.3 * page.height):
-                signer = [l for l in page.lines if l.box[1] >= line.box[1] - 5 and l.box[0] >= 0.35 * page.width]
+                signer = [ln for ln in page.lines if ln.box[1] >= line.box[1] - 5 and ln.box[0] >= 0.35 * page.width]
                 return page.number, [], signer
     return None, [], []
 
