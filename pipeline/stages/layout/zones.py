@@ -81,6 +81,13 @@ def _cut(line: TextLine, split: float, width: int) -> list[TextLine]:
     """A header line read across both columns, cut at its widest word gap near the column edge."""
     if not (line.box[0] < split - 0.02 * width and line.box[2] > split + 0.02 * width) or len(line.words) < 2:
         return [line]
+    ocr = line.confidence is not None
+    # The quốc hiệu always opens the right column: cut before it, however narrow the gap.
+    bare = [_bare(w.text) for w in line.words]
+    motto = next((i for i in range(1, len(bare) - 1) if re.fullmatch(r"C\S?NG", bare[i])
+                  and re.fullmatch(r"H\S{0,3}", bare[i + 1])), None)
+    if motto is not None:
+        return [_make_line(line.words[:motto], line.page, ocr), _make_line(line.words[motto:], line.page, ocr)]
     gaps = []
     for i in range(1, len(line.words)):
         left, right = line.words[i - 1].box, line.words[i].box
@@ -96,7 +103,6 @@ def _cut(line: TextLine, split: float, width: int) -> list[TextLine]:
     typical = _median([g for g, _ in gaps], 0.0)
     if gap < 1.4 * max(typical, 1.0) and gap < 0.5 * line.height:
         return [line]
-    ocr = line.confidence is not None
     return [_make_line(line.words[:cut], line.page, ocr), _make_line(line.words[cut:], line.page, ocr)]
 
 
