@@ -227,6 +227,17 @@ def _cited_numbers(text: str, doc_type: str | None) -> list[str]:
     return found
 
 
+def _rereads_support_day(readings: dict[str, list[str]], day: str) -> bool:
+    """Whether the focused rereads of the date slot (when there are any) read `day` at least once in four."""
+    if not readings.get("date") and not readings.get("day"):
+        return True
+    days, _, _ = date_readings(readings.get("date", []), readings.get("day", []), None)
+    digits = [r.token for r in days if r.token.isdigit()]
+    if len(digits) < 4:
+        return True  # too few readings to overrule the page
+    return sum(int(token) == int(day) for token in digits) * 4 >= len(digits)
+
+
 def _reread_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None) -> tuple[str | None, float]:
     """(ISO date, confidence) from the focused rereads of the date line, when day, month and year each agree."""
     if not readings.get("date"):
@@ -258,6 +269,10 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         year = int(y) if y.isdigit() else None
         readable = match and d.isdigit() and month is not None and valid_dmy(int(d), month, int(y))
         trusted = not (wc.is_ocr and ocr is not None and ocr < DIGIT_TRUST)
+        if readable and trusted and not _rereads_support_day(readings or {}, d):
+            # The close rereads of the slot never read this day: a handwritten day the
+            # page pass read with false confidence (`ngày13` for a written 29).
+            trusted = False
         if readable and trusted:
             return place, parts_to_iso(d, m, y), place_conf, combine("explicit", ocr), index
         # Day or month unreadable (handwritten): the text elsewhere, or a stamp
