@@ -94,6 +94,8 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
             signer = _merge_signer(zoned_signer, signer)
         signature, received, urgency = _marks(layout)
         notes += layout.notes
+        # A file binding two letters yields the first one's record, and says so.
+        confidence["single_letter"] = 0.0 if any("another letter" in note for note in layout.notes) else 1.0
     if signatures:
         # The PDF's own signature outranks a printed caption; the caption names the same act.
         signature = signatures[0]

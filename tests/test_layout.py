@@ -184,6 +184,7 @@ def test_a_second_letter_in_the_file_is_said_and_kept_out() -> None:
     assert fields.doc_number == "687/STP-VB"
     assert layout.letter_pages == 1
     assert any("another letter" in note for note in fields.notes)
+    assert fields.confidence["single_letter"] == 0.0
     assert fields.signer is not None and fields.signer.name == "Nguyễn Thị Hồng Hạnh"
 
 

@@ -216,8 +216,6 @@ class Record:
     urgency: str | None = None
     confidence: dict[str, float] = field(default_factory=dict)
     text: str = ""
-    # What the reader should know about how the record was read (`page 2 starts another letter; ...`).
-    notes: list[str] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -243,6 +241,8 @@ class Fields:
     received: Received | None = None
     urgency: str | None = None
     confidence: dict[str, float] = field(default_factory=dict)
+    # What the layout found worth saying (`page 2 starts another letter; ...`); not a record key:
+    # the record says it as confidence["single_letter"] (0.0: the file holds another letter too).
     notes: list[str] = field(default_factory=list)
 
 
