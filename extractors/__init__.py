@@ -40,8 +40,22 @@ from pipeline.core.types import Fields, Layout, Received, Signature, Signer
 __all__ = ["extract_fields"]
 
 
-def _zone_lines(layout: Layout, zone: str) -> list[str]:
-    return [line.text for line in layout.lines(zone)]
+# OCR words read below this confidence inside a zone are a stamp's or a seal's ink run into the
+# line (`tỉnh Lắh! Đồng m......` under an arrival stamp), not the letter's words.
+ZONE_WORD_CONFIDENCE = 30.0
+
+
+def _zone_lines(layout: Layout, zone: str, min_confidence: float = 0.0) -> list[str]:
+    """The zone's lines; with `min_confidence`, without the OCR words read below it."""
+    lines = []
+    for line in layout.lines(zone):
+        if line.confidence is None or not line.words or not min_confidence:
+            lines.append(line.text)
+            continue
+        kept = [w.text for w in line.words if w.confidence >= min_confidence]
+        if kept:
+            lines.append(" ".join(kept))
+    return lines
 
 
 def _marks(layout: Layout) -> tuple[Signature | None, Received | None, str | None]:
@@ -86,7 +100,9 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
         if zoned_subject:
             subject = zoned_subject
             confidence["subject"] = combine("explicit", wc.span(zoned_subject, "mean"))
-        zoned_recipients = recipients_from_zones(_zone_lines(layout, "addressees"), _zone_lines(layout, "recipients"))
+        # Recipient lists are where stamps land (the `Kính gửi` line, the bottom left): their ink goes.
+        zoned_recipients = recipients_from_zones(_zone_lines(layout, "addressees", ZONE_WORD_CONFIDENCE),
+                                                 _zone_lines(layout, "recipients", ZONE_WORD_CONFIDENCE))
         if zoned_recipients:
             recipients = zoned_recipients
         if layout.lines("signer"):

@@ -486,6 +486,7 @@ def header_bodies(left_lines: list[str]) -> tuple[str | None, str | None]:
         if NUMBER_RE.search(raw) or re.match(r"^\W{0,3}(V/v|Về\s+việc)\b", raw, re.I):
             break
         line = strip_motto(raw).strip(" -_=.,:;|\u2014\u2013")
+        line = re.sub(r"^(UBND|HĐND)(?=[^\W\d_])", r"\1 ", line)  # `UBNDTỈNH PHÚ THỌ`: OCR lost the space
         if not line or not is_upper_line(line) or len(re.sub(r"\W", "", line)) < 2:
             continue
         if names and not _opens_body(line):
