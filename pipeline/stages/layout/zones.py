@@ -222,6 +222,8 @@ def _addressee_block(lines: list[TextLine], start: int, width: int) -> list[Text
         body = BODY_START.match(line.text) and not line.text.lstrip().startswith("-")
         if gap > 2.2 * height or body or line.box[0] < item_x - 0.012 * width:
             break
+        if line.box[0] > item_x + 0.1 * width:
+            continue  # far right of the list's edge: a stamp's or a note's text beside it, not an item
         block.append(line)
         previous = line
     return block
