@@ -274,6 +274,22 @@ def _pdf_words(source: InputFile, page_count: int) -> list[tuple[list[Word], int
     return pages[:page_count] + empty[len(pages):]
 
 
+# Share of dark pixels above which a page without text or images has something drawn on it.
+INK_SHARE = 0.002
+
+
+def _has_ink(source: InputFile, number: int) -> bool:
+    """Whether a page is drawn on, seen at a glance (40 dpi): text as vector glyphs is."""
+    try:
+        images = convert_from_path(str(source.path), dpi=40, first_page=number, last_page=number, grayscale=True)
+    except (PDFPageCountError, PDFSyntaxError, OSError):
+        return False
+    if not images:
+        return False
+    pixels = np.asarray(images[0].convert("L"), dtype=np.uint8)
+    return bool((pixels < 128).mean() > INK_SHARE)
+
+
 def _load_pdf(source: InputFile) -> LoadedDocument:
     page_count = _pdf_page_count(source)
     layers = _pdf_text_layer(source, page_count)
@@ -282,9 +298,13 @@ def _load_pdf(source: InputFile) -> LoadedDocument:
     layer_words: list[tuple[list[Word], int, int]] | None = None
     for number, (layer, covered) in enumerate(zip(layers, coverage), start=1):
         good_layer = len(layer.strip()) >= MIN_TEXT_LAYER_CHARS and is_good_vietnamese_text(layer)
-        # A page with neither images nor text is drawn in vector glyphs
-        # (Print-to-PDF): only its picture holds the letter, so it is OCR'd.
-        if good_layer or (covered < SCAN_COVERAGE and layer.strip()):
+        # A page with neither images nor text is blank, or drawn in vector
+        # glyphs (Print-to-PDF): then only its picture holds the letter, and it is
+        # OCR'd.  Only before the first text layer, where the letter opens: a
+        # drawn page after text pages is a cover or a printer's colophon.
+        drawn = covered < SCAN_COVERAGE and not layer.strip() and not any(p.text for p in pages) \
+            and _has_ink(source, number)
+        if good_layer or (covered < SCAN_COVERAGE and not drawn):
             if layer_words is None:
                 layer_words = _pdf_words(source, page_count)
             words, width, height = layer_words[number - 1]
