@@ -114,7 +114,10 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
         confidence["single_letter"] = 0.0 if any("another letter" in note for note in layout.notes) else 1.0
     if signatures:
         # The PDF's own signature outranks a printed caption; the caption names the same act.
-        signature = signatures[0]
+        # Of an approval chain (drafter, signer, clerk), the one the letter's signer made is its signature.
+        own = [s for s in signatures if signer and signer.name and s.signed_by
+               and s.signed_by.casefold() == signer.name.casefold()]
+        signature = own[0] if own else signatures[0]
         if header.issue_date and any((s.signed_at or "")[:10] == header.issue_date for s in signatures):
             # A signing day equal to the printed date confirms the date as read.
             confidence["issue_date"] = max(confidence.get("issue_date", 0.0), 0.99)
