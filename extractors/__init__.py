@@ -87,6 +87,11 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
     recipients = extract_recipients(letter_text)
     signer = extract_signer(letter_text)
     issuer, issuer_parent, subject = header.issuer, None, header.subject
+    if issuer and " / " in issuer:
+        # Read from the text stream, the header's bodies come top down (`UBND huyện X / Phòng Nội vụ`):
+        # the lowest is the issuer, the one above it the managing body (record.md).
+        *parents, issuer = issuer.split(" / ")
+        issuer_parent = parents[-1]
     signature: Signature | None = None
     received: Received | None = None
     urgency: str | None = None

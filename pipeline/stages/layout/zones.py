@@ -48,8 +48,8 @@ AUTHORITY = re.compile(r"^\W{0,2}(?:TM|KT|TL|TUQ|Q)\s*[.,]\s*\S")
 BODY_START = re.compile(r"^\W{0,3}(Căn\s+cứ|Kính\s+gửi|Thực\s+hiện|Theo\s+đề\s+nghị|Điều\s+\d|Nhằm|Để|Trong|"
                         r"Ngày|Vừa\s+qua|Qua|Tiếp\s+theo|Phúc\s+đáp|Sở\s|Ủy\s+ban|UBND)", re.I)
 # What ends a title block: the body's openings (not `Ngày`, which a wrapped trích yếu may start with).
-TITLE_STOP = re.compile(r"^\W{0,3}(Căn\s+cứ|Kính\s+gửi|Thực\s+hiện|Theo\s+đề\s+nghị|Điều\s+\d|Nhằm|Để|Phúc\s+đáp|"
-                        r"Tiếp\s+theo|[IVX]+\.|\d+\.)", re.I)
+TITLE_STOP = re.compile(r"^\W{0,3}((?i:Căn\s+cứ|Kính\s+gửi|Thực\s+hiện|Theo\s+đề\s+nghị|Điều\s+\d|Nhằm|Để|Phúc\s+đáp|"
+                        r"Tiếp\s+theo)|[IVX]+\.|\d+\.|Ngày\s+\d)")
 TITLES = ["KE HOACH", "QUYET DINH", "THONG BAO", "CONG VAN", "BAO CAO", "TO TRINH", "CHI THI", "NGHI QUYET",
           "HUONG DAN", "GIAY MOI", "KET LUAN", "CONG DIEN", "THONG TU", "NGHI DINH", "QUY CHE", "QUY DINH",
           "DE AN", "CHUONG TRINH", "PHUONG AN", "BIEN BAN", "THONG CAO", "PHU LUC"]
