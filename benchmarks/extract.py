@@ -444,8 +444,12 @@ def main(argv: list[str] | None = None) -> int:
     sections.append(("Dev set through the pipeline (headline)", text, mean, wrong, _wrong_lines(headline)))
     kinds = source_kinds(args.dev)
     by_kind = group_table(headline, lambda name: kinds.get(name, ("?", ""))[0])
-    by_source = group_table(headline, lambda name: "held-out sources" if kinds.get(name, ("", ""))[1]
-                            in HELD_OUT_SOURCES else "developed-on sources")
+    def split(name: str) -> str:
+        kind, repo = kinds.get(name, ("", ""))
+        side = "held-out sources" if repo in HELD_OUT_SOURCES else "developed-on sources"
+        return f"{side}, Word files" if kind == "Word" else f"{side}, PDFs, images and text"
+
+    by_source = group_table(headline, split)
     sections.append(("Dev set by kind of document", by_kind, None, None, []))
     sections.append(("Dev set by source: developed on / held out (" + ", ".join(sorted(HELD_OUT_SOURCES)) + ")",
                      by_source, None, None, []))

@@ -9,8 +9,10 @@ record is the first letter's and `confidence["single_letter"]` is 0.0.
 
 from __future__ import annotations
 
+import logging
+
 from extractors import extract_fields
-from pipeline.core.types import Record, RestoredText
+from pipeline.core.types import Layout, Record, RestoredText
 from pipeline.stages.layout import layout_document
 from pipeline.stages.signatures import read_pdf_signatures
 
@@ -18,9 +20,26 @@ from pipeline.stages.signatures import read_pdf_signatures
 USE_LAYOUT = True
 
 
+log = logging.getLogger(__name__)
+
+
+def _layout(restored: RestoredText) -> Layout | None:
+    """The letter's zones; a page model the rules cannot place is read as a text stream instead."""
+    if not USE_LAYOUT:
+        return None
+    try:
+        return layout_document(restored.document, restored.text)
+    except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError) as error:
+        # The layout only refines where fields are read from: without it the letter
+        # is still read (as one stream), so one odd page does not cost the record.
+        log.warning("%s: layout not read (%s: %s); fields read from the text stream",
+                    restored.document.source.path, type(error).__name__, error)
+        return None
+
+
 def extract(restored: RestoredText) -> Record:
     document = restored.document
-    layout = layout_document(document, restored.text) if USE_LAYOUT else None
+    layout = _layout(restored)
     signatures = read_pdf_signatures(document.source.path) if document.source.kind == "pdf" else []
     fields = extract_fields(restored.text, document.word_confidences(), document.header_readings(),
                             layout=layout, signatures=signatures)

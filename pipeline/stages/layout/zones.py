@@ -235,7 +235,8 @@ def _closing(pages: list[PageLines], first_letter_page: int) -> tuple[int | None
         if page.number < first_letter_page:
             continue
         for line in page.lines:
-            if NOI_NHAN.match(line.text) and line.box[0] < 0.4 * page.width and (
+            # The label heads a narrow column; `Nơi nhận hồ sơ ...` in a body sentence runs wide.
+            if NOI_NHAN.match(line.text) and line.box[0] < 0.4 * page.width and line.box[2] < 0.55 * page.width and (
                     page.number > first_letter_page or line.box[1] > 0.25 * page.height):
                 height = _median([ln.height for ln in page.lines], 50.0)
                 top = line.box[1]
