@@ -79,9 +79,9 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
         # appendices still count for tasks and periods, not for header or signer.
         letter_text = layout.reading_text()
         full_text = "\n\n".join(t for t in (letter_text, layout.text("appendix")) if t)
-    # The header is read from the letter's first lines; the appendix may confirm its date
-    # and number (`Kèm theo Quyết định số 109/QĐ-BTC ngày ...`), so it comes along.
-    header = extract_header(full_text, word_confidence, slot_readings)
+    # The header is read from the letter alone; the appendix may confirm its date and
+    # number (`Kèm theo Quyết định số 109/QĐ-BTC ngày ...`), so citations are looked up in both.
+    header = extract_header(letter_text, word_confidence, slot_readings, cited_text=full_text)
     confidence = dict(header.confidence)
 
     recipients = extract_recipients(letter_text)

@@ -393,9 +393,16 @@ def _reread_number(readings: dict[str, list[str]], page_num: str | None, page_co
 
 
 def extract_header(text: str, word_confidence: dict[str, float] | None = None,
-                   slot_readings: dict[str, list[str]] | None = None) -> Header:
-    """Header fields; `slot_readings` are focused OCR rereads of the number and date slots, if any."""
+                   slot_readings: dict[str, list[str]] | None = None, *, cited_text: str | None = None) -> Header:
+    """Header fields; `slot_readings` are focused OCR rereads of the number and date slots, if any.
+
+    `cited_text` (default `text`) is where the letter's own number and date may be
+    cited (`Kèm theo Quyết định số 109/QĐ-BTC ngày ...`): the letter with its
+    appendices, while `text` holds the letter alone, so an appendix or a second
+    letter bound after it never fills a header slot.
+    """
     wc = WordConfidence(word_confidence)
+    cited_text = text if cited_text is None else cited_text
     lines = clean_lines(text)
     head = lines[:HEADER_LINES]
     header = Header()
@@ -420,14 +427,14 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
             header.doc_number, number = None, None
             conf["doc_number"] = min(conf["doc_number"], 0.3)
     kind = title.capitalize() if title else TYPE_CODES.get(type_code or "")
-    place, issue_date, place_conf, date_conf, date_index = _date(head, text, wc, kind, code, readings)
+    place, issue_date, place_conf, date_conf, date_index = _date(head, cited_text, wc, kind, code, readings)
     header.place, header.issue_date = place, issue_date
     conf["place"], conf["issue_date"] = place_conf, date_conf
     if number and not from_reread and wc.is_ocr and date_index is not None and (issue_date is None or date_conf < 0.9):
         # The date slot is handwriting OCR could not read: the number beside it
         # was filled by the same hand at registration.  Keep it only when the
         # text elsewhere (`Kèm theo Quyết định số 109/QĐ-BTC`) reads the same.
-        cited = _cited_numbers(text, kind)
+        cited = _cited_numbers(cited_text, kind)
         if not cited or any(c != number for c in cited):
             header.doc_number = None
             conf["doc_number"] = min(conf["doc_number"], 0.3)
