@@ -23,7 +23,7 @@ def _median(values: list[int]) -> float:
     return float(ordered[len(ordered) // 2]) if ordered else 0.0
 
 
-def _make_line(words: list[Word], page: int, ocr: bool) -> TextLine:
+def make_line(words: list[Word], page: int, ocr: bool) -> TextLine:
     boxes = [w.box for w in words if w.box]
     box = (min(b[0] for b in boxes), min(b[1] for b in boxes),
            max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes))
@@ -57,9 +57,9 @@ def page_lines(page: PageText, texts: list[str] | None = None) -> list[TextLine]
             assert word.box is not None and previous.box is not None
             gap = word.box[0] - (previous.box[0] + previous.box[2])
             if gap > COLUMN_GAP * height:
-                lines.append(_make_line(run, page.number, ocr))
+                lines.append(make_line(run, page.number, ocr))
                 run = []
             run.append(word)
-        lines.append(_make_line(run, page.number, ocr))
+        lines.append(make_line(run, page.number, ocr))
     lines.sort(key=lambda line: (line.box[1], line.box[0]))
     return lines

@@ -16,7 +16,7 @@ import re
 from extractors.marks import CAPTION_LABEL, COPY_LINE, EMAIL, TIMESTAMP, is_caption_line, is_stamp_slot, urgency_of
 from extractors.text import is_junk, is_upper_line
 from pipeline.core.types import Box, Mark, TextLine
-from pipeline.stages.layout.lines import _make_line
+from pipeline.stages.layout.lines import make_line
 
 # Slots of an arrival stamp that never start a letter's own line (`Số:`, `Ngày:` do, so they need a `ĐẾN` near).
 STAMP_ONLY = re.compile(r"^\W{0,3}(?:Chuyển|Chuyen|Giờ|Lưu\s+hồ\s+sơ|Số\s+và\s+ký\s+hiệu)\b", re.I)
@@ -129,10 +129,10 @@ def separate_marks(lines: list[TextLine], page_width: int, page_height: int) -> 
             if not inside:
                 kept.append(line)
                 continue
-            stamp_lines.append(_make_line(inside, line.page, line.confidence is not None))
+            stamp_lines.append(make_line(inside, line.page, line.confidence is not None))
             outside = [w for w in line.words if w not in inside]
             if outside:
-                kept.append(_make_line(outside, line.page, line.confidence is not None))
+                kept.append(make_line(outside, line.page, line.confidence is not None))
         marks.append(Mark(kind="received", lines=sorted(stamp_lines, key=lambda ln: ln.box[1])))
         rest = kept
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.core.types import Layout, Mark, TextLine
+from pipeline.core.types import Layout, TextLine
 from pipeline.core.vietnamese import strip_diacritics
-from pipeline.stages.layout.lines import _make_line
+from pipeline.stages.layout.lines import make_line
 from pipeline.stages.layout.marks import separate_marks
 
 
@@ -87,7 +87,7 @@ def _cut(line: TextLine, split: float, width: int) -> list[TextLine]:
     motto = next((i for i in range(1, len(bare) - 1) if re.fullmatch(r"C\S?NG", bare[i])
                   and re.fullmatch(r"H\S{0,3}", bare[i + 1])), None)
     if motto is not None:
-        return [_make_line(line.words[:motto], line.page, ocr), _make_line(line.words[motto:], line.page, ocr)]
+        return [make_line(line.words[:motto], line.page, ocr), make_line(line.words[motto:], line.page, ocr)]
     gaps = []
     for i in range(1, len(line.words)):
         left, right = line.words[i - 1].box, line.words[i].box
@@ -103,7 +103,7 @@ def _cut(line: TextLine, split: float, width: int) -> list[TextLine]:
     typical = _median([g for g, _ in gaps], 0.0)
     if gap < 1.4 * max(typical, 1.0) and gap < 0.5 * line.height:
         return [line]
-    return [_make_line(line.words[:cut], line.page, ocr), _make_line(line.words[cut:], line.page, ocr)]
+    return [make_line(line.words[:cut], line.page, ocr), make_line(line.words[cut:], line.page, ocr)]
 
 
 @dataclass
@@ -303,4 +303,4 @@ def find_zones(pages: list[PageLines]) -> Layout:
     return layout
 
 
-__all__ = ["PageLines", "find_zones", "is_title_line", "Mark"]
+__all__ = ["PageLines", "find_zones", "is_title_line"]
