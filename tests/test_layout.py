@@ -252,3 +252,20 @@ def test_born_digital_pdf_words_carry_boxes_and_read_through_layout(tmp_path: Pa
 def test_pdf_signing_time_keeps_its_offset() -> None:
     assert _pdf_time("D:20260110154353+07'00'") == "2026-01-10T15:43:53+07:00"
     assert _pdf_time("garbage") is None
+
+
+def test_caption_rules_read_labels_and_pass_over_sentences() -> None:
+    from extractors.marks import is_caption_line, received_from_stamp, signature_from_caption, urgency_of
+
+    boxed = signature_from_caption(["TRUNG TÂM CÔNG BÁO VÀ TIN HỌC", "ttcbth@quangngai.gov.vn",
+                                    "24.01.2025 20:01:14 +07:00"])
+    assert boxed is not None and boxed.organisation == "TRUNG TÂM CÔNG BÁO VÀ TIN HỌC"
+    assert boxed.signed_at == "2025-01-24T20:01:14+07:00" and boxed.signed_by is None
+    copy = signature_from_caption(["SAO Y; VĂN PHÒNG ỦY BAN NHÂN DÂN; 25/07/2025 10:25:14 +07:00"])
+    assert copy is not None and copy.organisation == "VĂN PHÒNG ỦY BAN NHÂN DÂN"
+    # An e-mail inside a sentence of the body is no caption.
+    assert not is_caption_line("phạm về ma túy, Bộ Công an (email: precursor.vietnam@sodc.gov.vn) để phối hợp.")
+    assert is_caption_line("Thời gian ký: 25.02.2021 15:12:01")
+    # A stamp's handwriting that does not read as digits gives nothing, not a guess.
+    assert received_from_stamp(["Số:...46.44...........", "Ngày: (2 12402..."]) is None
+    assert urgency_of("THƯỢNG KHẨN") == "Thượng khẩn" and urgency_of("khẩn trương triển khai") is None
