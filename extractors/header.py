@@ -505,8 +505,20 @@ def header_bodies(left_lines: list[str]) -> tuple[str | None, str | None]:
             names.append([line])
     if not names:
         return None, None
-    cased = [sentence_case_name(" ".join(parts)) for parts in names]
+    cased = [_mend_body_place(sentence_case_name(" ".join(parts))) for parts in names]
     return cased[-1], (cased[-2] if len(cased) >= 2 else None)
+
+
+_BODY_PLACE = re.compile(r"(?P<unit>\b(?:tỉnh|thành phố|huyện|quận|thị xã|thị trấn)\s+)(?P<place>[^\W\d_][\w ]*)$", re.I)
+
+
+def _mend_body_place(name: str) -> str:
+    """`Ủy ban nhân dân tỉnh Bén Tre` -> `... tỉnh Bến Tre`: a known place one OCR letter away."""
+    match = _BODY_PLACE.search(name)
+    if not match:
+        return name
+    mended, changed = mend_place(match.group("place"))
+    return name[: match.start("place")] + mended if changed and mended else name
 
 
 def subject_from_zones(left_lines: list[str], title_lines: list[str]) -> str | None:

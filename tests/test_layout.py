@@ -269,3 +269,11 @@ def test_caption_rules_read_labels_and_pass_over_sentences() -> None:
     # A stamp's handwriting that does not read as digits gives nothing, not a guess.
     assert received_from_stamp(["Số:...46.44...........", "Ngày: (2 12402..."]) is None
     assert urgency_of("THƯỢNG KHẨN") == "Thượng khẩn" and urgency_of("khẩn trương triển khai") is None
+
+
+def test_place_in_a_body_name_is_mended_like_the_date_line_place() -> None:
+    from extractors.header import header_bodies
+
+    assert header_bodies(["UBND TỈNH BÉN TRE", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", "Số: 666/TB-STTTT"]) == \
+        ("Sở Thông tin và Truyền thông", "Ủy ban nhân dân tỉnh Bến Tre")
+    assert header_bodies(["ỦY BAN NHÂN DÂN", "TỈNH HÀ NAM"]) == ("Ủy ban nhân dân tỉnh Hà Nam", None)
