@@ -48,7 +48,8 @@ DATE_LINE_RE = re.compile(
     re.I,
 )
 STAMP_DATE_RE = re.compile(
-    r"(?:Thời gian ký|Ngày ký)\s*:\s*(?:(?P<d>\d{1,2})[./\-](?P<m>\d{1,2})[./\-](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{2})-(?P<d2>\d{2}))",
+    r"(?:Thời gian ký|Ngày ký)\s*:\s*"
+    r"(?:(?P<d>\d{1,2})[./\-](?P<m>\d{1,2})[./\-](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{2})-(?P<d2>\d{2}))",
     re.I,
 )
 # Where the body starts: the header ends before any of these.
@@ -57,7 +58,8 @@ SUBJECT_STOP = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo|Điều \
 PLACE_UNITS_RE = re.compile(r"^(THÀNH PHỐ|THỊ XÃ|THỊ TRẤN|TỈNH|HUYỆN|QUẬN|PHƯỜNG|XÃ|TP\.?)\b")
 BARE_COUNCILS = re.compile(r"^(ỦY|UỶ) BAN NHÂN DÂN$|^HỘI ĐỒNG NHÂN DÂN$|^UBND$")
 # The right column's date line merged after the subject (`..., ngày 14 tháng 05 năm 2021`).
-MERGED_DATE_RE = re.compile(r"(?:[A-ZĐ][^\s,]*\s+){0,4}[A-ZĐ][^\s,]*\s*,\s*ng[àa]y\s*\S{0,4}\s*th[áa]ng\s*\S{0,4}\s*n[ăa]m\s*\d{4}")
+MERGED_DATE_RE = re.compile(
+    r"(?:[A-ZĐ][^\s,]*\s+){0,4}[A-ZĐ][^\s,]*\s*,\s*ng[àa]y\s*\S{0,4}\s*th[áa]ng\s*\S{0,4}\s*n[ăa]m\s*\d{4}")
 HEADER_LINES = 45
 # Địa danh of date lines, to mend one wrong letter of OCR (`Tà Nội` -> `Hà Nội`).
 # Only whole names within one edit are mended; anything else is kept as read.
@@ -447,7 +449,7 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     elif type_code:
         header.doc_type = TYPE_CODES[type_code]
         conf["doc_type"] = combine("inferred", None)
-    elif vv or any(re.match(r"^Kính\s+gửi", l, re.I) for l in lines):
+    elif vv or any(re.match(r"^Kính\s+gửi", line, re.I) for line in lines):
         # A công văn has no title line; its V/v or its Kính gửi says what it is.
         header.doc_type = "Công văn"
         conf["doc_type"] = combine("inferred", None)
@@ -456,7 +458,7 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     conf["subject"] = combine("explicit", wc.span(header.subject, "mean")) if header.subject else 0.0
 
     stops = [i for i in (title_index, vv_index, date_index) if i is not None]
-    number_line = next((i for i, l in enumerate(head) if NUMBER_RE.search(l)), None)
+    number_line = next((i for i, line in enumerate(head) if NUMBER_RE.search(line)), None)
     if number_line is not None:
         stops.append(number_line + 1)
     issuer, issuer_raw = _issuer(head, min(stops) if stops else 12)
@@ -509,7 +511,8 @@ def header_bodies(left_lines: list[str]) -> tuple[str | None, str | None]:
     return cased[-1], (cased[-2] if len(cased) >= 2 else None)
 
 
-_BODY_PLACE = re.compile(r"(?P<unit>\b(?:tỉnh|thành phố|huyện|quận|thị xã|thị trấn)\s+)(?P<place>[^\W\d_][\w ]*)$", re.I)
+_BODY_PLACE = re.compile(
+    r"(?P<unit>\b(?:tỉnh|thành phố|huyện|quận|thị xã|thị trấn)\s+)(?P<place>[^\W\d_][\w ]*)$", re.I)
 
 
 def _mend_body_place(name: str) -> str:

@@ -56,10 +56,10 @@ def _block(lines: list[str], start: int) -> Signer | None:
             continue
         name = _name(line)
         if name and not is_upper_line(line):
-            authorities = [l for l in upper if AUTHORITY_RE.match(l)]
+            authorities = [u for u in upper if AUTHORITY_RE.match(u)]
             title = upper[-1] if upper and not AUTHORITY_RE.match(upper[-1]) else None
             # A department line under `KT. VỤ TRƯỞNG` belongs to that authority.
-            middle = [l for l in upper[:-1] if not AUTHORITY_RE.match(l)] if title else []
+            middle = [u for u in upper[:-1] if not AUTHORITY_RE.match(u)] if title else []
             authority = " / ".join(authorities) if authorities else None
             if authority and middle:
                 authority = f"{authority} {' '.join(middle)}"
@@ -73,7 +73,7 @@ def _block(lines: list[str], start: int) -> Signer | None:
 
 def extract_signer(text: str) -> Signer | None:
     lines = clean_lines(text)
-    body_start = next((i for i, l in enumerate(lines) if re.match(r"^(Căn cứ|Kính gửi|Thực hiện|Điều 1)", l)), 0)
+    body_start = next((i for i, line in enumerate(lines) if re.match(r"^(Căn cứ|Kính gửi|Thực hiện|Điều 1)", line)), 0)
     for index in range(body_start, len(lines)):
         line = lines[index]
         if AUTHORITY_RE.match(line) or (TITLE_RE.match(line) and is_upper_line(line)

@@ -76,7 +76,7 @@ def clean_lines(text: str) -> list[str]:
 
 def flatten(text: str) -> str:
     """Whole text on one line: dates and numbers split across lines join again."""
-    return re.sub(r"\s+", " ", " ".join(l for l in clean_lines(text) if l)).strip()
+    return re.sub(r"\s+", " ", " ".join(line for line in clean_lines(text) if line)).strip()
 
 
 # The motto as OCR garbles it, matched on the text without marks (same length).
