@@ -27,6 +27,8 @@ SLOT_WORDS = re.compile(r"S[ốoôóồ6]\s*[:.]|ng[àaá]y|th[áa]ng|n[ăa]m", 
 # An OCR line this unsure and this short is a speck, a seal or a signature stroke.
 SPECK_CONFIDENCE = 0.35
 SPECK_LENGTH = 16
+# Printed lines read below this mean confidence do not occur on the dev scans; handwritten notes do.
+NOTE_CONFIDENCE = 0.3
 # OCR words this much shorter than the page's lines are not the letter's print.
 SPECK_HEIGHT = 0.4
 
@@ -149,6 +151,8 @@ def separate_marks(lines: list[TextLine], page_width: int, page_height: int) -> 
             continue  # specks, seal rims, signature strokes
         elif line.confidence is not None and line.height < SPECK_HEIGHT * height and len(text) <= SPECK_LENGTH:
             continue  # print far smaller than the page's: a stamp's fine print or noise read as words
+        elif line.confidence is not None and line.confidence < NOTE_CONFIDENCE and not SLOT_WORDS.search(text):
+            continue  # however long, a line this unsure is handwriting in the margin or a stamp's ink
         else:
             own.append(line)
     own.sort(key=lambda line: (line.box[1], line.box[0]))
