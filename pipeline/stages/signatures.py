@@ -10,6 +10,7 @@ not print.  Nothing here verifies the signature cryptographically.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -66,6 +67,9 @@ def read_pdf_signatures(path: Path) -> list[Signature]:
         from pypdf.errors import PyPdfError
     except ImportError:
         return []
+    # pypdf reports each oddity of a file's structure it reads around (`Multiple definitions in
+    # dictionary`); the loader has judged the file already, so the signature reading stays quiet.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(str(path))
         fields = reader.get_fields() or {}
