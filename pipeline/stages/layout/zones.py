@@ -155,7 +155,8 @@ def _header(page: PageLines, margins: _Margins) -> tuple[list[TextLine], list[Te
     open_below = True  # below the anchors, the left column runs on (a công văn's trích yếu) until the page's text
     for line in sorted(band, key=lambda ln: (ln.box[1], ln.box[0])):
         centre_y = (line.box[1] + line.box[3]) / 2
-        in_left = line.box[2] <= split + 0.03 * page.width
+        # A trích yếu line may run a little past the column edge; a body line runs to the margin.
+        in_left = line.box[2] <= split + 0.1 * page.width and (line.box[0] + line.box[2]) / 2 < split
         in_right = line.box[0] >= split - 0.03 * page.width
         if centre_y <= bottom:
             (left if (line.box[0] + line.box[2]) / 2 < split else right).append(line)
