@@ -277,3 +277,22 @@ def test_place_in_a_body_name_is_mended_like_the_date_line_place() -> None:
     assert header_bodies(["UBND TỈNH BÉN TRE", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", "Số: 666/TB-STTTT"]) == \
         ("Sở Thông tin và Truyền thông", "Ủy ban nhân dân tỉnh Bến Tre")
     assert header_bodies(["ỦY BAN NHÂN DÂN", "TỈNH HÀ NAM"]) == ("Ủy ban nhân dân tỉnh Hà Nam", None)
+
+
+def test_a_long_trich_yeu_line_past_the_column_edge_stays_in_the_subject() -> None:
+    rows = [
+        (480, 300, "ỦY BAN NHÂN DÂN"),
+        (1200, 300, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+        (440, 370, "HUYỆN CAO LỘC"),
+        (1380, 370, "Độc lập - Tự do - Hạnh phúc"),
+        (500, 500, "Số: 61/UBND-VP"),
+        (1230, 500, "Cao Lộc, ngày 11 tháng 3 năm 2024"),
+        (300, 580, "V/v triển khai kế hoạch kiểm tra công tác cải cách"),  # ends past the right column's edge
+        (420, 640, "hành chính năm 2024"),
+        (900, 800, "Kính gửi: Các cơ quan, đơn vị thuộc huyện."),
+        (380, 900, "Thực hiện Kế hoạch số 35/KH-UBND ngày 28/02/2024 của Ủy ban nhân dân huyện về kiểm tra,"),
+    ]
+    fields, _ = _fields(_document(_page(1, rows)))
+    assert fields.subject == "V/v triển khai kế hoạch kiểm tra công tác cải cách hành chính năm 2024"
+    assert fields.recipients == ["Các cơ quan, đơn vị thuộc huyện"]
+    assert fields.issuer == "Ủy ban nhân dân huyện Cao Lộc" and fields.issuer_parent is None
