@@ -32,14 +32,6 @@ class InputFile:
     mime: str
 
 
-@dataclass(frozen=True)
-class Word:
-    text: str
-    confidence: float  # 0..100 as Tesseract reports it
-    line: int  # index of the line on its page
-    box: tuple[int, int, int, int] | None = None  # left, top, width, height on the OCR'd page image
-
-
 @dataclass
 class Page:
     """One page of a loaded document: a text layer to use, or an image to OCR."""
@@ -62,6 +54,14 @@ class LoadedDocument:
     @property
     def needs_ocr(self) -> bool:
         return any(page.text is None for page in self.pages)
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    confidence: float  # 0..100 as Tesseract reports it
+    line: int  # index of the line on its page
+    box: tuple[int, int, int, int] | None = None  # left, top, width, height on the OCR'd page image
 
 
 @dataclass
