@@ -140,6 +140,13 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
     if signer and signer.name and signer.name.split()[0] not in SURNAMES:
         # A name whose first letters a seal hid (`Gô Thanh Bình`): read, but not as printed.
         confidence["signer"] = min(confidence["signer"], combine("fallback", None))
+    signed_by = _person(signature.signed_by) if signature else None
+    if signed_by and (signer is None or not signer.name):
+        # The page shows no readable name but the letter is signed by a person's own
+        # certificate: that person signed it (an office's certificate names no one).
+        signer = Signer(name=signed_by, title=signer.title if signer else None,
+                        authority=signer.authority if signer else None)
+        confidence["signer"] = combine("fallback", None)
     confidence["issuer_parent"] = combine("explicit", wc.span(issuer_parent)) if issuer_parent else 0.0
     return Fields(
         doc_number=header.doc_number,
@@ -160,6 +167,14 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
         confidence=confidence,
         notes=notes,
     )
+
+
+def _person(name: str | None) -> str | None:
+    """`Nguyễn Xuân Quang` as a certificate's name; None for an office (`VĂN PHÒNG CHÍNH PHỦ`)."""
+    words = (name or "").split()
+    if not 2 <= len(words) <= 5 or words[0] not in SURNAMES:
+        return None
+    return name if all(w[:1].isupper() and not w.isupper() for w in words) else None
 
 
 def _merge_signer(zoned: Signer | None, streamed: Signer | None) -> Signer | None:

@@ -296,3 +296,17 @@ def test_a_long_trich_yeu_line_past_the_column_edge_stays_in_the_subject() -> No
     assert fields.subject == "V/v triển khai kế hoạch kiểm tra công tác cải cách hành chính năm 2024"
     assert fields.recipients == ["Các cơ quan, đơn vị thuộc huyện"]
     assert fields.issuer == "Ủy ban nhân dân huyện Cao Lộc" and fields.issuer_parent is None
+
+
+def test_a_persons_certificate_names_the_signer_the_page_does_not_show() -> None:
+    from pipeline.core.types import Signature
+
+    text = "ỦY BAN NHÂN DÂN\nTHỊ TRẤN NGÃI GIAO\nSố: 142/QĐ-UBND\n\nNgãi Giao, ngày 29 tháng 3 năm 2024\n"
+    person = Signature(signed_by="Nguyễn Xuân Quang", organisation=None, signed_at="2024-04-02T11:10:53+07:00",
+                       source="pdf-signature")
+    office = Signature(signed_by="VĂN PHÒNG CHÍNH PHỦ", organisation="VĂN PHÒNG CHÍNH PHỦ", signed_at=None,
+                       source="pdf-signature")
+    fields = extract_fields(text, signatures=[person])
+    assert fields.signer is not None and fields.signer.name == "Nguyễn Xuân Quang"
+    assert fields.confidence["signer"] < 0.9  # evidence, not the printed name
+    assert extract_fields(text, signatures=[office]).signer is None
