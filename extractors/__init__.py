@@ -140,7 +140,10 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
     if signer and signer.name and signer.name.split()[0] not in SURNAMES:
         # A name whose first letters a seal hid (`Gô Thanh Bình`): read, but not as printed.
         confidence["signer"] = min(confidence["signer"], combine("fallback", None))
-    signed_by = _person(signature.signed_by) if signature else None
+    # Only a born-digital letter: a scan's certificate is the copy's or the publisher's
+    # (`SAO Y`, the Government portal), whoever signed the paper.
+    signed_by = _person(signature.signed_by) if signature and signature.source == "pdf-signature" \
+        and not wc.is_ocr else None
     if signed_by and (signer is None or not signer.name):
         # The page shows no readable name but the letter is signed by a person's own
         # certificate: that person signed it (an office's certificate names no one).
