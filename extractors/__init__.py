@@ -8,7 +8,13 @@ numbers and dates out of the record.
 
 The field families are extractor plug-ins (`pipeline.core.extraction`),
 registered under the entry point group `congvan.extractors`; the built-ins are
-in builtin.py and their rules in:
+in builtin.py.  With a `layout` (pipeline/stages/layout: the letter's zones on
+its pages) in the context, each field is read from its zone: issuer and number
+from the header's left column, place and date from its right column, the
+subject under the title, recipients from `Kính gửi`, the signer from the
+bottom right block; stamps and e-signature captions are kept out of all of
+them and give `signature`, `received` and `urgency`.  `signatures` are the
+PDF's own digital signatures.  The rules are in:
 
     header.py      number, type, issuer, place, issue date, subject
     recipients.py  Kính gửi / Nơi nhận
@@ -16,6 +22,7 @@ in builtin.py and their rules in:
     periods.py     reporting periods and their due dates
     tasks.py       obligations, deadlines, recurrence
     signer.py      authority, title, name
+    marks.py       e-signature captions, arrival stamps, urgency
     dates.py       Vietnamese dates and period ends (dateparser)
     spans.py       unit names (a duty-verb lookup over underthesea tokens)
     confidence.py  field confidences from OCR word confidences
@@ -33,7 +40,8 @@ from pipeline.core.types import Fields
 
 __all__ = ["ExtractorFailed", "extract_fields", "extractors"]
 
-CONTRACT_KEYS = frozenset(f.name for f in dataclass_fields(Fields)) - {"extra"}
+# Keys the Fields dataclass holds itself; anything else an extractor returns is a plug-in's field.
+CONTRACT_KEYS = frozenset(f.name for f in dataclass_fields(Fields)) - {"extra", "confidence"}
 
 
 class ExtractorFailed(Exception):
@@ -67,14 +75,13 @@ def extract_fields(text: str, word_confidence: Mapping[str, float] | None = None
     later stages provide (page layout, tables), handed on in `Evidence.context`."""
     evidence = Evidence(text=text, word_confidence=word_confidence or {}, slot_readings=slot_readings or {},
                         context=context)
-    confidence: dict[str, float] = {}
     for extractor in extractors():
         try:
             result = dict(extractor.extract(evidence))
         except Exception as error:  # a field family's bug fails the document, named, not the run
             raise ExtractorFailed(extractor.name, error) from error
-        confidence.update(result.pop("confidence", {}) or {})
+        evidence.confidence.update(result.pop("confidence", {}) or {})
         evidence.found.update(result)
     contract = {k: v for k, v in evidence.found.items() if k in CONTRACT_KEYS}
     extra = {k: v for k, v in evidence.found.items() if k not in CONTRACT_KEYS}
-    return Fields(**contract, confidence=confidence, extra=extra)
+    return Fields(**contract, confidence=evidence.confidence, extra=extra)

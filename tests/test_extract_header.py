@@ -150,3 +150,11 @@ def test_confident_handwritten_number_contradicted_by_appendix_is_null():
 def test_place_mended_from_two_letter_slip():
     f = extract_header("BỘ NGOẠI GIAO\nSố: 02/2023/TB-LPQT\nlù Nội. ngáy T3 tháng 01 năm 2023\nTHÔNG BÁO\nVề việc\n", {"lù": 0.4})
     assert f.place == "Hà Nội" and f.issue_date is None
+
+
+def test_codes_with_digits_keep_them() -> None:
+    """`CV-PA83`, `C04-P6`: a unit code's digits are part of the number, never cut (a cut code is a wrong number)."""
+    for text, number in [("Số: 445 /CV-PA83\nĐà Nẵng, ngày 26 tháng 4 năm 2018", "445/CV-PA83"),
+                         ("Số: 3980/C04-P6\nHà Nội, ngày 28 tháng 8 năm 2025", "3980/C04-P6"),
+                         ("Số: 996/KH-TCTLNTW-C04\nHà Nội, ngày 24 tháng 02 năm 2026", "996/KH-TCTLNTW-C04")]:
+        assert extract_header(text).doc_number == number

@@ -28,6 +28,7 @@ class Evidence:
     word_confidence: Mapping[str, float] = field(default_factory=dict)  # OCR word form -> lowest 0..1
     slot_readings: Mapping[str, list[str]] = field(default_factory=dict)  # focused re-reads of header slots
     found: dict[str, Any] = field(default_factory=dict)  # fields found by the extractors run before
+    confidence: dict[str, float] = field(default_factory=dict)  # their confidences so far
     context: dict[str, Any] = field(default_factory=dict)  # more inputs of later stages (page layout, tables)
 
 

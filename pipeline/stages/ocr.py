@@ -93,6 +93,7 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
     prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
+    height, width = prepared.image.shape[:2]
     text, words, mean = _tesseract(prepared.image, prepared.dpi, timeout)
     rotated_by = prepared.rotated_by
     if detect_rotation and mean < UPRIGHT_CONFIDENCE:
@@ -105,7 +106,7 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
     if number == 1 and READ_HEADER_SLOTS:
         readings = read_header_slots(grey_page(image, dpi, prepared, rotated_by), words)
     return PageText(number=number, text=text, source="ocr", mean_confidence=round(mean, 2),
-                    words=words, rotated_by=rotated_by, header_readings=readings)
+                    words=words, rotated_by=rotated_by, header_readings=readings, width=width, height=height)
 
 
 def read_page(job: PageJob) -> PageText:
@@ -132,7 +133,9 @@ def _jobs_for(document: LoadedDocument) -> list[PageJob]:
 
 def _passthrough(page: Page, document: LoadedDocument) -> PageText:
     source = "text-file" if document.source.kind == "text" else "pdf-text-layer"
-    return PageText(number=page.number, text=page.text or "", source=source)
+    # The text layer's word boxes travel on, so layout reads born-digital pages like scanned ones.
+    return PageText(number=page.number, text=page.text or "", source=source, words=page.words,
+                    width=page.width, height=page.height)
 
 
 _PR_SET_PDEATHSIG = 1
