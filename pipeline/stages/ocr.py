@@ -131,8 +131,8 @@ def _jobs_for(document: LoadedDocument) -> list[PageJob]:
 
 
 def _passthrough(page: Page, document: LoadedDocument) -> PageText:
-    source = "text-file" if document.source.kind == "text" else "pdf-text-layer"
-    return PageText(number=page.number, text=page.text or "", source=source)
+    source = page.source or ("text-file" if document.source.kind == "text" else "pdf-text-layer")
+    return PageText(number=page.number, text=page.text or "", source=source, tables=list(page.tables))
 
 
 _PR_SET_PDEATHSIG = 1
