@@ -11,6 +11,7 @@ numbers and dates out of the record.
     references.py  cited documents
     periods.py     reporting periods and their due dates
     tasks.py       obligations, deadlines, recurrence
+    tables.py      obligations from task tables (one a row), by the header's column roles
     signer.py      authority, title, name
     dates.py       Vietnamese dates and period ends (dateparser)
     spans.py       unit names (spaCy Matcher over underthesea tokens)
@@ -25,16 +26,20 @@ from extractors.periods import extract_periods
 from extractors.recipients import extract_recipients
 from extractors.references import extract_references
 from extractors.signer import extract_signer
+from extractors.tables import extract_table_tasks, is_from_table, table_words
 from extractors.tasks import extract_tasks
-from pipeline.core.types import Fields
+from pipeline.core.types import Fields, Table, Task
 
 __all__ = ["extract_fields"]
 
 
 def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
-                   slot_readings: dict[str, list[str]] | None = None) -> Fields:
+                   slot_readings: dict[str, list[str]] | None = None, *,
+                   tables: list[Table] | None = None) -> Fields:
     """`slot_readings`: focused OCR rereads of the header's number and date slots
-    (`PageText.header_readings`, see pipeline/header_read.py and slots.py)."""
+    (`PageText.header_readings`, see pipeline/header_read.py and slots.py).
+    `tables`: the document's tables read as structure (Word files, PDF drawings);
+    a task table gives one task a row (`source="table"`)."""
     wc = WordConfidence(word_confidence)
     header = extract_header(text, word_confidence, slot_readings)
     confidence = dict(header.confidence)
@@ -42,7 +47,7 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
     recipients = extract_recipients(text)
     references = extract_references(text, own_number=header.doc_number, wc=wc)
     periods = extract_periods(text, wc)
-    tasks = extract_tasks(text, wc)
+    tasks = _all_tasks(text, wc, tables or [])
     signer = extract_signer(text)
 
     confidence["recipients"] = combine("explicit", wc.span(" ".join(recipients), "mean")) if recipients else 0.0
@@ -65,3 +70,14 @@ def extract_fields(text: str, word_confidence: dict[str, float] | None = None,
         signer=signer,
         confidence=confidence,
     )
+
+
+def _all_tasks(text: str, wc: WordConfidence, tables: list[Table]) -> list[Task]:
+    """Prose tasks, then table tasks; prose "tasks" that are a task table read as text are dropped."""
+    table_tasks = extract_table_tasks(tables)
+    prose = extract_tasks(text, wc)
+    if table_tasks:
+        shingles = table_words(tables)
+        prose = [task for task in prose if not is_from_table(task.text, shingles)]
+    return prose + table_tasks
+

@@ -12,7 +12,8 @@ from pipeline.core.types import Record, RestoredText
 
 def extract(restored: RestoredText) -> Record:
     document = restored.document
-    fields = extract_fields(restored.text, document.word_confidences(), document.header_readings())
+    fields = extract_fields(restored.text, document.word_confidences(), document.header_readings(),
+                            tables=document.tables)
     return Record(
         source=str(document.source.path),
         sha256=document.source.sha256,

@@ -22,6 +22,7 @@ from pipeline.core.files import sha256_of
 from pipeline.core.types import InputFile, LoadedDocument, Page
 from pipeline.core.vietnamese import is_good_vietnamese_text, nfc
 from pipeline.stages.load_office import load_office, sniff_office
+from pipeline.stages.load_tables import pdf_tables
 
 RASTER_DPI = 300
 MAX_BYTES = 200 * 1024 * 1024  # a letter is never this big; a 2 GB file is a mistake
@@ -244,6 +245,10 @@ def _load_pdf(source: InputFile) -> LoadedDocument:
             pages.append(Page(number=number, text=layer))
         else:
             pages.append(Page(number=number, image=None, dpi=RASTER_DPI))
+    # Tables drawn on the pages kept as text (a task table's rows, read as rows).
+    drawn = pdf_tables(source.path, [page.number for page in pages if page.text is not None])
+    for page in pages:
+        page.tables = drawn.get(page.number, [])
     return LoadedDocument(source=source, pages=pages)
 
 
