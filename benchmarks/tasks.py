@@ -61,7 +61,8 @@ def score_rows(tasks: list[dict[str, Any]], gold: list[dict[str, Any]]) -> dict[
     misses: list[str] = []
     for row in gold:
         want = _norm(row["text"])
-        index = next((i for i, t in enumerate(table_tasks) if i not in used and _norm(t["text"]).startswith(want)), None)
+        index = next((i for i, t in enumerate(table_tasks)
+                      if i not in used and _norm(t["text"]).startswith(want)), None)
         if index is None:
             misses.append(f"{row.get('row', '?')}: not found")
             continue
@@ -247,13 +248,15 @@ def main(argv: list[str] | None = None) -> int:
                 total = totals.setdefault(kind, {"gold": 0, "found": 0, "responsible": 0, "deadline": 0})
                 for key in total:
                     total[key] += score[key]
-                lines.append(f"| {source.name} | {kind} | {score['gold']} | {_pct(score['found'], score['gold'])} | "
-                             f"{_pct(score['responsible'], score['found'])} | {_pct(score['deadline'], score['found'])} |")
+                found = score["found"]
+                lines.append(f"| {source.name} | {kind} | {score['gold']} | {_pct(found, score['gold'])} | "
+                             f"{_pct(score['responsible'], found)} | {_pct(score['deadline'], found)} |")
                 details += [f"- {source.name} ({kind}), {score['table_tasks']} table tasks: "
                             + ("; ".join(score["misses"]) or "no misses")]
     for kind, total in totals.items():
-        lines.append(f"| **all** | {kind} | {total['gold']} | **{_pct(total['found'], total['gold'])}** | "
-                     f"**{_pct(total['responsible'], total['found'])}** | **{_pct(total['deadline'], total['found'])}** |")
+        found = total["found"]
+        lines.append(f"| **all** | {kind} | {total['gold']} | **{_pct(found, total['gold'])}** | "
+                     f"**{_pct(total['responsible'], found)}** | **{_pct(total['deadline'], found)}** |")
     lines += ["", "Misses:", ""] + details
     ok = all(t["found"] >= TARGET * t["gold"] and t["responsible"] >= TARGET * t["found"]
              and t["deadline"] >= TARGET * t["found"] for t in totals.values())

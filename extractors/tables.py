@@ -40,9 +40,11 @@ from pipeline.core.types import Table, Task
 ROLE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"^(?:s\.?\s*tt|stt|tt|số\s*(?:tt|thứ tự)|thứ tự|số)\.?$")),
     ("note", re.compile(r"ghi\s*chú")),
-    ("budget", re.compile(r"kinh\s*phí|thành\s*tiền|số\s*tiền|đơn\s*giá|dự\s*toán|nguồn\s*vốn|đơn\s*vị\s*tính|số\s*lượng")),
+    ("budget", re.compile(r"kinh\s*phí|thành\s*tiền|số\s*tiền|đơn\s*giá|dự\s*toán|nguồn\s*vốn|đơn\s*vị\s*tính"
+                          r"|số\s*lượng")),
     ("follow", re.compile(r"theo\s*dõi|đôn\s*đốc|giám\s*sát")),
-    ("deadline", re.compile(r"thời\s*(?:gian|hạn|điểm)|tiến\s*độ|mốc|hạn\s*(?:chót|hoàn thành)|ngày\s*(?:hoàn thành|thực hiện)|lịch")),
+    ("deadline", re.compile(r"thời\s*(?:gian|hạn|điểm)|tiến\s*độ|mốc|hạn\s*(?:chót|hoàn thành)"
+                            r"|ngày\s*(?:hoàn thành|thực hiện)|lịch")),
     ("cooperating", re.compile(r"phối\s*hợp")),
     ("responsible", re.compile(r"chủ\s*trì|trách\s*nhiệm|phụ\s*trách|đơn\s*vị|cơ\s*quan|bộ\s*phận|người\s*thực\s*hiện"
                                r"|thực\s*hiện|phân\s*công")),
@@ -68,6 +70,8 @@ def role_of(header: str) -> str | None:
     text = _flat(header).lower().strip(" :.*")
     if not text or len(text) > MAX_HEADER_CHARS:
         return None
+    if ROLE_RULES[0][1].search(text.replace(" ", "")):  # `ST\nT`: a narrow column wraps its header mid-word
+        return "number"
     for role, pattern in ROLE_RULES:
         if pattern.search(text):
             # `Chủ trì, phối hợp` in one column: the unit that leads comes first.
@@ -214,7 +218,8 @@ def _period_start(kind: str, match: re.Match[str], end: str) -> str:
     if kind == "quarter":
         return f"{year}-{month - 2:02d}-01"
     if kind == "months":
-        return f"{year}-{1 if int(match.group('n')) == 6 or (match.group('half') or '').lower() != 'cuối' else 7:02d}-01"
+        second_half = int(match.group("n")) == 6 and (match.group("half") or "").lower() == "cuối"
+        return f"{year}-{7 if second_half else 1:02d}-01"
     return f"{year}-{month:02d}-01"
 
 
@@ -301,8 +306,8 @@ def _rows_to_tasks(rows: Iterable[list[str | None]], columns: Columns) -> list[T
     return tasks
 
 
-LEAD_LABELS = re.compile(r"^\s*(?:-\s*)?Chủ\s*trì\s*:\s*(?P<lead>.+?)\s*[;.]?\s*(?:-\s*)?Phối\s*hợp\s*:\s*(?P<with>.+)$",
-                         re.I | re.S)
+LEAD_LABELS = re.compile(
+    r"^\s*(?:-\s*)?Chủ\s*trì\s*:\s*(?P<lead>.+?)\s*[;.]?\s*(?:-\s*)?Phối\s*hợp\s*:\s*(?P<with>.+)$", re.I | re.S)
 
 
 def _split_lead(cell: str) -> tuple[str | None, str | None]:
@@ -356,8 +361,9 @@ def table_words(tables: list[Table]) -> set[tuple[str, ...]]:
         if previous is None:
             continue
         for row in table.rows:
-            for cell in row:
-                words = re.findall(r"\w+", (cell or "").lower())
+            # Each cell alone (a PDF text layer reads a column's lines together), and the row read across.
+            for text in [*row, " ".join(cell for cell in row if cell)]:
+                words = re.findall(r"\w+", (text or "").lower())
                 shingles.update(tuple(words[i:i + 5]) for i in range(len(words) - 4))
     return shingles
 

@@ -54,6 +54,7 @@ ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|[\-–—+•*]\s*|\d{1,2}(?:\.
 ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
 SUB_ITEM = re.compile(r"^[a-zđ][).]\s+")
 BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều 1|I\.|1\.|Nhằm|Để)", re.I)
+TABLE_ROW = re.compile(r"\S\s\|\s.*\s\|\s")
 END_OF_BODY = re.compile(r"^(Nơi nhận|TM\.|KT\.|TL\.)", re.I)
 
 RESPONSIBLE_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*chủ trì(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)(?=\s*(?:[;.]|$|[a-zđ]\)\s))", re.I)
@@ -75,6 +76,13 @@ def _items(text: str) -> list[str]:
         if END_OF_BODY.match(line):
             break
         if not line:
+            continue
+        if TABLE_ROW.search(line):
+            # A table row printed as `cell | cell | cell` (a Word file's table): an item of its own.
+            if current:
+                items.append(" ".join(current))
+            items.append(line)
+            current = []
             continue
         previous = current[-1] if current else ""
         # A short enumerated heading without end punctuation closes before an uppercase line.
@@ -193,7 +201,8 @@ def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
     tasks: list[Task] = []
     for item in _group_appendix_items(_items(text)):
         body = ITEM_START.sub("", item, count=1).strip()
-        if len(body) < 12 or NOT_TASK.match(body) or PERIOD_ITEM.search(body):
+        if len(body) < 12 or NOT_TASK.match(body) or PERIOD_ITEM.search(body) or TABLE_ROW.search(body):
+            # (a table's row is read as a row, by extractors/tables.py, not as prose)
             continue
         if not (DUTY_RE.search(body) or find_deadline(body)):
             continue

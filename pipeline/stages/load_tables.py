@@ -42,11 +42,11 @@ def pdf_tables(path: Path, pages: list[int]) -> dict[int, list[Table]]:
                 try:
                     if len(page.lines) + len(page.rects) < MIN_EDGES:
                         continue
-                    tables = [_grid(table, number) for table in page.find_tables(TABLE_SETTINGS)]
+                    grids = [_grid(table, number) for table in page.find_tables(TABLE_SETTINGS)]
                 except Exception as error:  # a malformed page: its text is still read, its tables are not
                     log.debug("no tables from page %d of %s: %s", number, path, error)
                     continue
-                tables = [t for t in tables if t is not None]
+                tables = [t for t in grids if t is not None]
                 if tables:
                     found[number] = tables
                 page.flush_cache()

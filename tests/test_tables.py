@@ -1,0 +1,272 @@
+"""Issue 14: Word files as input, and task tables as tasks (who, with whom, by when)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from extractors import extract_fields
+from extractors.tables import deadline_from_cell, extract_table_tasks, find_columns, role_of
+from pipeline.core.errors import BadInput
+from pipeline.core.types import Table
+from pipeline.stages.extract import extract
+from pipeline.stages.load import identify, load
+from pipeline.stages.ocr import ocr_document
+from pipeline.stages.restore import restore
+from tests.pagemaker import font_path
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "dev"
+
+HEADER = ["STT", "Thời hạn hoàn thành", "Đơn vị chủ trì", "Nội dung công việc", "Đơn vị phối hợp", "Ghi chú"]
+ROWS = [
+    ["I", "Cải cách thể chế", "", "", "", ""],
+    ["1", "Quý II/2026", "Sở Tư pháp", "Rà soát văn bản quy phạm pháp luật của tỉnh", "Văn phòng UBND tỉnh", ""],
+    ["2", "Thường xuyên", "Sở Nội vụ", "Theo dõi, đôn đốc việc thực hiện kế hoạch", "", ""],
+    ["3", "29/6/2026 - 09/7/2026", "Lãnh đạo\nSở Y tế", "Tổ chức đợt kiểm tra các cơ sở khám bệnh", "Công an tỉnh", ""],
+    ["II", "Cải cách thủ tục hành chính", "", "", "", ""],
+    ["1", "tháng 5/2026", "Văn phòng UBND tỉnh", "Công bố danh mục thủ tục hành chính", "Các sở, ban, ngành", ""],
+    ["2", "trước ngày 01/01/2030", "Sở Khoa học và Công nghệ", "Hoàn thành hệ thống thông tin báo cáo", "", ""],
+]
+
+
+def _rows_by_text(tasks):
+    return {t.text: t for t in tasks}
+
+
+def make_docx(path: Path) -> Path:
+    """A plan as offices write it: header table, title, subject, body, and a task table with merged cells."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    document = docx.Document()
+    header = document.add_table(rows=2, cols=2)
+    header.cell(0, 0).text = "ỦY BAN NHÂN DÂN\nTỈNH LÂM ĐỒNG"
+    header.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
+    header.cell(1, 0).text = "Số: 35/KH-UBND"
+    header.cell(1, 1).text = "Lâm Đồng, ngày 12 tháng 3 năm 2026"
+    for text in ("KẾ HOẠCH", "Kiểm tra công tác cải cách hành chính năm 2026"):
+        document.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for text in ("Căn cứ Quyết định số 282/QĐ-TTg ngày 12/02/2026 của Thủ tướng Chính phủ;",
+                 "Ủy ban nhân dân tỉnh ban hành Kế hoạch kiểm tra như sau:",
+                 "1. Giao Sở Nội vụ chủ trì, phối hợp với các sở, ngành tổ chức kiểm tra trước ngày 30/6/2026.",
+                 "(Phân công nhiệm vụ theo Phụ lục đính kèm)"):
+        document.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    table = document.add_table(rows=1 + len(ROWS), cols=len(HEADER))
+    for c, text in enumerate(HEADER):
+        table.cell(0, c).text = text
+    for r, row in enumerate(ROWS, start=1):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+    # Section rows are merged across the table; one duty has two products (the STT and the duty merged down).
+    for r, row in enumerate(ROWS, start=1):
+        if row[0] in ("I", "II"):
+            merged = table.cell(r, 1).merge(table.cell(r, len(HEADER) - 1))
+            merged.text = row[1]
+    document.add_paragraph("Nơi nhận:\n- Bộ Nội vụ;\n- Lưu: VT.")
+    document.add_paragraph("KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH\nNguyễn Văn An")
+    document.save(str(path))
+    return path
+
+
+# ----------------------------------------------------------------------------- Word files
+
+def test_a_docx_is_typed_by_its_content_and_read_with_its_tables(tmp_path: Path) -> None:
+    path = make_docx(tmp_path / "ke-hoach.docx")
+    renamed = path.rename(tmp_path / "ke-hoach.doc")  # Word saves .docx content under .doc names too
+    assert identify(renamed).kind == "docx"
+    document = load(renamed)
+    assert len(document.pages) == 1 and document.pages[0].source == "docx"
+    assert [len(t.rows) for t in document.pages[0].tables] == [2, 1 + len(ROWS)]
+    text = document.pages[0].text or ""
+    assert text.index("Số: 35/KH-UBND") < text.index("KẾ HOẠCH") < text.index("Căn cứ") < text.index("Nơi nhận")
+
+
+def test_a_docx_plan_gives_a_full_record_and_its_table_tasks(tmp_path: Path) -> None:
+    record = extract(restore(ocr_document(load(make_docx(tmp_path / "ke-hoach.docx")))))
+    assert record.text_source == "docx" and record.pages == 1
+    assert record.doc_number == "35/KH-UBND" and record.issue_date == "2026-03-12"
+    assert record.issuer == "Ủy ban nhân dân tỉnh Lâm Đồng" and record.doc_type == "Kế hoạch"
+    assert record.subject == "Kiểm tra công tác cải cách hành chính năm 2026"
+    table = [t for t in record.tasks if t.source == "table"]
+    assert [t.text for t in table] == [row[3] for row in ROWS if row[0] not in ("I", "II")]  # sections are groups
+    by_text = _rows_by_text(table)
+    first = by_text["Rà soát văn bản quy phạm pháp luật của tỉnh"]
+    assert (first.responsible, first.cooperating, first.deadline) == ("Sở Tư pháp", "Văn phòng UBND tỉnh", "2026-06-30")
+    ranged = by_text["Tổ chức đợt kiểm tra các cơ sở khám bệnh"]
+    assert (ranged.responsible, ranged.start, ranged.deadline) == ("Lãnh đạo Sở Y tế", "2026-06-29", "2026-07-09")
+    recurring = by_text["Theo dõi, đôn đốc việc thực hiện kế hoạch"]
+    assert recurring.deadline is None and recurring.recurrence == "Thường xuyên" and recurring.cooperating is None
+    assert by_text["Công bố danh mục thủ tục hành chính"].deadline == "2026-05-31"
+    assert by_text["Hoàn thành hệ thống thông tin báo cáo"].deadline == "2030-01-01"
+    prose = [t for t in record.tasks if t.source == "text"]
+    assert any(t.responsible == "Sở Nội vụ" and t.deadline == "2026-06-30" for t in prose)
+    assert not any("|" in t.text for t in prose)  # the table is not read again as prose
+
+
+def test_an_odt_is_read_with_its_merged_cells(tmp_path: Path) -> None:
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"')
+
+    def cell(text: str, extra: str = "") -> str:
+        return f"<table:table-cell {extra}><text:p>{text}</text:p></table:table-cell>"
+
+    rows = [
+        cell("TT") + cell("Nội dung") + cell("Cơ quan chủ trì") + cell("Thời gian"),
+        cell("1") + cell("Tổng hợp báo cáo quý", 'table:number-rows-spanned="2"') + cell("Sở Nội vụ")
+        + cell("Quý I/2026"),
+        cell("2") + "<table:covered-table-cell/>" + cell("Sở Tài chính") + cell("Quý II/2026"),
+        cell("II. Nhiệm vụ khác", 'table:number-columns-spanned="4"') + "<table:covered-table-cell/>" * 3,
+    ]
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns}><office:body><office:text>'
+               "<text:p>KẾ HOẠCH</text:p><text:p>Báo cáo <text:span>năm 2026</text:span></text:p><table:table>"
+               + "".join(f"<table:table-row>{r}</table:table-row>" for r in rows)
+               + "</table:table></office:text></office:body></office:document-content>")
+    path = tmp_path / "plan.odt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", content)
+    document = load(path)
+    assert document.source.kind == "odt" and document.pages[0].source == "odt"
+    assert "Báo cáo năm 2026" in (document.pages[0].text or "")
+    grid = document.pages[0].tables[0].rows
+    assert grid[2][1] == "Tổng hợp báo cáo quý"  # merged down: the duty applies to both rows
+    assert grid[3] == ["II. Nhiệm vụ khác", None, None, None]
+    tasks = extract_table_tasks(document.pages[0].tables)
+    assert [(t.responsible, t.deadline) for t in tasks] == [("Sở Nội vụ", "2026-03-31"), ("Sở Tài chính", "2026-06-30")]
+
+
+def test_a_legacy_doc_without_libreoffice_is_refused_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "cong-van.doc"
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    path.write_bytes(ole2 + b"\x00" * 504 + "WordDocument".encode("utf-16-le") + b"\x00" * 64)
+    assert identify(path).kind == "doc"
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(BadInput) as error:
+        load(path)
+    assert "install LibreOffice" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_zip_that_is_not_a_word_file_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "photos.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.txt", "x" * 10)
+    with pytest.raises(BadInput):
+        identify(path)
+
+
+# ----------------------------------------------------------------------------- columns and deadlines
+
+@pytest.mark.parametrize("header, role", [
+    ("Nội dung nhiệm vụ", "task"), ("Nhiệm vụ", "task"), ("Công việc", "task"),
+    ("Cơ quan chủ trì", "responsible"), ("Đơn vị chủ trì/phối hợp", "responsible"),
+    ("Trách nhiệm thực hiện", "responsible"), ("Đơn vị thực hiện", "responsible"),
+    ("Cơ quan phối hợp", "cooperating"), ("Thời gian hoàn thành", "deadline"), ("Thời hạn", "deadline"),
+    ("Thời gian thực hiện", "deadline"), ("Sản phẩm", "product"), ("Ghi chú", "note"), ("TT", "number"),
+    ("Theo dõi, kiểm tra, đôn đốc", "follow"), ("Đơn vị tính", "budget"),
+])
+def test_column_roles_come_from_the_headers_meaning(header: str, role: str) -> None:
+    assert role_of(header) == role
+
+
+def test_tables_that_are_not_duty_lists_are_left_alone() -> None:
+    participants = Table(rows=[["STT", "Họ và tên", "Chức vụ", "Ghi chú"], ["1", "Nguyễn Văn An", "Trưởng phòng", ""]],
+                         source="docx")
+    budget = Table(rows=[["STT", "Nội dung chi", "Đơn vị tính", "Số lượng", "Thành tiền"],
+                         ["1", "In tài liệu", "bộ", "100", "2.000.000"]], source="docx")
+    assert extract_table_tasks([participants, budget]) == []
+    assert find_columns(budget) is not None and not find_columns(budget).is_task_table  # type: ignore[union-attr]
+
+
+def test_a_two_row_header_is_read_as_one() -> None:
+    table = Table(rows=[["TT", "Nội dung", "Cơ quan thực hiện", None, "Thời gian"],
+                        ["TT", "Nội dung", "Chủ trì", "Phối hợp", "Thời gian"],
+                        ["(1)", "(2)", "(3)", "(4)", "(5)"],
+                        ["1", "Xây dựng kế hoạch", "Sở Nội vụ", "Sở Tài chính", "Năm 2026"]], source="pdf")
+    [task] = extract_table_tasks([table])
+    assert (task.responsible, task.cooperating, task.deadline) == ("Sở Nội vụ", "Sở Tài chính", "2026-12-31")
+
+
+@pytest.mark.parametrize("cell, year, start, deadline, recurring", [
+    ("Quý II/2026", None, None, "2026-06-30", False),
+    ("tháng 5/2026", None, None, "2026-05-31", False),
+    ("Năm 2026", None, None, "2026-12-31", False),
+    ("Trong quý I năm 2026", None, None, "2026-03-31", False),
+    ("trước ngày 01/01/2030", None, None, "2030-01-01", False),
+    ("29/6/2026 - 09/7/2026", None, "2026-06-29", "2026-07-09", False),
+    ("Từ tháng 11/2025 đến tháng 4/2026", None, "2025-11-01", "2026-04-30", False),
+    ("Quý IV/2025 và Quý I/2026", None, None, "2026-03-31", False),
+    ("Ban hành kế hoạch chậm nhất là ngày 15/4/2026 và tổ chức thực hiện", None, None, "2026-04-15", False),
+    ("Từ 20 giờ 15 phút - 20 giờ 45 phút ngày 23 tháng 1", 2026, None, "2026-01-23", False),
+    ("Từ 20 giờ 15 phút - 20 giờ 45 phút ngày 23 tháng 1", None, None, None, False),  # no year is assumed
+    ("Bắt đầu thực hiện từ năm 2026", None, "2026-01-01", None, False),
+    ("Theo Điều 17 Nghị định số 52/2015/NĐ-CP ngày 28/5/2015 của Chính phủ", None, None, None, False),
+    ("Thường xuyên", None, None, None, True),
+    ("Hằng năm", None, None, None, True),
+    ("Trước ngày 05 của tháng liền kề", None, None, None, True),
+    ("Ban hành kế hoạch trong tháng 01 hằng năm", None, None, None, True),
+])
+def test_deadlines_come_from_the_cells_words(cell: str, year: int | None, start: str | None,
+                                             deadline: str | None, recurring: bool) -> None:
+    found = deadline_from_cell(cell, year)
+    assert (found.start, found.deadline, found.recurrence is not None) == (start, deadline, recurring)
+
+
+# ----------------------------------------------------------------------------- born-digital PDF tables
+
+def test_a_pdf_task_table_over_two_pages_with_its_header_repeated(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="L", format="A4")
+    pdf.add_font("body", "", font_path())
+    pdf.add_font("body", "B", font_path())
+    pdf.set_font("body", size=10)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, "ỦY BAN NHÂN DÂN TỈNH LÂM ĐỒNG\nSố: 12/KH-UBND\nLâm Đồng, ngày 05 tháng 01 năm 2026\n"
+                         "KẾ HOẠCH\nTuyên truyền cải cách hành chính năm 2026\n"
+                         "Căn cứ Kế hoạch số 1/KH-UBND ngày 02/01/2026 của Ủy ban nhân dân tỉnh; "
+                         "Ủy ban nhân dân tỉnh ban hành kế hoạch tuyên truyền như sau:")
+    units = ["Sở Công Thương", "Sở Y tế", "Sở Tài chính", "Công an tỉnh", "Sở Xây dựng", "Sở Tư pháp"]
+    rows = [["TT", "Nội dung", "Trách nhiệm thực hiện", "Thời gian (Năm 2026)"]]
+    for n in range(1, 31):
+        rows.append([str(n), f"Chương trình đối thoại số {n} về cải cách hành chính", f"Lãnh đạo {units[n % 6]}",
+                     f"ngày {n % 28 + 1} tháng {n % 12 + 1}"])
+    with pdf.table(col_widths=(12, 120, 70, 60), repeat_headings=1, line_height=7) as table:
+        for row in rows:
+            cells = table.row()
+            for text in row:
+                cells.cell(text)
+    path = tmp_path / "plan.pdf"
+    pdf.output(str(path))
+    document = load(path)
+    assert sum(len(page.tables) for page in document.pages) >= 2  # one table per page
+    record = extract(restore(ocr_document(document)))
+    tasks = [t for t in record.tasks if t.source == "table"]
+    assert len(tasks) == 30  # the repeated header row is not a task
+    assert (tasks[0].responsible, tasks[0].deadline) == ("Lãnh đạo Sở Y tế", "2026-02-02")
+    assert (tasks[29].text, tasks[29].deadline) == ("Chương trình đối thoại số 30 về cải cách hành chính", "2026-07-03")
+
+
+# ----------------------------------------------------------------------------- the dev Word files
+
+@pytest.mark.skipif(not DEV.exists(), reason="../shared/dev is not beside this checkout")
+@pytest.mark.parametrize("name", sorted(p.name for p in (DEV / "inbox").glob("*.docx")) if DEV.exists() else [])
+def test_every_dev_word_file_gives_its_header_record(name: str) -> None:
+    gold = json.loads((DEV / "gold" / name).with_suffix(".json").read_text(encoding="utf-8"))
+    record = extract(restore(ocr_document(load(DEV / "inbox" / name))))
+    assert record.text_source == "docx"
+    for field in ("doc_number", "issue_date", "doc_type", "subject", "place"):
+        assert getattr(record, field) == gold[field], field
+    if gold.get("table_tasks"):
+        found = [t for t in record.tasks if t.source == "table"]
+        assert len(found) == gold["rows_total"]
+
+
+def test_extract_fields_takes_tables_as_an_optional_keyword() -> None:
+    table = Table(rows=[["STT", "Nhiệm vụ", "Chủ trì"], ["1", "Lập danh sách cử tri", "UBND xã"]], source="docx")
+    assert extract_fields("KẾ HOẠCH\nBầu cử").tasks == []
+    [task] = extract_fields("KẾ HOẠCH\nBầu cử", tables=[table]).tasks
+    assert (task.text, task.responsible, task.source) == ("Lập danh sách cử tri", "UBND xã", "table")
