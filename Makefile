@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract clean
+.PHONY: install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-tasks clean
 
 install: system-deps $(VENV)/.installed
 
@@ -68,6 +68,10 @@ bench-restore: install
 
 bench-extract: install
 	$(BIN)/python -m benchmarks.extract --dev $(SHARED)/dev
+
+# Task tables (issue 14): the dev Word plans, their PDF renderings, and the whole dev set's responsible units.
+bench-tasks: install
+	$(BIN)/python -m benchmarks.tasks --dev $(SHARED)/dev
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -53,9 +53,9 @@ def _norm(text: str | None) -> str:
 
 # ----------------------------------------------------------------------------- scoring
 
-def score_rows(tasks: list[dict[str, Any]], gold: list[dict[str, Any]]) -> dict[str, Any]:
+def score_rows(tasks: list[dict[str, Any]], gold: list[dict[str, Any]], source: str = "table") -> dict[str, Any]:
     """Rows found, responsible right and deadline right (of the rows found), with the misses."""
-    table_tasks = [t for t in tasks if t.get("source") == "table"]
+    table_tasks = [t for t in tasks if t.get("source") == source]
     used: set[int] = set()
     found = responsible = deadline = 0
     misses: list[str] = []
@@ -64,7 +64,7 @@ def score_rows(tasks: list[dict[str, Any]], gold: list[dict[str, Any]]) -> dict[
         index = next((i for i, t in enumerate(table_tasks)
                       if i not in used and _norm(t["text"]).startswith(want)), None)
         if index is None:
-            misses.append(f"{row.get('row', '?')}: not found")
+            misses.append(f"{row.get('row', row['text'][:40])}: not found")
             continue
         used.add(index)
         task = table_tasks[index]
@@ -72,11 +72,11 @@ def score_rows(tasks: list[dict[str, Any]], gold: list[dict[str, Any]]) -> dict[
         if _norm(task["responsible"]) == _norm(row["responsible"]):
             responsible += 1
         else:
-            misses.append(f"{row.get('row', '?')}: responsible {task['responsible']!r} != {row['responsible']!r}")
+            misses.append(f"{row.get('row', row['text'][:40])}: responsible {task['responsible']!r} != {row['responsible']!r}")
         if task["deadline"] == row["deadline"]:
             deadline += 1
         else:
-            misses.append(f"{row.get('row', '?')}: deadline {task['deadline']!r} != {row['deadline']!r}")
+            misses.append(f"{row.get('row', row['text'][:40])}: deadline {task['deadline']!r} != {row['deadline']!r}")
     return {"gold": len(gold), "found": found, "responsible": responsible, "deadline": deadline,
             "table_tasks": len(table_tasks), "misses": misses}
 
@@ -198,7 +198,7 @@ def baseline_tasks(revision: str, docs: dict[str, dict[str, Any]]) -> dict[str, 
         subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
         readable = {name: doc for name, doc in docs.items() if doc["kind"] not in ("docx", "odt", "doc")}
         result = subprocess.run([sys.executable, "-c", BASELINE_SCRIPT], input=json.dumps(readable).encode(),
-                                capture_output=True, check=True, cwd=ROOT,
+                                capture_output=True, check=True, cwd=folder,  # `python -c` puts the cwd first
                                 env={"PYTHONPATH": f"{folder}:{ROOT}", "PATH": "/usr/bin:/bin"})
     out: dict[str, list[dict[str, Any]]] = json.loads(result.stdout)
     return {name: out.get(name, []) for name in docs}
@@ -253,6 +253,17 @@ def main(argv: list[str] | None = None) -> int:
                              f"{_pct(score['responsible'], found)} | {_pct(score['deadline'], found)} |")
                 details += [f"- {source.name} ({kind}), {score['table_tasks']} table tasks: "
                             + ("; ".join(score["misses"]) or "no misses")]
+    # Duty blocks in prose (a numbered duty and its `- Thời gian hoàn thành / - Đơn vị chủ trì` lines), golded as `tasks`.
+    for gold_path in sorted((args.dev / "gold").glob("*.json")):
+        gold = json.loads(gold_path.read_text())
+        source = next((p for p in (args.dev / "inbox").glob(gold_path.stem + ".*")), None)
+        if not gold.get("tasks") or source is None or source.suffix.lower() not in (".docx", ".odt", ".doc"):
+            continue
+        score = score_rows(record_tasks(source), gold["tasks"], source="text")
+        found = score["found"]
+        lines.append(f"| {source.name} | prose duty blocks | {score['gold']} | {_pct(found, score['gold'])} | "
+                     f"{_pct(score['responsible'], found)} | {_pct(score['deadline'], found)} |")
+        details += [f"- {source.name} (prose duty blocks): " + ("; ".join(score["misses"]) or "no misses")]
     for kind, total in totals.items():
         found = total["found"]
         lines.append(f"| **all** | {kind} | {total['gold']} | **{_pct(found, total['gold'])}** | "
@@ -276,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
             with_unit = sum(1 for t in tasks if t["responsible"])
             lines.append(f"| {label} | {sum(1 for ts in found.values() if ts)} | {len(tasks)} | {with_unit} | "
                          f"{_pct(with_unit, len(tasks))} |")
+        lines += ["", "| document | tasks before | with unit before | tasks after | with unit after |",
+                  "|---|---:|---:|---:|---:|"]
+        for name in docs:
+            b, a = before[name], after[name]
+            lines.append(f"| {name} | {len(b)} | {sum(1 for t in b if t['responsible'])} | {len(a)} | "
+                         f"{sum(1 for t in a if t['responsible'])} |")
         units = sorted({(name, t["responsible"]) for name, ts in after.items() for t in ts if t["responsible"]})
         sample = random.Random(14).sample(units, min(50, len(units)))
         lines += ["", "Sample of 50 responsible units (after), to check by hand:", ""]

@@ -26,7 +26,7 @@ DUTY_VERBS = [
     # Words after a unit that are not its name (`Bộ Ngoại giao | trân trọng thông báo`, `Tổ công tác | chịu ...`).
     "trân trọng", "thông báo", "đề nghị", "yêu cầu", "chịu", "kính", "xin", "cần", "nhằm", "để", "giao", "đã", "đang",
     "lồng ghép", "tích cực", "phát huy", "thường xuyên", "định kỳ", "nâng cao", "đẩy mạnh",
-    "đưa", "được", "trực tiếp", "thì",
+    "đưa", "được", "trực tiếp", "thì", "đăng ký", "tham gia", "tham dự", "nộp", "cử",
 ]
 # Words a unit's name never ends with: a span cut there lost its tail or kept the sentence's.
 TRAILING_WORDS = re.compile(r"(?:\s+(?:của|và|với|các|tại|ở|cho|về|có|là|như|trên|theo))+$", re.I)
@@ -70,6 +70,8 @@ def starts_with_unit(text: str) -> bool:
     head = next((h for h in UNIT_HEADS if lower.startswith(h + " ") or lower.startswith(h + ",")), None)
     if head is None:
         return False
+    if head == "báo":  # a newspaper is named (`Báo Lâm Đồng`, `Báo và Phát thanh, ...`); `Báo đảm` is OCR of `Bảo đảm`
+        return bool(re.match(r"^\s*Báo\s+(?:và\b|[A-ZĐ])", text))
     if head in GENERIC_HEADS:
         rest = lower[len(head):].lstrip(" ,")
         return rest.startswith(UNIT_NOUNS)

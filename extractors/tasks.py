@@ -51,14 +51,14 @@ DUTY_RE = re.compile(
 )
 NOT_TASK = re.compile(r"^(Căn cứ|Theo đề nghị|Trên đây|Nơi nhận|Lưu|Kính gửi|Thực hiện\s+(?:Văn bản|Công văn|Kế hoạch|Quyết định)\s+số)", re.I)
 PERIOD_ITEM = re.compile(r"chốt số liệu\s+(?:tính\s+)?từ", re.I)
-ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|\(\d{1,2}\)\s+|[\-–—+•*]\s*|\d{1,2}(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
-ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
+ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|\(\d{1,2}\)\s+|\d{1,2}(?:\.\d{1,2})+\s+(?=[A-ZĐ])|[\-–—+•*]\s*|\d{1,2}(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
+ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})+(?=\s+[A-ZĐ])|\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
 SUB_ITEM = re.compile(r"^[a-zđ][).]\s+")
 BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều 1|I\.|1\.|Nhằm|Để)", re.I)
 TABLE_ROW = re.compile(r"\S\s\|\s.*\s\|\s")
 END_OF_BODY = re.compile(r"^(Nơi nhận|TM\.|KT\.|TL\.)", re.I)
 
-RESPONSIBLE_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*chủ trì(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)"
+RESPONSIBLE_LABEL = re.compile(r"(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+thực hiện|(?:Đơn vị|Cơ quan)?\s*chủ trì(?:\s+thực hiện)?)\s*:\s*(?P<x>[^;\n]+?)"
                                r"(?=\s*(?:[;.]|$|[a-zđ]\)\s|[\-–—+•]\s*(?:Đơn vị|Cơ quan|Thời|Kết quả|Sản phẩm)))", re.I)
 COOPERATING_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*phối hợp(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)"
                                r"(?=\s*(?:[;.]|$|[a-zđ]\)\s|[\-–—+•]\s*(?:Đơn vị|Cơ quan|Thời|Kết quả|Sản phẩm)))", re.I)
@@ -194,6 +194,9 @@ FIELD_ITEM = re.compile(
 FIELD_START = re.compile(
     r"\s(?:[\-–—+•*]|[a-zđ][).])\s*(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+)?(?:chủ trì|phối hợp|Thời (?:gian|hạn)|Sản phẩm|Kết quả)"
     r"[^:]{0,30}:", re.I)
+# What may stand between a duty and its fields: detail bullets, numbered steps, other fields.
+DETAIL_ITEM = re.compile(r"^(?:[\-–—+•*]\s*|\(\d{1,2}\)\s)")
+NUMBERED_STEP = re.compile(r"^\(\d{1,2}\)\s")
 TIME_FIELD = re.compile(r"Thời\s+(?:gian|hạn)[^:]{0,30}:\s*(?P<x>[^;\n]+?)(?=\s*(?:;|$|\s[\-–—+•*]\s|\s[a-zđ]\)\s))", re.I)
 
 
@@ -203,9 +206,15 @@ def _group_appendix_items(items: list[str]) -> list[str]:
     grouped: list[str] = []
     anchor: int | None = None  # index in `grouped` of the last enumerated duty
     for item in items:
-        if FIELD_ITEM.match(item) and anchor is not None:
-            # The field, and the detail bullets between the duty and it, belong to the duty.
-            grouped[anchor:] = [" ".join(grouped[anchor:] + [item])]
+        block = grouped[anchor:] if anchor is not None else []
+        if FIELD_ITEM.match(item) and block and all(DETAIL_ITEM.match(i) for i in block[1:]):
+            # The field, and the detail bullets between the duty and it, belong to the duty;
+            # numbered steps inside it (`(1) Tổ chức hiệp thương lần thứ nhất: ...`) stay duties of their own.
+            steps = [i for i in block[1:] if NUMBERED_STEP.match(i)]
+            grouped[anchor:] = [" ".join([i for i in block if i not in steps] + [item])] + steps
+            continue
+        if SUB_ITEM.match(item) and grouped and FIELD_ITEM.match(item) and ENUMERATOR.match(grouped[-1]):
+            grouped[-1] = f"{grouped[-1]} {item}"
             continue
         if ENUMERATOR.match(item):
             anchor = len(grouped)
