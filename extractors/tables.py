@@ -40,6 +40,9 @@ from pipeline.core.types import Table, Task
 ROLE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"^(?:s\.?\s*tt|stt|tt|số\s*(?:tt|thứ tự)|thứ tự|số)\.?$")),
     ("note", re.compile(r"ghi\s*chú")),
+    # A list of people (participants, a delegation): not a list of duties.
+    ("person", re.compile(r"họ\s*(?:và|,)?\s*tên|năm\s*sinh|giới\s*tính|điện\s*thoại")),
+    ("position", re.compile(r"chức\s*(?:vụ|danh)")),
     ("budget", re.compile(r"kinh\s*phí|thành\s*tiền|số\s*tiền|đơn\s*giá|dự\s*toán|nguồn\s*vốn|đơn\s*vị\s*tính"
                           r"|số\s*lượng")),
     ("follow", re.compile(r"theo\s*dõi|đôn\s*đốc|giám\s*sát")),
@@ -273,6 +276,8 @@ def _is_section(row: list[str | None], columns: Columns) -> bool:
     empty_duty = all(not _flat(row[i]) for i in duty_cells)
     if number and ROMAN_SECTION.match(number) and empty_duty:
         return True
+    if "number" in roles and not _is_number(number) and empty_duty and duty_cells:
+        return True  # a group title alone in its row (its `I` lost or misread by OCR, or never printed)
     task = _flat(row[roles["task"]])
     return bool(SECTION_TEXT.match(task) and empty_duty)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 import zipfile
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from pipeline.stages.load import identify, load
 from pipeline.stages.ocr import ocr_document
 from pipeline.stages.restore import restore
 from tests.pagemaker import font_path
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "dev"
 
@@ -270,3 +274,57 @@ def test_extract_fields_takes_tables_as_an_optional_keyword() -> None:
     assert extract_fields("KẾ HOẠCH\nBầu cử").tasks == []
     [task] = extract_fields("KẾ HOẠCH\nBầu cử", tables=[table]).tasks
     assert (task.text, task.responsible, task.source) == ("Lập danh sách cử tri", "UBND xã", "table")
+
+
+# ----------------------------------------------------------------------------- scanned tables
+
+def _ruled_table_image(rows: list[list[str]], widths: list[int], dpi: int = 200, merge_first_column_of: int = -1,
+                       noise: float = 12.0) -> "np.ndarray":
+    """A page image with a ruled table drawn on it, as a 200 dpi scan would show it."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(font_path(), size=int(9 * dpi / 72))
+    row_height = int(0.42 * dpi)
+    left, top = int(0.5 * dpi), int(0.8 * dpi)
+    width = left * 2 + sum(widths)
+    page = Image.new("L", (width, top * 2 + row_height * len(rows)), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((left, int(0.3 * dpi)), "PHỤ LỤC PHÂN CÔNG NHIỆM VỤ", fill=0, font=font)
+    xs = [left]
+    for w in widths:
+        xs.append(xs[-1] + w)
+    for r, row in enumerate(rows):
+        y = top + r * row_height
+        for c, text in enumerate(row):
+            draw.text((xs[c] + 8, y + 10), text, fill=0, font=font)
+    bottom = top + row_height * len(rows)
+    for r in range(len(rows) + 1):
+        y = top + r * row_height
+        start = xs[1] if r == merge_first_column_of else xs[0]  # no border under a merged first cell
+        draw.line([(start, y), (xs[-1], y)], fill=0, width=2)
+    for x in xs:
+        draw.line([(x, top), (x, bottom)], fill=0, width=2)
+    pixels = np.asarray(page, dtype=np.float32) + np.random.default_rng(1).normal(0, noise, (page.height, page.width))
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def test_a_scanned_ruled_table_is_read_cell_by_cell() -> None:
+    from pipeline.stages.table_scan import read_tables
+
+    rows = [["TT", "Nội dung công việc", "Đơn vị chủ trì", "Thời gian"],
+            ["1", "Rà soát văn bản", "Sở Tư pháp", "Quý II/2026"],
+            ["", "Báo cáo kết quả", "Sở Nội vụ", "tháng 5/2026"]]
+    image = _ruled_table_image(rows, [150, 700, 450, 350], merge_first_column_of=2)
+    [table] = read_tables(image, 200)
+    assert len(table.rows) == 3 and len(table.rows[0]) == 4
+    assert table.rows[2][0] == table.rows[1][0]  # the merged STT cell continues down
+    tasks = extract_table_tasks([table])
+    assert [(t.responsible, t.deadline) for t in tasks] == [("Sở Tư pháp", "2026-06-30"), ("Sở Nội vụ", "2026-05-31")]
+
+
+def test_a_scanned_table_that_is_not_a_duty_list_is_not_read_past_its_header() -> None:
+    from pipeline.stages.table_scan import read_tables
+
+    rows = [["STT", "Họ và tên", "Chức vụ"], ["1", "Nguyễn Văn An", "Trưởng phòng"]]
+    assert read_tables(_ruled_table_image(rows, [150, 700, 450]), 200) == []
