@@ -33,27 +33,32 @@ from dataclasses import dataclass, field
 
 from extractors.dates import DATE, PERIOD_DEADLINES, match_to_iso, parts_to_iso, period_end
 from pipeline.core.types import Table, Task
+from pipeline.core.vietnamese import strip_diacritics
 
 # --- column roles --------------------------------------------------------------------------------
 
-# Tried in order: the first role whose pattern is found in the (accent-kept, lower-cased) header wins.
-ROLE_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("number", re.compile(r"^(?:s\.?\s*tt|stt|tt|số\s*(?:tt|thứ tự)|thứ tự|số)\.?$")),
-    ("note", re.compile(r"ghi\s*chú")),
+# Tried in order: the first role whose pattern is found in the header wins.  Both are compared
+# without their marks, lower-cased: OCR of a header cell reads `Nội dụng` as often as `Nội dung`.
+_ROLE_WORDS: list[tuple[str, str]] = [
+    ("number", r"^(?:s\.?\s*tt|stt|tt|số\s*(?:tt|thứ tự)|thứ tự|số)\.?$"),
+    ("note", r"ghi\s*chú"),
     # A list of people (participants, a delegation): not a list of duties.
-    ("person", re.compile(r"họ\s*(?:và|,)?\s*tên|năm\s*sinh|giới\s*tính|điện\s*thoại")),
-    ("position", re.compile(r"chức\s*(?:vụ|danh)")),
-    ("budget", re.compile(r"kinh\s*phí|thành\s*tiền|số\s*tiền|đơn\s*giá|dự\s*toán|nguồn\s*vốn|đơn\s*vị\s*tính"
-                          r"|số\s*lượng")),
-    ("follow", re.compile(r"theo\s*dõi|đôn\s*đốc|giám\s*sát")),
-    ("deadline", re.compile(r"thời\s*(?:gian|hạn|điểm)|tiến\s*độ|mốc|hạn\s*(?:chót|hoàn thành)"
-                            r"|ngày\s*(?:hoàn thành|thực hiện)|lịch")),
-    ("cooperating", re.compile(r"phối\s*hợp")),
-    ("responsible", re.compile(r"chủ\s*trì|trách\s*nhiệm|phụ\s*trách|đơn\s*vị|cơ\s*quan|bộ\s*phận|người\s*thực\s*hiện"
-                               r"|thực\s*hiện|phân\s*công")),
-    ("product", re.compile(r"sản\s*phẩm|kết\s*quả|hình\s*thức\s*văn\s*bản|cấp\s*(?:ban hành|trình)")),
-    ("task", re.compile(r"nội\s*dung|nhiệm\s*vụ|công\s*việc|hoạt\s*động|đề\s*án|chỉ\s*tiêu|giải\s*pháp")),
+    ("person", r"họ\s*(?:và|,)?\s*tên|năm\s*sinh|giới\s*tính|điện\s*thoại"),
+    ("position", r"chức\s*(?:vụ|danh)"),
+    ("budget", r"kinh\s*phí|thành\s*tiền|số\s*tiền|đơn\s*giá|dự\s*toán|nguồn\s*vốn|đơn\s*vị\s*tính"
+               r"|số\s*lượng"),
+    ("follow", r"theo\s*dõi|đôn\s*đốc|giám\s*sát"),
+    ("deadline", r"thời\s*(?:gian|hạn|điểm)|tiến\s*độ|mốc|hạn\s*(?:chót|hoàn thành)"
+                 r"|ngày\s*(?:hoàn thành|thực hiện)|lịch"),
+    ("cooperating", r"phối\s*hợp"),
+    ("responsible", r"chủ\s*trì|trách\s*nhiệm|phụ\s*trách|đơn\s*vị|cơ\s*quan|bộ\s*phận|người\s*thực\s*hiện"
+                    r"|thực\s*hiện|phân\s*công"),
+    ("product", r"sản\s*phẩm|kết\s*quả|hình\s*thức\s*văn\s*bản|cấp\s*(?:ban hành|trình)"),
+    ("task", r"nội\s*dung|nhiệm\s*vụ|công\s*việc|hoạt\s*động|đề\s*án|chỉ\s*tiêu|giải\s*pháp"),
 ]
+ROLE_RULES: list[tuple[str, re.Pattern[str]]] = [(role, re.compile(strip_diacritics(words).lower()))
+                                                 for role, words in _ROLE_WORDS]
+
 # A header cell is short; a data cell that happens to say `thực hiện` is not a header.
 MAX_HEADER_CHARS = 80
 # `(1) (2) (3)` or `1 2 3`: the column-number row under some headers.
@@ -70,7 +75,7 @@ def _flat(text: str | None) -> str:
 
 def role_of(header: str) -> str | None:
     """The role a column header names (`task`, `responsible`, `cooperating`, `deadline`, ...), or None."""
-    text = _flat(header).lower().strip(" :.*")
+    text = strip_diacritics(_flat(header)).lower().strip(" :.*")
     if not text or len(text) > MAX_HEADER_CHARS:
         return None
     if ROLE_RULES[0][1].search(text.replace(" ", "")):  # `ST\nT`: a narrow column wraps its header mid-word
@@ -78,7 +83,7 @@ def role_of(header: str) -> str | None:
     for role, pattern in ROLE_RULES:
         if pattern.search(text):
             # `Chủ trì, phối hợp` in one column: the unit that leads comes first.
-            if role == "cooperating" and re.search(r"chủ\s*trì", text):
+            if role == "cooperating" and re.search(r"chu\s*tri", text):
                 return "responsible"
             return role
     return None

@@ -80,8 +80,37 @@ def _merge_close(positions: list[int], distance: int) -> list[int]:
     return merged
 
 
+def rule_angle(horizontal: np.ndarray, min_width: int) -> float:
+    """The slope, in degrees, of the page's long horizontal rules (median of each rule's fitted line)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(horizontal)
+    angles = []
+    for index in range(1, count):
+        if stats[index][2] < min_width:
+            continue
+        x, y, w, h = (int(v) for v in stats[index][:4])
+        ys, xs = np.nonzero(labels[y:y + h, x:x + w] == index)
+        xs, ys = xs + x, ys + y
+        if len(xs) < 50:
+            continue
+        vx, vy = cv2.fitLine(np.column_stack([xs, ys]).astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01)[:2, 0]
+        angles.append(float(np.degrees(np.arctan2(vy, vx))))
+    return float(np.median(angles)) if angles else 0.0
+
+
+def level_rules(image: np.ndarray, dpi: int) -> np.ndarray:
+    """The page turned so that its table rules run level: a scan's last fraction of a degree of skew
+    spreads a rule over many pixel rows of a wide table, and its rows are then not found."""
+    horizontal, _ = _masks(image, dpi)
+    angle = rule_angle(horizontal, image.shape[1] // 4)
+    if abs(angle) < 0.03 or abs(angle) > 5:
+        return image
+    height, width = image.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
 def find_grids(image: np.ndarray, dpi: int) -> list[tuple[list[int], list[int], np.ndarray, np.ndarray]]:
-    """(row lines, column lines, horizontal mask, vertical mask) of each ruled table on the page."""
+    """(row lines, column lines, horizontal mask, vertical mask) of each ruled table on a level page."""
     horizontal, vertical = _masks(image, dpi)
     lines = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((5, 5), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(lines)
@@ -152,6 +181,7 @@ def read_tables(image: np.ndarray, dpi: int, page: int = 1) -> list[Table]:
 
     tables: list[Table] = []
     reach = max(3, dpi // 50)
+    image = level_rules(image, dpi)
     for rows, columns, horizontal, vertical in find_grids(image, dpi):
         n_rows, n_cols = len(rows) - 1, len(columns) - 1
         # Which slot borders exist: a missing one is a merged cell.
