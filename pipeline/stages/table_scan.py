@@ -175,6 +175,27 @@ def _ocr(image: np.ndarray, dpi: int, layout: int) -> str:
     return nfc("\n".join(" ".join(words) for _, words in sorted(lines.items())))
 
 
+def _read_row(image: np.ndarray, dpi: int, grid: list[list[str | None]], left: list[list[bool]],
+              top: list[list[bool]], rows: list[int], columns: list[int], r: int, reach: int) -> None:
+    """Fill row `r` of `grid`: each cell that starts there read, the slots merged into another marked."""
+    n_rows, n_cols = len(grid), len(grid[0])
+    for c in range(n_cols):
+        if not left[r][c]:
+            grid[r][c] = None  # covered from the left
+            continue
+        if not top[r][c]:
+            grid[r][c] = grid[r - 1][c]  # continues the cell above
+            continue
+        right = c + 1
+        while right < n_cols and not left[r][right]:
+            right += 1
+        down = r + 1
+        while down < n_rows and not top[down][c]:
+            down += 1
+        box = (columns[c], rows[r], columns[right], rows[down])
+        grid[r][c] = _read_cell(image, box, dpi, pad=reach + 2)
+
+
 def read_tables(image: np.ndarray, dpi: int, page: int = 1) -> list[Table]:
     """The ruled tables of a page image (grayscale, upright), each cell OCR'd alone."""
     from extractors.tables import find_columns  # the header's roles decide whether the rest is read
@@ -191,32 +212,15 @@ def read_tables(image: np.ndarray, dpi: int, page: int = 1) -> list[Table]:
                for r in range(n_rows)]
         grid: list[list[str | None]] = [[None] * n_cols for _ in range(n_rows)]
 
-        def read_row(r: int) -> None:
-            for c in range(n_cols):
-                if not left[r][c]:
-                    grid[r][c] = None  # covered from the left
-                    continue
-                if not top[r][c]:
-                    grid[r][c] = grid[r - 1][c]  # continues the cell above
-                    continue
-                right = c + 1
-                while right < n_cols and not left[r][right]:
-                    right += 1
-                down = r + 1
-                while down < n_rows and not top[down][c]:
-                    down += 1
-                box = (columns[c], rows[r], columns[right], rows[down])
-                grid[r][c] = _read_cell(image, box, dpi, pad=reach + 2)
-
         head = min(HEADER_ROWS, n_rows)
         for r in range(head):
-            read_row(r)
+            _read_row(image, dpi, grid, left, top, rows, columns, r, reach)
         columns_found = find_columns(Table(rows=[list(row) for row in grid[:head]], source="scan", page=page))
         if columns_found is not None and not columns_found.is_task_table:
             continue  # a header, but not of a duty list: leave the table alone
         if columns_found is None and n_cols < 3:
             continue  # a layout frame (header, signature block), not a data table
         for r in range(head, n_rows):
-            read_row(r)
+            _read_row(image, dpi, grid, left, top, rows, columns, r, reach)
         tables.append(Table(rows=grid, source="scan", page=page))
     return tables
