@@ -184,15 +184,19 @@ def render_scan(pdf_path: Path, out: Path, dpi: int = 200, seed: int = 14) -> Pa
     return out
 
 
+def _ocr_code() -> bytes:
+    """The code that decides what OCR reads (and which tables it reads cell by cell): part of the cache key."""
+    return b"".join((ROOT / part).read_bytes() for part in
+                    ("pipeline/stages/table_scan.py", "pipeline/stages/ocr.py", "pipeline/stages/preprocess.py",
+                     "extractors/tables.py"))
+
+
 def scan_tasks(path: Path) -> list[dict[str, Any]]:
     """The tasks of a scan through load -> ocr -> restore -> extract, the OCR cached by content and code."""
     from extractors import extract_fields
     from pipeline.core.types import Table
 
-    code = b"".join((ROOT / part).read_bytes() for part in
-                    ("pipeline/stages/table_scan.py", "pipeline/stages/ocr.py", "pipeline/stages/preprocess.py",
-                     "extractors/tables.py"))
-    doc = _document_text(path, salt=code)
+    doc = _document_text(path, salt=_ocr_code())
     tables = [Table(rows=t["rows"], source=t["source"], page=t["page"]) for t in doc["tables"]]
     fields = extract_fields(doc["text"], doc["word_confidence"], doc["header_readings"], tables=tables)
     return [asdict(task) for task in fields.tasks]
@@ -331,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         docs = {}
         for path in inputs:
             print(f"reading {path.name}", file=sys.stderr, flush=True)
-            docs[path.name] = _document_text(path)
+            docs[path.name] = _document_text(path, salt=_ocr_code())
         before, after = baseline_tasks(args.baseline, docs), after_tasks(docs)
         lines += ["", "## Whole dev set: tasks with a responsible unit", "",
                   f"Before = the extractors at `{args.baseline}` on the same texts (Word files were refused then).", "",
@@ -347,10 +351,11 @@ def main(argv: list[str] | None = None) -> int:
             b, a = before[name], after[name]
             lines.append(f"| {name} | {len(b)} | {sum(1 for t in b if t['responsible'])} | {len(a)} | "
                          f"{sum(1 for t in a if t['responsible'])} |")
-        units = sorted({(name, t["responsible"]) for name, ts in after.items() for t in ts if t["responsible"]})
-        sample = random.Random(14).sample(units, min(50, len(units)))
-        lines += ["", "Sample of 50 responsible units (after), to check by hand:", ""]
-        lines += [f"- `{name}`: {unit}" for name, unit in sorted(sample)]
+        for label, found in (("before", before), ("after", after)):
+            units = sorted({(name, t["responsible"]) for name, ts in found.items() for t in ts if t["responsible"]})
+            sample = random.Random(14).sample(units, min(50, len(units)))
+            lines += ["", f"Sample of 50 distinct responsible units ({label}), to check by hand:", ""]
+            lines += [f"- `{name}`: {unit}" for name, unit in sorted(sample)]
     lines += ["", f"({time.time() - started:.0f} s)"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
