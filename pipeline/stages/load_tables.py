@@ -20,12 +20,16 @@ from pipeline.core.vietnamese import nfc
 log = logging.getLogger(__name__)
 # Fewer ruling lines than this on a page: no table worth the table finder's time.
 MIN_EDGES = 6
+# pdfminer parses a page in about a tenth of a second: a 300-page gazette would pay half a minute.
+# Task tables sit in a plan's body or appendix; past this many pages, tables are not looked for.
+MAX_TABLE_PAGES = 80
 TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "snap_tolerance": 3,
                   "intersection_tolerance": 4}
 
 
 def pdf_tables(path: Path, pages: list[int]) -> dict[int, list[Table]]:
     """Tables on the given 1-based pages, keyed by page; {} when pdfplumber cannot read the file."""
+    pages = pages[:MAX_TABLE_PAGES]
     if not pages:
         return {}
     try:
