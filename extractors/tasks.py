@@ -239,8 +239,10 @@ def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
         if len(body) < 12 or NOT_TASK.match(body) or PERIOD_ITEM.search(body) or TABLE_ROW.search(body):
             # (a table's row is read as a row, by extractors/tables.py, not as prose)
             continue
-        if not (DUTY_RE.search(body) or find_deadline(body)):
-            continue
+        colon = COLON_UNIT.match(body)
+        addressed = bool(colon and starts_with_unit(colon.group("x")) and not colon.group("x").startswith("Về "))
+        if not (DUTY_RE.search(body) or find_deadline(body) or addressed):
+            continue  # (`Văn phòng UBND tỉnh: Cập nhật ...` is a duty by its form: a unit, a colon, what it does)
         if body.endswith(":") and len(body.split()) <= 10:
             continue  # an intro label (`Nội dung báo cáo:`)
         if not find_deadline(body) and not re.search(r"[.;]$", body) and (

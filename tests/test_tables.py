@@ -328,3 +328,58 @@ def test_a_scanned_table_that_is_not_a_duty_list_is_not_read_past_its_header() -
 
     rows = [["STT", "Họ và tên", "Chức vụ"], ["1", "Nguyễn Văn An", "Trưởng phòng"]]
     assert read_tables(_ruled_table_image(rows, [150, 700, 450]), 200) == []
+
+
+# ----------------------------------------------------------------------------- responsible units in prose
+
+def test_a_duty_block_in_prose_is_one_task_with_its_fields() -> None:
+    from extractors.tasks import extract_tasks
+
+    text = """Căn cứ Luật Bầu cử; Ban Thường trực ban hành kế hoạch như sau:
+II. NỘI DUNG, TIẾN ĐỘ, PHÂN CÔNG
+1.1. Xây dựng kế hoạch tuyên truyền bầu cử
+- Bảo đảm thống nhất với hướng dẫn của cấp trên.
+- Thời gian hoàn thành: Quý IV/2025 và Quý I/2026;
+- Đơn vị chủ trì: Văn phòng UBND xã
+- Đơn vị phối hợp: Công an xã.
+- Kết quả: Kế hoạch được ban hành.
+1.2. Tổng kết công tác bầu cử
+- Thời gian hoàn thành: Từ tháng 11/2025 đến tháng 4/2026.
+- Đơn vị chủ trì: Ban Thường trực Ủy ban MTTQ Việt Nam xã"""
+    first, second = extract_tasks(text)
+    assert first.text == "Xây dựng kế hoạch tuyên truyền bầu cử - Bảo đảm thống nhất với hướng dẫn của cấp trên"
+    assert (first.responsible, first.cooperating, first.deadline) == ("Văn phòng UBND xã", "Công an xã", "2026-03-31")
+    assert (second.text, second.start, second.deadline) == ("Tổng kết công tác bầu cử", "2025-11-01", "2026-04-30")
+    assert second.responsible == "Ban Thường trực Ủy ban MTTQ Việt Nam xã"
+
+
+def test_a_heading_that_names_a_unit_gives_it_to_the_duties_under_it() -> None:
+    from extractors.tasks import extract_tasks
+
+    text = """Căn cứ Kế hoạch số 1/KH-UBND; Ủy ban nhân dân tỉnh giao nhiệm vụ như sau:
+IV. TỔ CHỨC THỰC HIỆN
+1. Sở Nội vụ:
+a) Chủ trì tổ chức cuộc thi tìm hiểu cải cách hành chính.
+b) Tổng hợp, báo cáo kết quả trước ngày 15/12/2026.
+2. Báo và Phát thanh, Truyền hình tỉnh
+a) Xây dựng chuyên mục đối thoại về cải cách hành chính.
+3. Văn phòng UBND tỉnh: Cập nhật thủ tục hành chính trên Cổng dịch vụ công."""
+    tasks = extract_tasks(text)
+    by_start = {t.text[:12]: t for t in tasks}
+    assert by_start["Chủ trì tổ c"].responsible == "Sở Nội vụ"
+    assert (by_start["Tổng hợp, bá"].responsible, by_start["Tổng hợp, bá"].deadline) == ("Sở Nội vụ", "2026-12-15")
+    assert by_start["Xây dựng chu"].responsible == "Báo và Phát thanh, Truyền hình tỉnh"
+    assert by_start["Văn phòng UB"].responsible == "Văn phòng UBND tỉnh"
+
+
+@pytest.mark.parametrize("sentence, unit", [
+    ("Bộ Ngoại giao trân trọng thông báo tới các cơ quan đại diện", "Bộ Ngoại giao"),
+    ("các thành viên Tổ công tác chịu trách nhiệm trước Trưởng ban", "các thành viên Tổ công tác"),
+    ("Ban Quản lý các khu công nghiệp chủ trì thực hiện", "Ban Quản lý các khu công nghiệp"),
+    ("Cơ quan, đơn vị được giao nhiệm vụ theo dõi thường xuyên kiểm tra", "Cơ quan, đơn vị"),
+    ("Báo đảm bố trí đầy đủ lãnh đạo", None),  # OCR of `Bảo đảm`, not a newspaper
+])
+def test_unit_names_are_whole_and_never_a_fragment_of_the_sentence(sentence: str, unit: str | None) -> None:
+    from extractors.spans import unit_before_duty
+
+    assert unit_before_duty(sentence) == unit
