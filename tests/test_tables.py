@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -279,7 +279,7 @@ def test_extract_fields_takes_tables_as_an_optional_keyword() -> None:
 # ----------------------------------------------------------------------------- scanned tables
 
 def _ruled_table_image(rows: list[list[str]], widths: list[int], dpi: int = 200, merge_first_column_of: int = -1,
-                       noise: float = 12.0) -> "np.ndarray":
+                       noise: float = 12.0) -> np.ndarray:
     """A page image with a ruled table drawn on it, as a 200 dpi scan would show it."""
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
