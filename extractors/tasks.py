@@ -227,9 +227,11 @@ def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
     wc = wc or WordConfidence(None)
     tasks: list[Task] = []
     scope: tuple[int, str] | None = None  # (depth, unit) of a heading `3. Trung tâm Quản lý chất lượng:`
-    for item in _group_appendix_items(_items(text)):
+    items = _group_appendix_items(_items(text))
+    for index, item in enumerate(items):
         body = ITEM_START.sub("", item, count=1).strip()
         depth = _depth(item)
+        following = _depth(items[index + 1]) if index + 1 < len(items) else None
         if depth is not None:
             if scope is not None and depth <= scope[0]:
                 scope = None
@@ -250,6 +252,8 @@ def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
             continue  # a section heading (`I. Về xây dựng, ban hành ... năm 2021`)
         if len(body.split()) <= 12 and not find_deadline(body) and not re.search(r"[.;]$", body) and ENUMERATOR.match(item):
             continue  # a heading (`2. Thời điểm ban hành Kế hoạch`), not a duty
+        if depth and following and following > depth and not re.search(r"[.;:]$", body) and not find_deadline(body):
+            continue  # `7. Tổng kết công tác bầu cử ...` over `7.1`, `7.2`: a heading of duties, not one
         fields = FIELD_START.search(body)
         if fields and TIME_FIELD.search(body[fields.start():]):
             tasks.append(_block_task(body, fields.start(), wc, scope))
