@@ -26,7 +26,7 @@ DUTY_VERBS = [
     # Words after a unit that are not its name (`Bộ Ngoại giao | trân trọng thông báo`, `Tổ công tác | chịu ...`).
     "trân trọng", "thông báo", "đề nghị", "yêu cầu", "chịu", "kính", "xin", "cần", "nhằm", "để", "giao", "đã", "đang",
     "lồng ghép", "tích cực", "phát huy", "thường xuyên", "định kỳ", "nâng cao", "đẩy mạnh",
-    "đưa", "được", "trực tiếp", "thì", "đăng ký", "tham gia", "tham dự", "nộp", "cử",
+    "đưa", "được", "trực tiếp", "thì", "đăng ký", "tham gia", "tham dự", "nộp", "cử", "quan tâm",
 ]
 # Words a unit's name never ends with: a span cut there lost its tail or kept the sentence's.
 TRAILING_WORDS = re.compile(r"(?:\s+(?:của|và|với|các|tại|ở|cho|về|có|là|như|trên|theo))+$", re.I)
