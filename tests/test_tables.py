@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -383,3 +384,16 @@ def test_unit_names_are_whole_and_never_a_fragment_of_the_sentence(sentence: str
     from extractors.spans import unit_before_duty
 
     assert unit_before_duty(sentence) == unit
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_a_legacy_doc_is_converted_by_libreoffice(tmp_path: Path) -> None:
+    import subprocess
+
+    source = make_docx(tmp_path / "ke-hoach.docx")
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "doc",
+                    "--outdir", str(tmp_path / "out"), str(source)], capture_output=True, timeout=180, check=True)
+    document = load(tmp_path / "out" / "ke-hoach.doc")
+    assert document.source.kind == "doc" and document.pages[0].source == "docx"
+    assert "Số: 35/KH-UBND" in (document.pages[0].text or "")
+    assert len(extract_table_tasks(document.pages[0].tables)) == 5
