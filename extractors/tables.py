@@ -346,14 +346,50 @@ def extract_table_tasks(tables: list[Table]) -> list[Task]:
             continue
         columns = find_columns(table)
         if columns is None and previous is not None and _continues(table, previous):
-            tasks.extend(_rows_to_tasks(table.rows, previous))
+            rows = table.rows
+            if tasks and rows and _is_split_row(rows[0], previous):
+                _join_split_row(tasks[-1], rows[0], previous)  # a row broken by the page break
+                rows = rows[1:]
+            tasks.extend(_rows_to_tasks(rows, previous))
             continue
         if columns is not None and columns.is_task_table:
-            tasks.extend(_rows_to_tasks(table.rows[columns.header_rows:], columns))
+            rows = table.rows[columns.header_rows:]
+            if tasks and previous is not None and rows and columns.roles == previous.roles \
+                    and table.source in ("pdf", "scan") and _is_split_row(rows[0], columns):
+                _join_split_row(tasks[-1], rows[0], columns)  # the same, under a repeated header
+                rows = rows[1:]
+            tasks.extend(_rows_to_tasks(rows, columns))
             previous = columns
         else:
             previous = None if columns is not None else previous
     return tasks
+
+
+def _is_split_row(row: list[str | None], columns: Columns) -> bool:
+    """The rest of the last row of the page before: no number of its own, and a duty that goes on in lower case."""
+    number = _flat(row[columns.roles["number"]]) if "number" in columns.roles and columns.roles["number"] < len(row) \
+        else ""
+    task_index = columns.roles["task"]
+    text = _flat(row[task_index]) if task_index < len(row) else ""
+    return not number and bool(text) and text[:1].islower()
+
+
+def _join_split_row(task: Task, row: list[str | None], columns: Columns) -> None:
+    """Add the rest of a row broken over two pages to the task its first part made."""
+    roles = columns.roles
+
+    def cell(role: str) -> str:
+        index = roles.get(role)
+        return _flat(row[index]) if index is not None and index < len(row) else ""
+
+    task.text = f"{task.text} {cell('task')}".strip()
+    if cell("responsible"):
+        task.responsible = _unit(f"{task.responsible or ''} {cell('responsible')}")
+    if cell("cooperating"):
+        task.cooperating = _unit(f"{task.cooperating or ''} {cell('cooperating')}")
+    if cell("deadline") and task.deadline is None and task.recurrence is None:
+        time = deadline_from_cell(cell("deadline"), columns.year)
+        task.start, task.deadline, task.recurrence = time.start, time.deadline, time.recurrence
 
 
 def _continues(table: Table, previous: Columns) -> bool:

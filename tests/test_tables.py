@@ -397,3 +397,15 @@ def test_a_legacy_doc_is_converted_by_libreoffice(tmp_path: Path) -> None:
     assert document.source.kind == "doc" and document.pages[0].source == "docx"
     assert "Số: 35/KH-UBND" in (document.pages[0].text or "")
     assert len(extract_table_tasks(document.pages[0].tables)) == 5
+
+
+def test_a_pdf_table_continued_on_the_next_page_without_its_header() -> None:
+    page1 = Table(rows=[["STT", "Nội dung công việc", "Cơ quan chủ trì", "Thời hạn"],
+                        ["1", "Xây dựng kế hoạch kiểm tra công tác", "Sở Nội vụ", "Quý I/2026"]], source="pdf", page=1)
+    # The rest of row 1, broken by the page:
+    page2 = Table(rows=[["", "cải cách hành chính năm 2026", "", ""],
+                        ["2", "Tổng hợp báo cáo kết quả", "Văn phòng UBND tỉnh", "tháng 12/2026"]], source="pdf", page=2)
+    first, second = extract_table_tasks([page1, page2])
+    assert first.text == "Xây dựng kế hoạch kiểm tra công tác cải cách hành chính năm 2026"
+    assert (first.responsible, first.deadline) == ("Sở Nội vụ", "2026-03-31")
+    assert (second.responsible, second.deadline) == ("Văn phòng UBND tỉnh", "2026-12-31")
