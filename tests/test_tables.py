@@ -404,7 +404,8 @@ def test_a_pdf_table_continued_on_the_next_page_without_its_header() -> None:
                         ["1", "Xây dựng kế hoạch kiểm tra công tác", "Sở Nội vụ", "Quý I/2026"]], source="pdf", page=1)
     # The rest of row 1, broken by the page:
     page2 = Table(rows=[["", "cải cách hành chính năm 2026", "", ""],
-                        ["2", "Tổng hợp báo cáo kết quả", "Văn phòng UBND tỉnh", "tháng 12/2026"]], source="pdf", page=2)
+                        ["2", "Tổng hợp báo cáo kết quả", "Văn phòng UBND tỉnh", "tháng 12/2026"]],
+                  source="pdf", page=2)
     first, second = extract_table_tasks([page1, page2])
     assert first.text == "Xây dựng kế hoạch kiểm tra công tác cải cách hành chính năm 2026"
     assert (first.responsible, first.deadline) == ("Sở Nội vụ", "2026-03-31")
