@@ -54,7 +54,8 @@ _ROLE_WORDS: list[tuple[str, str]] = [
     ("responsible", r"chủ\s*trì|trách\s*nhiệm|phụ\s*trách|đơn\s*vị|cơ\s*quan|bộ\s*phận|người\s*thực\s*hiện"
                     r"|thực\s*hiện|phân\s*công"),
     ("product", r"sản\s*phẩm|kết\s*quả|hình\s*thức\s*văn\s*bản|cấp\s*(?:ban hành|trình)"),
-    ("task", r"nội\s*dung|nhiệm\s*vụ|công\s*việc|hoạt\s*động|đề\s*án|chỉ\s*tiêu|giải\s*pháp"),
+    ("task", r"nội\s*dung|nhiệm\s*vụ|công\s*việc|hoạt\s*động|đề\s*án|chỉ\s*tiêu|giải\s*pháp"
+             r"|tên\s*(?:văn\s*bản|dự\s*án|chương\s*trình|báo\s*cáo|kế\s*hoạch)|việc\s*cần\s*làm"),
 ]
 ROLE_RULES: list[tuple[str, re.Pattern[str]]] = [(role, re.compile(strip_diacritics(words).lower()))
                                                  for role, words in _ROLE_WORDS]

@@ -171,7 +171,9 @@ def test_a_zip_that_is_not_a_word_file_is_still_refused(tmp_path: Path) -> None:
     ("Trách nhiệm thực hiện", "responsible"), ("Đơn vị thực hiện", "responsible"),
     ("Cơ quan phối hợp", "cooperating"), ("Thời gian hoàn thành", "deadline"), ("Thời hạn", "deadline"),
     ("Thời gian thực hiện", "deadline"), ("Sản phẩm", "product"), ("Ghi chú", "note"), ("TT", "number"),
-    ("Theo dõi, kiểm tra, đôn đốc", "follow"), ("Đơn vị tính", "budget"),
+    ("Theo dõi, kiểm tra, đôn đốc", "follow"), ("Đơn vị tính", "budget"), ("Tên văn bản", "task"),
+    ("Cơ quan chủ trì soạn thảo", "responsible"), ("Thời hạn trình", "deadline"), ("Hình thức văn bản", "product"),
+    ("Họ và tên", "person"), ("Nội dụng", "task"),
 ])
 def test_column_roles_come_from_the_headers_meaning(header: str, role: str) -> None:
     assert role_of(header) == role
