@@ -168,7 +168,7 @@ BY_REFERENCE = re.compile(r"^(?:Theo|Thực hiện theo|Căn cứ)\b", re.I)
 DAY_MONTH = re.compile(r"(?:ngày\s*)?(?P<d>\d{1,2})\s*(?:/|tháng\s*)(?P<m>\d{1,2})(?!\s*[/\d]|\s*năm)", re.I)
 YEAR_ONLY = re.compile(r"(?<![/\d])(?:năm\s+)(?P<y>(?:19|20)\d{2})\b|^(?P<y2>(?:19|20)\d{2})$", re.I)
 YEAR_RANGE = re.compile(r"(?P<a>(?:19|20)\d{2})\s*[-–—]\s*(?P<b>(?:19|20)\d{2})")
-RANGE_MARK = re.compile(r"\s[-–—]\s|\bđến\b|\btới\b", re.I)
+RANGE_MARK = re.compile(r"\s[-–—]\s|\d[-–—]\d|\bđến\b|\btới\b", re.I)
 # `từ năm 2026`, `bắt đầu từ ngày 01/3/2026` right before the only date: a start, not an end.
 STARTS_FROM = re.compile(r"\b(?:từ|bắt đầu)\s*(?:ngày|tháng|năm|quý)?\s*$", re.I)
 

@@ -206,6 +206,8 @@ def test_a_two_row_header_is_read_as_one() -> None:
     ("29/6/2026 - 09/7/2026", None, "2026-06-29", "2026-07-09", False),
     ("Từ tháng 11/2025 đến tháng 4/2026", None, "2025-11-01", "2026-04-30", False),
     ("Quý IV/2025 và Quý I/2026", None, None, "2026-03-31", False),
+    ("Năm 2026-2027", None, "2026-01-01", "2027-12-31", False),
+    ("Quý II, III/2026", None, None, None, False),  # a list the rules do not read: null, not a guess
     ("Ban hành kế hoạch chậm nhất là ngày 15/4/2026 và tổ chức thực hiện", None, None, "2026-04-15", False),
     ("Từ 20 giờ 15 phút - 20 giờ 45 phút ngày 23 tháng 1", 2026, None, "2026-01-23", False),
     ("Từ 20 giờ 15 phút - 20 giờ 45 phút ngày 23 tháng 1", None, None, None, False),  # no year is assumed
