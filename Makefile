@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods clean
+.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks clean
 
 install: system-deps $(VENV)/.installed
 
@@ -97,6 +97,10 @@ bench-extract: install
 # Reporting periods (issue 17): dev letters with periods, and hand-golded corpus sentences (held out apart).
 bench-periods: install
 	$(BIN)/python -m benchmarks.periods --dev $(SHARED)/dev --out benchmarks/results/periods.md
+
+# Task tables (issue 14): the dev Word plans, their PDF renderings, and the whole dev set's responsible units.
+bench-tasks: install
+	$(BIN)/python -m benchmarks.tasks --dev $(SHARED)/dev
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -21,6 +21,7 @@ PDF's own digital signatures.  The rules are in:
     references.py  cited documents
     periods.py     reporting periods and their due dates
     tasks.py       obligations, deadlines, recurrence
+    tables.py      obligations from task tables (one a row), by the header's column roles
     signer.py      authority, title, name
     marks.py       e-signature captions, arrival stamps, urgency
     dates.py       Vietnamese dates and period ends (dateparser)

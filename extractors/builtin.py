@@ -29,9 +29,10 @@ from extractors.periods import extract_periods
 from extractors.recipients import extract_recipients, recipients_from_zones
 from extractors.references import extract_references
 from extractors.signer import SURNAMES, extract_signer, signer_from_zone
+from extractors.tables import extract_table_tasks, is_from_table, table_words
 from extractors.tasks import extract_tasks
 from pipeline.core.extraction import Evidence
-from pipeline.core.types import Layout, Received, Signature, Signer
+from pipeline.core.types import Layout, Received, Signature, Signer, Table, Task
 
 # OCR words read below this confidence inside a zone are a stamp's or a seal's ink run into the
 # line (`tỉnh Lắh! Đồng m......` under an arrival stamp), not the letter's words.
@@ -168,8 +169,20 @@ class PeriodsExtractor:
                 "confidence": {"reporting_periods": combine("explicit", None) if periods else 0.0}}
 
 
+def _all_tasks(text: str, wc: WordConfidence, tables: list[Table]) -> list[Task]:
+    """Prose tasks, then table tasks; prose "tasks" that are a task table read as text are dropped."""
+    table_tasks = extract_table_tasks(tables)
+    prose = extract_tasks(text, wc)
+    if table_tasks:
+        shingles = table_words(tables)
+        prose = [task for task in prose if not is_from_table(task.text, shingles)]
+    return prose + table_tasks
+
+
 class TasksExtractor:
-    """Obligations with responsible units and deadlines (tasks.py)."""
+    """Obligations with responsible units and deadlines, in prose (tasks.py) and in
+    task tables (tables.py: one task a row, `source="table"`); tables come in
+    `Evidence.context["tables"]` (Word files, PDF drawings, ruled scans)."""
 
     name: ClassVar[str] = "tasks"
     order: ClassVar[int] = 50
@@ -177,7 +190,7 @@ class TasksExtractor:
 
     def extract(self, evidence: Evidence) -> dict[str, Any]:
         wc = _wc(evidence)
-        tasks = extract_tasks(full_text(evidence), wc)
+        tasks = _all_tasks(full_text(evidence), wc, list(evidence.context.get("tables") or []))
         confidence = combine("inferred", wc.span(" ".join(t.text for t in tasks), "mean")) if tasks else 0.0
         return {"tasks": tasks, "confidence": {"tasks": confidence}}
 

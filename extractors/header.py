@@ -55,6 +55,9 @@ STAMP_DATE_RE = re.compile(
 # Where the body starts: the header ends before any of these.
 BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều \d|I\.|1\.|Nhằm|Để)\b", re.I)
 SUBJECT_STOP = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo|Điều \d|Phần|Chương|[IVX]+\.|\d+\.|Nhằm|Để)\b")
+# A trích yếu may itself open with these words (`KẾ HOẠCH / Thực hiện công tác bầu cử ...`): right
+# under the title, a short line that does not introduce a list is the subject, not the body.
+SUBJECT_MAY_OPEN = re.compile(r"^(?:Thực hiện|Nhằm|Để)\b(?!.*[:;,]$).{0,150}$")
 PLACE_UNITS_RE = re.compile(r"^(THÀNH PHỐ|THỊ XÃ|THỊ TRẤN|TỈNH|HUYỆN|QUẬN|PHƯỜNG|XÃ|TP\.?)\b")
 BARE_COUNCILS = re.compile(r"^(ỦY|UỶ) BAN NHÂN DÂN$|^HỘI ĐỒNG NHÂN DÂN$|^UBND$")
 # The right column's date line merged after the subject (`..., ngày 14 tháng 05 năm 2021`).
@@ -346,7 +349,8 @@ def _subject(lines: list[str], start: int, capitalise: bool = True) -> str | Non
         line = MERGED_DATE_RE.sub("", line).strip()  # merged right column
         if not line:
             continue
-        if SUBJECT_STOP.match(line) or (is_upper_line(line) and collected):
+        if (SUBJECT_STOP.match(line) and (collected or not SUBJECT_MAY_OPEN.match(line))) \
+                or (is_upper_line(line) and collected):
             break
         if is_upper_line(line) and not collected:
             continue

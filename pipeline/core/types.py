@@ -17,8 +17,27 @@ from typing import Any, Literal
 
 import numpy as np
 
-FileKind = Literal["pdf", "image", "text"]
-TextSource = Literal["ocr", "pdf-text-layer", "text-file"]
+FileKind = Literal["pdf", "image", "text", "docx", "odt", "doc"]
+# `docx` and `odt`: read from a Word or OpenDocument file's own XML (a legacy
+# `.doc` is converted to .docx by LibreOffice first, and reads as `docx`).
+TextSource = Literal["ocr", "pdf-text-layer", "text-file", "docx", "odt"]
+TableSource = Literal["docx", "odt", "pdf", "scan"]
+
+
+@dataclass
+class Table:
+    """A table as printed: a grid of cell texts, row by row, header rows included.
+
+    A merged cell's text stands in its first grid column; the columns a
+    horizontally merged cell also covers hold None.  A vertically merged cell
+    (one `Chủ trì` for three duties, one duty with two products) repeats its
+    text in each row it covers, since it applies to each.  Lines inside a cell
+    are kept (`Lãnh đạo\nSở Y tế`).
+    """
+
+    rows: list[list[str | None]]
+    source: TableSource
+    page: int | None = None  # 1-based page it starts on, where the input has pages
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,8 @@ class Page:
     words: list[Word] = field(default_factory=list)
     width: int = 0  # page size in the words' pixels; 0 when unknown
     height: int = 0
+    tables: list[Table] = field(default_factory=list)  # tables read as structure (Word, PDF drawing)
+    source: TextSource | None = None  # where `text` came from, when not the file kind's default
 
 
 @dataclass
@@ -77,6 +98,7 @@ class PageText:
     # The frame of the word boxes (the OCR'd image, or a text layer at 300 dpi); 0 when unknown.
     width: int = 0
     height: int = 0
+    tables: list[Table] = field(default_factory=list)
 
 
 @dataclass
@@ -92,8 +114,13 @@ class DocumentText:
     def text_source(self) -> TextSource:
         """The document's main source: `ocr` as soon as one page was OCR'd."""
         sources = {page.source for page in self.pages}
-        order: tuple[TextSource, ...] = ("ocr", "pdf-text-layer", "text-file")
+        order: tuple[TextSource, ...] = ("ocr", "pdf-text-layer", "docx", "odt", "text-file")
         return next((source for source in order if source in sources), "text-file")
+
+    @property
+    def tables(self) -> list[Table]:
+        """Every page's tables, in page order."""
+        return [table for page in self.pages for table in page.tables]
 
     def header_readings(self) -> dict[str, list[str]]:
         """The first page's alternative readings of the header slots ({} when none)."""

@@ -44,7 +44,7 @@ def extract(restored: RestoredText) -> Record:
     signatures = read_pdf_signatures(document.source.path) if document.source.kind == "pdf" else []
     try:
         fields = extract_fields(restored.text, document.word_confidences(), document.header_readings(),
-                                layout=layout, signatures=signatures)
+                                layout=layout, signatures=signatures, tables=document.tables)
     except ExtractorFailed as error:
         raise BadInput(document.source.path, str(error), stage="extract") from error
     return Record(

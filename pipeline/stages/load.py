@@ -23,6 +23,8 @@ from pipeline.core.errors import BadInput
 from pipeline.core.files import sha256_of
 from pipeline.core.types import InputFile, LoadedDocument, Page, Word
 from pipeline.core.vietnamese import is_good_vietnamese_text, nfc
+from pipeline.stages.load_office import load_office, sniff_office
+from pipeline.stages.load_tables import pdf_tables
 
 RASTER_DPI = 300
 MAX_BYTES = 200 * 1024 * 1024  # a letter is never this big; a 2 GB file is a mistake
@@ -47,10 +49,16 @@ _MAGIC: list[tuple[bytes, str, str]] = [
 _EXTENSION_KIND = {
     ".pdf": "pdf", ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image",
     ".tiff": "image", ".bmp": "image", ".gif": "image", ".webp": "image", ".txt": "text",
+    ".docx": "docx", ".odt": "odt", ".doc": "doc",
 }
+# Word saves either format under either name; a .doc that is really a .docx (or the reverse) is read as what it is.
+_INTERCHANGEABLE = {frozenset({"doc", "docx"})}
 _MIME_NAME = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image",
               "image/tiff": "a TIFF image", "image/bmp": "a BMP image", "image/gif": "a GIF image",
-              "image/webp": "a WebP image", "text/plain": "a text file"}
+              "image/webp": "a WebP image", "text/plain": "a text file",
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a Word .docx file",
+              "application/vnd.oasis.opendocument.text": "an OpenDocument text file",
+              "application/msword": "a legacy Word .doc file"}
 
 
 def _sniff(head: bytes) -> tuple[str, str] | None:
@@ -78,14 +86,14 @@ def identify(path: Path) -> InputFile:
         raise BadInput(path, f"file too large ({size / 2**20:.0f} MB; limit {MAX_BYTES // 2**20} MB)")
     with path.open("rb") as handle:
         head = handle.read(4096)
-    sniffed = _sniff(head)
+    sniffed = _sniff(head) or sniff_office(path, head)
     if sniffed is None:
         if _decode_text(path.read_bytes()) is None:
             raise BadInput(path, "not a PDF, an image or UTF-8 text")
         sniffed = ("text", "text/plain")
     kind, mime = sniffed
     claimed = _EXTENSION_KIND.get(path.suffix.lower())
-    if claimed is not None and claimed != kind:
+    if claimed is not None and claimed != kind and frozenset({claimed, kind}) not in _INTERCHANGEABLE:
         # Content decides the type, but a name that lies is reported rather
         # than guessed around: the sender mislabelled it and should know.
         raise BadInput(path, f"named {path.suffix} but the content is {_MIME_NAME.get(mime, mime)}")
@@ -100,6 +108,8 @@ def load(source: InputFile | Path) -> LoadedDocument:
         return _load_text(source)
     if source.kind == "image":
         return _load_image(source)
+    if source.kind in ("docx", "odt", "doc"):
+        return load_office(source)
     return _load_pdf(source)
 
 
@@ -311,6 +321,10 @@ def _load_pdf(source: InputFile) -> LoadedDocument:
             pages.append(Page(number=number, text=layer, words=words, width=width, height=height))
         else:
             pages.append(Page(number=number, image=None, dpi=RASTER_DPI))
+    # Tables drawn on the pages kept as text (a task table's rows, read as rows).
+    drawn = pdf_tables(source.path, [page.number for page in pages if page.text is not None])
+    for page in pages:
+        page.tables = drawn.get(page.number, [])
     return LoadedDocument(source=source, pages=pages)
 
 
