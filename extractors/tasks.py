@@ -26,15 +26,18 @@ TIME_OF_DAY = r"(?:\d{1,2}\s*(?:giờ|h)\s*(?:\d{1,2}\s*(?:phút)?)?\s*,?\s*)"
 DEADLINE_DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("before", re.compile(
         # `trude`, `trudc`: how an English OCR model reads `trước` when the restorer misses it.
-        rf"(?:trước|tr[uư][ớơóòọd][ce]c?|chậm nhất|hạn chót|không quá|không muộn hơn|xong trước|đến trước|hạn cuối)\s*(?:là\s*)?(?:vào\s*)?"
+        rf"(?:trước|tr[uư][ớơóòọd][ce]c?|chậm nhất|hạn chót|không quá|không muộn hơn|xong trước|đến trước"
+        rf"|hạn cuối)\s*(?:là\s*)?(?:vào\s*)?"
         rf"{TIME_OF_DAY}?(?:ngày\s*)?{DATE}", re.I)),
     ("label", re.compile(
-        rf"Thời\s+(?:gian|hạn)(?:\s+(?:hoàn thành|thực hiện|nộp|gửi|báo cáo))?\s*:\s*(?:trước\s+)?(?:ngày\s*)?{DATE}", re.I)),
+        rf"Thời\s+(?:gian|hạn)(?:\s+(?:hoàn thành|thực hiện|nộp|gửi|báo cáo))?\s*:\s*"
+        rf"(?:trước\s+)?(?:ngày\s*)?{DATE}", re.I)),
     ("until", re.compile(rf"(?:đến|tới)\s+hết\s+(?:ngày\s*)?{DATE}", re.I)),
 ]
 # A period's end: `trong tháng 6/2021`, `đến hết tháng 9/2021`, `trong quý 4/2021`, `Thời gian thực hiện: Quý III/2021`.
 PERIOD_TRIGGER = re.compile(
-    r"(?:trong|trước|hết|cuối|xong|hoàn thành|thực hiện|hạn|Thời\s+(?:gian|hạn)[^:]{0,20}:)\s*(?:năm\s+\d{4}\s*,?\s*)?$", re.I)
+    r"(?:trong|trước|hết|cuối|xong|hoàn thành|thực hiện|hạn|Thời\s+(?:gian|hạn)[^:]{0,20}:)\s*"
+    r"(?:năm\s+\d{4}\s*,?\s*)?$", re.I)
 # Recurring duties: kept as words, removed before deadlines are read.
 RECURRENCE_RE = re.compile(
     r"(?:định kỳ\s+)?(?:vào\s+)?ngày\s+\d{1,2}(?:/\d{1,2}|\s+tháng\s+\d{1,2})\s+(?:hằng|hàng)\s+năm"
@@ -50,21 +53,27 @@ DUTY_RE = re.compile(
     r"tiếp tục|tăng cường|bảo đảm|đảm bảo|nghiên cứu|tuyên truyền|hướng dẫn|phấn đấu|lập|thống kê|công nhận)\b",
     re.I,
 )
-NOT_TASK = re.compile(r"^(Căn cứ|Theo đề nghị|Trên đây|Nơi nhận|Lưu|Kính gửi|Thực hiện\s+(?:Văn bản|Công văn|Kế hoạch|Quyết định)\s+số)", re.I)
+NOT_TASK = re.compile(r"^(Căn cứ|Theo đề nghị|Trên đây|Nơi nhận|Lưu|Kính gửi|Thực hiện\s+(?:Văn bản|Công văn|Kế hoạch"
+                      r"|Quyết định)\s+số)", re.I)
 PERIOD_ITEM = re.compile(r"chốt số liệu\s+(?:tính\s+)?từ", re.I)
-ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|\(\d{1,2}\)\s+|\d{1,2}(?:\.\d{1,2})+\s+(?=[A-ZĐ])|[\-–—+•*]\s*|\d{1,2}(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
+ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|\(\d{1,2}\)\s+|\d{1,2}(?:\.\d{1,2})+\s+(?=[A-ZĐ])|[\-–—+•*]\s*|\d{1,2}"
+                        r"(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
 ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})+(?=\s+[A-ZĐ])|\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
 SUB_ITEM = re.compile(r"^[a-zđ][).]\s+")
 TABLE_ROW = re.compile(r"\S\s\|\s.*\s\|\s")
 END_OF_BODY = re.compile(r"^(Nơi nhận|TM\.|KT\.|TL\.)", re.I)
 
-RESPONSIBLE_LABEL = re.compile(r"(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+thực hiện|(?:Đơn vị|Cơ quan)?\s*chủ trì(?:\s+thực hiện)?)\s*:\s*(?P<x>[^;\n]+?)"
-                               r"(?=\s*(?:[;.]|$|[a-zđ]\)\s|[\-–—+•]\s*(?:Đơn vị|Cơ quan|Thời|Kết quả|Sản phẩm)))", re.I)
+RESPONSIBLE_LABEL = re.compile(r"(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+thực hiện|(?:Đơn vị|Cơ quan)?\s*chủ trì"
+                               r"(?:\s+thực hiện)?)\s*:\s*(?P<x>[^;\n]+?)"
+                               r"(?=\s*(?:[;.]|$|[a-zđ]\)\s|[\-–—+•]\s*(?:Đơn vị|Cơ quan|Thời|Kết quả"
+                               r"|Sản phẩm)))", re.I)
 COOPERATING_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*phối hợp(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)"
-                               r"(?=\s*(?:[;.]|$|[a-zđ]\)\s|[\-–—+•]\s*(?:Đơn vị|Cơ quan|Thời|Kết quả|Sản phẩm)))", re.I)
+                               r"(?=\s*(?:[;.]|$|[a-zđ]\)\s|[\-–—+•]\s*(?:Đơn vị|Cơ quan|Thời|Kết quả"
+                               r"|Sản phẩm)))", re.I)
 GIAO_RE = re.compile(r"\b(?:Giao|giao cho|yêu cầu|đề nghị)\s+(?:cho\s+)?(?P<rest>.{3,300})", re.I)
 COOPERATE_WITH = re.compile(r"phối hợp\s+(?:chặt chẽ\s+)?(?:với\s+)(?P<x>.{3,200})", re.I)
-COOPERATE_END = re.compile(r"\s(?:thực hiện|tổ chức|xây dựng|tham mưu|triển khai|để|trong|trước|và các cơ quan|rà soát|hướng dẫn|kiểm tra|tổng hợp|báo cáo)\b|[;:.(]")
+COOPERATE_END = re.compile(r"\s(?:thực hiện|tổ chức|xây dựng|tham mưu|triển khai|để|trong|trước|và các cơ quan"
+                           r"|rà soát|hướng dẫn|kiểm tra|tổng hợp|báo cáo)\b|[;:.(]")
 COLON_UNIT = re.compile(r"^(?P<x>[^:]{3,80}):\s")
 
 
@@ -74,7 +83,7 @@ def _items(text: str) -> list[str]:
     current: list[str] = []
     lines = clean_lines(text)
     # The header (number, title, subject) holds no duties: start at the body.
-    start = next((i for i, l in enumerate(lines) if BODY_START.match(l)), 0)
+    start = next((i for i, line in enumerate(lines) if BODY_START.match(line)), 0)
     for line in lines[start:]:
         if END_OF_BODY.match(line):
             break
@@ -188,16 +197,19 @@ def _split_deadline_sentences(item: str) -> list[str]:
 
 # A labelled field of a duty block: `- Thời gian hoàn thành: ...`, `- Đơn vị chủ trì: ...`, `b) Kết quả: ...`.
 FIELD_ITEM = re.compile(
-    r"^(?:[\-–—+•*]\s*|[a-zđ][).]\s+)?(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+)?(?:chủ trì|phối hợp|Thời (?:gian|hạn)|Sản phẩm|Kết quả)"
+    r"^(?:[\-–—+•*]\s*|[a-zđ][).]\s+)?(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+)?(?:chủ trì|phối hợp|Thời (?:gian|hạn)"
+    r"|Sản phẩm|Kết quả)"
     r"[^:]{0,30}:", re.I)
 # Where the fields start inside a grouped item: the duty's own words end there.
 FIELD_START = re.compile(
-    r"\s(?:[\-–—+•*]|[a-zđ][).])\s*(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+)?(?:chủ trì|phối hợp|Thời (?:gian|hạn)|Sản phẩm|Kết quả)"
+    r"\s(?:[\-–—+•*]|[a-zđ][).])\s*(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+)?(?:chủ trì|phối hợp|Thời (?:gian|hạn)|Sản phẩm"
+    r"|Kết quả)"
     r"[^:]{0,30}:", re.I)
 # What may stand between a duty and its fields: detail bullets, numbered steps, other fields.
 DETAIL_ITEM = re.compile(r"^(?:[\-–—+•*]\s*|\(\d{1,2}\)\s)")
 NUMBERED_STEP = re.compile(r"^\(\d{1,2}\)\s")
-TIME_FIELD = re.compile(r"Thời\s+(?:gian|hạn)[^:]{0,30}:\s*(?P<x>[^;\n]+?)(?=\s*(?:;|$|\s[\-–—+•*]\s|\s[a-zđ]\)\s))", re.I)
+TIME_FIELD = re.compile(r"Thời\s+(?:gian|hạn)[^:]{0,30}:\s*(?P<x>[^;\n]+?)(?=\s*(?:;|$|\s[\-–—+•*]\s"
+                        r"|\s[a-zđ]\)\s))", re.I)
 
 
 def _group_appendix_items(items: list[str]) -> list[str]:
@@ -250,7 +262,8 @@ def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
         if not find_deadline(body) and not re.search(r"[.;]$", body) and (
                 re.match(r"^[IVX]{1,5}\.\s", item) or body.startswith("Về ")):
             continue  # a section heading (`I. Về xây dựng, ban hành ... năm 2021`)
-        if len(body.split()) <= 12 and not find_deadline(body) and not re.search(r"[.;]$", body) and ENUMERATOR.match(item):
+        if len(body.split()) <= 12 and not find_deadline(body) and not re.search(r"[.;]$", body) \
+                and ENUMERATOR.match(item):
             continue  # a heading (`2. Thời điểm ban hành Kế hoạch`), not a duty
         if depth and following and following > depth and not re.search(r"[.;:]$", body) and not find_deadline(body):
             continue  # `7. Tổng kết công tác bầu cử ...` over `7.1`, `7.2`: a heading of duties, not one

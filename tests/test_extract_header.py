@@ -110,9 +110,11 @@ def test_qd1373_text_layer_header(shared_dev: Path):
 
 
 def test_code_that_lost_its_dash_is_not_stored():
-    text = ("UBND THÀNH PHỐ ĐÀ NẴNG CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nSỞ GIÁO DỤC VÀ ĐÀO TẠO Độc lập - Tự do - Hạnh phúc\n\n"
+    text = ("UBND THÀNH PHỐ ĐÀ NẴNG CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+            "SỞ GIÁO DỤC VÀ ĐÀO TẠO Độc lập - Tự do - Hạnh phúc\n\n"
             "Số: 1520/SGDĐTVP Đà Nẵng, ngày 05 tháng 9 năm 2024\nV/v triển khai nhiệm vụ năm học 2024-2025\n")
-    f = extract_fields(text, {"Số:": 0.93, "1520/SGDĐTVP": 0.55, "Đà": 0.96, "Nẵng,": 0.96, "05": 0.96, "9": 0.95, "2024": 0.96})
+    f = extract_fields(text, {"Số:": 0.93, "1520/SGDĐTVP": 0.55, "Đà": 0.96, "Nẵng,": 0.96, "05": 0.96, "9": 0.95,
+                              "2024": 0.96})
     assert f.doc_number is None and f.confidence["doc_number"] < 0.5
     assert f.issue_date == "2024-09-05"
     # The same code glued to a right number, read at 0.53, is kept (Đ costs Tesseract confidence).
@@ -148,7 +150,8 @@ def test_confident_handwritten_number_contradicted_by_appendix_is_null():
 
 
 def test_place_mended_from_two_letter_slip():
-    f = extract_header("BỘ NGOẠI GIAO\nSố: 02/2023/TB-LPQT\nlù Nội. ngáy T3 tháng 01 năm 2023\nTHÔNG BÁO\nVề việc\n", {"lù": 0.4})
+    f = extract_header("BỘ NGOẠI GIAO\nSố: 02/2023/TB-LPQT\nlù Nội. ngáy T3 tháng 01 năm 2023\nTHÔNG BÁO\nVề việc\n",
+                       {"lù": 0.4})
     assert f.place == "Hà Nội" and f.issue_date is None
 
 
