@@ -32,7 +32,7 @@ system-deps:
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst,dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst,dev,cluster]'
 	touch $@
 
 run: install
