@@ -30,6 +30,7 @@ This module imports Dask only when a cluster is used: a local run never does.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -160,9 +161,20 @@ Task = Callable[[DocumentJob, Settings], DocumentResult]
 @dataclass
 class _Submitted:
     path: Path
-    sha256: str
+    job: DocumentJob  # kept (bytes too) until its result is in: a document may be submitted again
     began: float
+    attempts: int = 0
     copies: list[Path] = field(default_factory=list)  # same bytes met while this one was in flight
+
+
+@dataclass
+class _Batch:
+    """A run's documents in flight."""
+
+    waiting: as_completed
+    settings: Settings
+    submitted: dict[Future, _Submitted] = field(default_factory=dict)
+    by_sha: dict[str, _Submitted] = field(default_factory=dict)
 
 
 def parse_scheduler(address: str) -> tuple[str, int | None]:
@@ -192,12 +204,20 @@ class ClusterRunner:
 
     `task` is what each worker runs (by default `process_document`): a test or
     a deployment may pass its own, e.g. one that wraps it.
+
+    A document whose workers died `allowed-failures + 1` times (Dask's
+    `KilledWorker`) is submitted again, under a new key, until it has had
+    `killed_worker_attempts` tries: Dask also counts against a document the
+    death of a worker it was only queued on, so a bystander of a poison
+    document gets a second chance and only the poison fails.
     """
 
     def __init__(self, client: Client, *, address: str = "", settings: Settings | None = None,
                  task: Task = process_document, max_in_flight: int | None = None,
-                 no_workers_timeout_s: float = DEFAULT_NO_WORKERS_TIMEOUT_S) -> None:
+                 no_workers_timeout_s: float = DEFAULT_NO_WORKERS_TIMEOUT_S,
+                 killed_worker_attempts: int = 2) -> None:
         self.client = client
+        self.killed_worker_attempts = killed_worker_attempts
         self.address = address or str(getattr(client.scheduler, "address", "the scheduler"))
         self.settings = settings
         self.task = task
@@ -255,40 +275,40 @@ class ClusterRunner:
         summary = ingestor.summary
         queue = list(files)
         index = 0
-        waiting = as_completed([], loop=self.client.loop)
-        submitted: dict[Future, _Submitted] = {}
-        by_sha: dict[str, _Submitted] = {}
+        batch = _Batch(as_completed([], loop=self.client.loop), settings)
         try:
-            while index < len(queue) or submitted:
+            while index < len(queue) or batch.submitted:
                 reason = ingestor.should_stop() if ingestor.should_stop else None
                 if reason:
                     summary.stopped = reason
                     break
-                if index < len(queue) and len(submitted) < self.capacity():
+                if index < len(queue) and len(batch.submitted) < self.capacity():
                     self._check_cluster()
-                    self._submit(ingestor, queue[index], settings, waiting, submitted, by_sha)
+                    self._start(ingestor, queue[index], batch)
                     index += 1
                     continue
-                for future in self._next_batch(waiting, ingestor):
-                    item = submitted.pop(future)
-                    del by_sha[item.sha256]
-                    self._finish(ingestor, item, future)
+                for future in self._next_batch(batch.waiting, ingestor):
+                    self._finish(ingestor, batch, batch.submitted.pop(future), future)
         except ClusterLost:
-            self._leave(ingestor, submitted.values(), "left for the next run (the Dask cluster was lost)")
-            submitted.clear()
+            # The run says what happened in one line; the client's own retries and
+            # tracebacks while it is closed would only bury it.
+            for name in ("distributed", "distributed.client", "distributed.core", "distributed.comm"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+            self._leave(ingestor, batch.submitted.values(), "left for the next run (the Dask cluster was lost)")
+            batch.submitted.clear()
             summary.not_started = len(queue) - index
             raise
         finally:
-            if submitted:
+            if batch.submitted:
                 with contextlib.suppress(Exception):
-                    self.client.cancel(list(submitted))
+                    self.client.cancel(list(batch.submitted))
         if summary.stopped:
-            self._leave(ingestor, submitted.values(), f"left for the next run (stopped: {summary.stopped})")
+            self._leave(ingestor, batch.submitted.values(), f"left for the next run (stopped: {summary.stopped})")
             summary.not_started = len(queue) - index
         return summary
 
-    def _submit(self, ingestor: Ingestor, path: Path, settings: Settings, waiting: as_completed,
-                submitted: dict[Future, _Submitted], by_sha: dict[str, _Submitted]) -> None:
+    def _start(self, ingestor: Ingestor, path: Path, batch: _Batch) -> None:
+        """Check, hash and dedupe a file as a local run does, then send it to the cluster."""
         from pipeline.stages.load import identify
         from pipeline.stages.store import document_id
 
@@ -299,7 +319,7 @@ class ClusterRunner:
             source = identify(path)
             if not ingestor._checked(path):
                 return
-            first = by_sha.get(source.sha256)
+            first = batch.by_sha.get(source.sha256)
             if first is not None:  # a copy of a document still in flight: settled with it
                 first.copies.append(path)
                 return
@@ -314,13 +334,20 @@ class ClusterRunner:
         except BadInput as error:
             ingestor._fail(path, error, None, began)
             return
-        job = DocumentJob(str(path), source.sha256, data)
-        # A fresh key per submission (the dashboard groups them as "congvan-document").
-        future = self.client.submit(self.task, job, settings, key=f"congvan-document-{uuid.uuid4().hex}", pure=False)
-        item = _Submitted(path, source.sha256, began)
-        submitted[future] = item
-        by_sha[source.sha256] = item
-        waiting.add(future)
+        item = _Submitted(path, DocumentJob(str(path), source.sha256, data), began)
+        batch.by_sha[source.sha256] = item
+        self._submit(batch, item)
+
+    def _submit(self, batch: _Batch, item: _Submitted) -> None:
+        try:
+            # A fresh key per submission (the dashboard groups them as "congvan-document").
+            future = self.client.submit(self.task, item.job, batch.settings,
+                                        key=f"congvan-document-{uuid.uuid4().hex}", pure=False)
+        except (OSError, TimeoutError, asyncio.CancelledError) as error:
+            raise self._lost(f"{item.path} could not be submitted ({type(error).__name__}: {error})") from error
+        item.attempts += 1
+        batch.submitted[future] = item
+        batch.waiting.add(future)
 
     def _next_batch(self, waiting: as_completed, ingestor: Ingestor) -> list[Future]:
         """The finished futures, waiting for at least one while watching the cluster and the stop flag."""
@@ -335,18 +362,32 @@ class ClusterRunner:
             if ingestor.should_stop and ingestor.should_stop():
                 return []
 
-    def _finish(self, ingestor: Ingestor, item: _Submitted, future: Future) -> None:
+    def _finish(self, ingestor: Ingestor, batch: _Batch, item: _Submitted, future: Future) -> None:
+        """Store a result (its own transaction), or record why there is none; then the file moves."""
+        from distributed import KilledWorker
+
         from pipeline.stages.store import store
 
         path = item.path
         if future.status == "cancelled":
             raise self._lost("the scheduler connection was lost")
-        if future.status == "error":
-            error = future.exception()
-            self._failed(ingestor, item, BadInput(path, _error_cause(error), stage="cluster"))
-            return
-        result: DocumentResult = future.result()
+        try:
+            if future.status == "error":
+                error = future.exception()
+                if isinstance(error, KilledWorker) and item.attempts < self.killed_worker_attempts:
+                    # Workers died while it ran, or while it only waited on a worker
+                    # that another document took down: one more try, under a new key.
+                    self._submit(batch, item)
+                    return
+                del batch.by_sha[item.job.sha256]
+                self._failed(ingestor, item, BadInput(path, _error_cause(error, item.attempts), stage="cluster"))
+                return
+            result: DocumentResult = future.result()
+        except (OSError, TimeoutError, asyncio.CancelledError) as error:  # CommClosedError is an OSError
+            raise self._lost(f"the result of {path} could not be fetched ({type(error).__name__}: {error})") \
+                from error
         future.release()
+        del batch.by_sha[item.job.sha256]
         if result.failed:
             self._failed(ingestor, item, BadInput(path, result.cause or "failed", stage=result.stage or "cluster"))
             return
@@ -367,9 +408,9 @@ class ClusterRunner:
 
     @staticmethod
     def _failed(ingestor: Ingestor, item: _Submitted, error: BadInput) -> None:
-        ingestor._fail(item.path, error, item.sha256, item.began)
+        ingestor._fail(item.path, error, item.job.sha256, item.began)
         for copy in item.copies:
-            ingestor._fail(copy, BadInput(copy, error.cause, error.stage), item.sha256, item.began)
+            ingestor._fail(copy, BadInput(copy, error.cause, error.stage), item.job.sha256, item.began)
 
     @staticmethod
     def _leave(ingestor: Ingestor, items: Iterable[_Submitted], note: str) -> None:
@@ -380,14 +421,14 @@ class ClusterRunner:
                 ingestor._report(Outcome(path, "skipped", note=note))
 
 
-def _error_cause(error: BaseException | None) -> str:
+def _error_cause(error: BaseException | None, attempts: int = 1) -> str:
     """One line for a task that raised instead of returning (workers that died, mostly)."""
     from distributed import KilledWorker
 
     if isinstance(error, KilledWorker):
         worker = getattr(error.last_worker, "address", error.last_worker)
-        return (f"the Dask worker reading it died {error.allowed_failures + 1} times (last {worker}); "
-                "the document is given up so that it cannot take down more (see that worker's log)")
+        return (f"the Dask workers reading it died {(error.allowed_failures + 1) * attempts} times "
+                f"(last {worker}); the document is given up so that it takes down no more (see that worker's log)")
     return f"failed on the cluster: {type(error).__name__}: {error}"
 
 
@@ -416,14 +457,20 @@ def connect(address: str, *, settings: Settings | None = None, task: Task = proc
     checks that every worker runs this version of congvan.
     """
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError as error:
         raise MissingDependency(f"--scheduler needs Dask: pip install 'congvan[cluster]' ({error})") from error
     from pipeline.jobs.cluster_plugin import CongvanWorkerPlugin
 
     where, local_workers = parse_scheduler(address)
+    # The client's comm chatter (a closed batch stream logs a traceback at INFO) is not for a user.
+    logging.getLogger("distributed.batched").setLevel(logging.ERROR)
     with contextlib.ExitStack() as stack:
         if local_workers is not None:
+            # One document per worker thread at a time (Dask's default queues a second on each
+            # worker, which a worker's crash would count against too); allowed-failures as configured.
+            stack.enter_context(dask.config.set({"distributed.scheduler.worker-saturation": 1.0}))
             cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=_dashboard_address(),
                                    silence_logs=logging.ERROR)
@@ -461,9 +508,21 @@ def open_runner(scheduler: str | None, **options: Any) -> contextlib.AbstractCon
 
 
 def _quietly(close: Callable[..., Any], **kwargs: Any) -> None:
-    """Close a client or cluster, which may already be gone with its scheduler."""
-    with contextlib.suppress(Exception):
-        close(**kwargs)
+    """Close a client or cluster, which may already be gone with its scheduler.
+
+    Dask's own complaints while closing (a client still trying to reconnect
+    says it "failed to reconnect") are muted: the run has said what happened.
+    """
+    loggers = [logging.getLogger(name) for name in ("distributed", "distributed.client")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        with contextlib.suppress(Exception):
+            close(**kwargs)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def worker_pids(client: Client) -> dict[str, int]:
