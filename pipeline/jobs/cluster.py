@@ -37,6 +37,7 @@ import os
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -471,9 +472,11 @@ def connect(address: str, *, settings: Settings | None = None, task: Task = proc
             # One document per worker thread at a time (Dask's default queues a second on each
             # worker, which a worker's crash would count against too); allowed-failures as configured.
             stack.enter_context(dask.config.set({"distributed.scheduler.worker-saturation": 1.0}))
-            cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=_dashboard_address(),
-                                   silence_logs=logging.ERROR)
+            with warnings.catch_warnings():  # 8787 taken: Dask picks another port (client.dashboard_link)
+                warnings.filterwarnings("ignore", message=".*already in use", category=UserWarning)
+                cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=_dashboard_address(),
+                                       silence_logs=logging.ERROR)
             stack.callback(_quietly, cluster.close, timeout=30)
             client = Client(cluster, timeout=connect_timeout_s)
         else:
