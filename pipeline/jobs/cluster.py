@@ -86,6 +86,7 @@ class DocumentResult:
     stage: str | None = None
     worker: str | None = None
     seconds: float = 0.0  # time spent on the worker
+    cpu_seconds: float = 0.0  # CPU time of the task's thread (Tesseract runs in it), for sizing a cluster
 
     @property
     def failed(self) -> bool:
@@ -121,13 +122,14 @@ def process_document(job: DocumentJob, settings: Settings | None = None) -> Docu
     from pipeline.stages import ocr
     from pipeline.stages.load import identify, load
 
-    began = time.monotonic()
+    began, began_cpu = time.monotonic(), time.thread_time()
     settings = settings or Settings()
     # Per worker process; every task of a run carries the same value.
     ocr.PAGE_TIMEOUT_S = settings.page_timeout_s
 
     def result(**fields: Any) -> DocumentResult:
-        return DocumentResult(job.path, job.sha256, worker=_worker_name(), seconds=time.monotonic() - began, **fields)
+        return DocumentResult(job.path, job.sha256, worker=_worker_name(), seconds=time.monotonic() - began,
+                              cpu_seconds=time.thread_time() - began_cpu, **fields)
 
     stage = "load"
     try:
@@ -465,7 +467,9 @@ def connect(address: str, *, settings: Settings | None = None, task: Task = proc
     from pipeline.jobs.cluster_plugin import CongvanWorkerPlugin
 
     where, local_workers = parse_scheduler(address)
-    # The client's comm chatter (a closed batch stream logs a traceback at INFO) is not for a user.
+    # Dask's INFO chatter (a local scheduler's start, a closed batch stream's traceback) is
+    # not for a user of this command; its warnings and errors still show.
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     logging.getLogger("distributed.batched").setLevel(logging.ERROR)
     with contextlib.ExitStack() as stack:
         if local_workers is not None:

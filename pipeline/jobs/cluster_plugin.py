@@ -19,11 +19,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from distributed import WorkerPlugin
 
+from pipeline.core.types import DocumentText, InputFile, PageText
+
 log = logging.getLogger("congvan")
+
+WARM_UP_TEXT = """UBND HUYỆN CAO LỘC
+Số: 1/KH-UBND
+Cao Lộc, ngày 02 tháng 01 năm 2024
+KẾ HOẠCH
+Giao Phòng Nội vụ chủ trì, phối hợp với các cơ quan báo cáo kết quả trước ngày 15/01/2024.
+"""
 
 
 def warm_up() -> None:
@@ -39,11 +49,18 @@ def warm_up() -> None:
 
     from pipeline.engines import tesseract
     from pipeline.stages import extract, ocr  # noqa: F401  (imports the extractors and their models)
-    from pipeline.stages.restore import get_engine
+    from pipeline.stages.restore import get_engine, restore
 
     get_engine()
     # A blank page loads the engine for the language and layout every page uses.
     tesseract.image_to_data(np.full((32, 32), 255, dtype=np.uint8), ocr.LANGUAGE, ocr.PAGE_LAYOUT)
+    # A few lines through the extractors load what they load on first use
+    # (underthesea's word segmenter for task owners, dateparser's Vietnamese).
+    sample = DocumentText(
+        source=InputFile(Path("warm-up.txt"), "0" * 64, len(WARM_UP_TEXT), "text", "text/plain"),
+        pages=[PageText(number=1, text=WARM_UP_TEXT, source="text-file")],
+    )
+    extract.extract(restore(sample))
 
 
 class CongvanWorkerPlugin(WorkerPlugin):
