@@ -341,3 +341,27 @@ def _stored(db: Path) -> int:
             return int(connection.execute("select count(*) from documents").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+
+
+@pytest.mark.slow
+def test_inbox_on_a_local_cluster_files_like_a_local_run(tmp_path: Path) -> None:
+    """`congvan inbox --scheduler local:1`: stored files go to done/YYYY/MM, a bad one to failed/, a rerun finds all."""
+    inbox = tmp_path / "inbox"
+    files = copy_letters(inbox, LETTERS[:2])
+    expected = local_run(copy_letters(tmp_path / "same", LETTERS[:2]), tmp_path / "local.db")
+    (inbox / "empty.txt").write_bytes(b"")
+    db = tmp_path / "cluster.db"
+    first = congvan("inbox", str(inbox), "--db", str(db), "--settle", "0", "--scheduler", "local:1", timeout=240)
+    assert first.returncode == ExitCode.INPUT_FAILED, first.stdout + first.stderr
+    assert "2 stored, 0 duplicates, 1 failed" in first.stdout
+    assert not any(inbox.iterdir())
+    assert sorted(p.name for p in (tmp_path / "done").rglob("*.txt")) == sorted(f.name for f in files)
+    assert (tmp_path / "failed" / "empty.txt.error.txt").exists()
+    # Records equal the local run's but for `source`, the path each run was given.
+    assert [{**r, "source": None} for r in records(db)] == [{**r, "source": None} for r in expected]
+    for f in files:  # the same letters dropped again: found by sha256, no cluster needed
+        f.write_bytes((tmp_path / "same" / f.name).read_bytes())
+    again = congvan("inbox", str(inbox), "--db", str(db), "--settle", "0", "--scheduler", "tcp://127.0.0.1:9",
+                    timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 stored, 2 duplicates, 0 failed" in again.stdout
