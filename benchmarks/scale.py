@@ -74,7 +74,7 @@ def run_cluster(pages: list[Path], db_path: Path, workers: int) -> tuple[float, 
     class Timed(ClusterRunner):
         """The runner, noting how long each document ran on its worker."""
 
-        def _finish(self, ingestor, batch, item, future):  # type: ignore[no-untyped-def]
+        def _finish(self, ingestor, batch, item, future):
             if future.status == "finished":
                 busy.append(future.result().seconds)
                 cpu.append(future.result().cpu_seconds)
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="congvan-scale-") as tmp:
         work = Path(tmp)
         pages = render_pages(args.pages, work / "pages")
-        rows = []
+        rows: list[tuple[str, float, float | None, float | None]] = []
         seconds, stored = run_local(pages, work / "local.db", args.jobs)
         assert stored == len(pages), f"local: {stored} of {len(pages)} stored"
         expected = _records(work / "local.db")
@@ -184,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         "| run | seconds | pages/min | start-up s (once) | workers busy |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, seconds, startup, overhead in rows:  # overhead: share of worker time spent on documents
-        lines.append(f"| {name} | {seconds:.1f} | {args.pages / seconds * 60:.1f} | "
+    for name, run_seconds, startup, busy_share in rows:
+        lines.append(f"| {name} | {run_seconds:.1f} | {args.pages / run_seconds * 60:.1f} | "
                      f"{'' if startup is None else f'{startup:.1f}'} | "
-                     f"{'' if overhead is None else f'{overhead:.0%}'} |")
+                     f"{'' if busy_share is None else f'{busy_share:.0%}'} |")
     lines += [
         "",
         f"- CPU seconds per page on a worker (thread time of the task: load, preprocess, Tesseract, restore, "
