@@ -118,21 +118,21 @@ def scheduler_overhead(documents: int, payload: bytes, workers: int = 2) -> floa
         return (time.perf_counter() - began) / documents
 
 
-def writer_commits_per_second(db_source: Path, commits: int, work: Path) -> float:
-    """Store `commits` records (copies of those in `db_source`, fresh sha256s), one transaction each."""
-    from pipeline.core.types import RestoredText
+def writer_commits_per_second(commits: int, work: Path) -> float:
+    """Store `commits` records (copies of two letters', fresh sha256s), one transaction each."""
+    from pipeline.core.types import Record, RestoredText
     from pipeline.jobs.ingest import process_file
     from pipeline.stages.store import open_db, store
 
     # Records as the client receives them: rebuilt from two text letters by the real stages.
     letters = sorted((ROOT / "tests" / "letters").glob("*.txt"))[:2]
-    made: list[tuple[object, RestoredText]] = [process_file(letter) for letter in letters]
+    made: list[tuple[Record, RestoredText]] = [process_file(letter) for letter in letters]
     db = open_db(work / "writer.db")
     began = time.perf_counter()
     for i in range(commits):
         record, restored = made[i % len(made)]
-        copy = dataclasses.replace(record, sha256=hashlib.sha256(f"{i}".encode()).hexdigest())  # type: ignore[type-var]
-        store(db, copy, restored)  # type: ignore[arg-type]
+        copy = dataclasses.replace(record, sha256=hashlib.sha256(f"{i}".encode()).hexdigest())
+        store(db, copy, restored)
     return commits / (time.perf_counter() - began)
 
 
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = pages[0].read_bytes()  # a scan's size: the bytes travel through the scheduler
         noop = scheduler_overhead(args.noop, payload)
         print(f"no-op: {noop * 1000:.1f} ms per document", flush=True)
-        commits = writer_commits_per_second(work / "local.db", args.commits, work)
+        commits = writer_commits_per_second(args.commits, work)
         print(f"writer: {commits:.0f} commits/s", flush=True)
     load_after = os.getloadavg()
 
@@ -184,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         "| run | seconds | pages/min | start-up s (once) | workers busy |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, run_seconds, startup, busy_share in rows:
+    for name, run_seconds, startup_s, busy_share in rows:
         lines.append(f"| {name} | {run_seconds:.1f} | {args.pages / run_seconds * 60:.1f} | "
-                     f"{'' if startup is None else f'{startup:.1f}'} | "
+                     f"{'' if startup_s is None else f'{startup_s:.1f}'} | "
                      f"{'' if busy_share is None else f'{busy_share:.0%}'} |")
     lines += [
         "",
