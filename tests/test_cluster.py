@@ -187,6 +187,38 @@ def test_a_bad_local_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == ExitCode.USAGE and "local:N" in result.stderr
 
 
+def test_the_scheduler_comes_from_the_settings_too(tmp_path: Path) -> None:
+    """CONGVAN_SCHEDULER (and `scheduler` in congvan.toml) when --scheduler is not given."""
+    from pipeline.jobs.cluster import parse_scheduler, scheduler_address
+
+    files = copy_letters(tmp_path / "in", LETTERS[:1])
+    result = subprocess.run([str(BIN / "congvan"), "ingest", str(files[0]), "--db", str(tmp_path / "db.sqlite"), "-q"],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT,
+                            env={**os.environ, "CONGVAN_SCHEDULER": "local:0"})
+    assert result.returncode == ExitCode.USAGE and "--scheduler local:0" in result.stderr
+    assert scheduler_address("tcp://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert parse_scheduler("local:3") == ("local", 3)
+    assert parse_scheduler(" tcp://10.0.0.5:8786 ") == ("tcp://10.0.0.5:8786", None)
+
+
+def test_a_cluster_without_workers_ends_the_run_after_its_timeout(tmp_path: Path) -> None:
+    """No worker for `no_workers_timeout_s`: ClusterLost (exit 6), the files stay where they are."""
+    from distributed import LocalCluster
+
+    from pipeline.core.errors import ClusterLost
+    from pipeline.jobs.cluster import connect
+
+    files = copy_letters(tmp_path / "in", LETTERS[:2])
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        with connect(cluster.scheduler_address, no_workers_timeout_s=1.0) as runner:
+            ingestor = Ingestor(open_db(tmp_path / "db.sqlite"), runner=runner)
+            with pytest.raises(ClusterLost, match="no worker has been connected for 1 s") as lost:
+                ingestor.run(files)
+    assert lost.value.exit_code == ExitCode.CLUSTER_LOST
+    assert [o.status for o in ingestor.summary.outcomes] == ["skipped", "skipped"]
+    assert all(f.exists() for f in files)
+
+
 def test_dask_is_not_imported_by_a_local_run(tmp_path: Path) -> None:
     files = copy_letters(tmp_path / "in", LETTERS[:1])
     db, letter = str(tmp_path / "db.sqlite"), str(files[0])
