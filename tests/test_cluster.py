@@ -257,13 +257,21 @@ def test_scheduler_and_two_workers_store_what_a_local_run_stores(
 def test_a_worker_killed_mid_document_changes_nothing(
         dask_processes: tuple[DaskProcesses, str], letters_local: tuple[list[Path], list[dict]],
         tmp_path: Path) -> None:
-    """SIGKILL the worker process reading a document: its nanny restarts it, the document runs elsewhere."""
+    """SIGKILL the worker process reading a document: its nanny restarts it, the document runs elsewhere.
+
+    A scan goes first, so the first worker seen busy is reading it (OCR takes
+    seconds, a text letter a few hundredths).
+    """
     from distributed import Client
+    from pagemaker import render_page, save_image
 
     from pipeline.jobs.cluster import connect, worker_pids
 
     processes, address = dask_processes
-    files, expected = letters_local
+    letters, _ = letters_local
+    scan = save_image(render_page(), tmp_path / "scan.png")
+    files = [scan, *letters[:4]]
+    expected = local_run(files, tmp_path / "local.db")
     killed: list[int] = []
 
     def kill_one_busy_worker(client: Client, done: threading.Event) -> None:
@@ -289,6 +297,7 @@ def test_a_worker_killed_mid_document_changes_nothing(
     with pytest.raises(ProcessLookupError):
         os.kill(killed[0], 0)
     assert summary.count("stored") == len(files), [(o.path.name, o.status, o.error) for o in summary.outcomes]
+    assert summary.pages_ocr == 1
     assert records(tmp_path / "cluster.db") == expected
 
 
