@@ -238,7 +238,11 @@ class ClusterRunner:
         if now - self._threads_asked >= _WORKERS_EVERY_S:
             self._threads_asked = now
             try:
-                workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+                try:
+                    info = self.client.scheduler_info(n_workers=-1)  # every worker, not a sample
+                except TypeError:  # an older Dask: all of them, always
+                    info = self.client.scheduler_info()
+                workers = info.get("workers", {})
             except (OSError, TimeoutError) as error:
                 raise self._lost(f"the scheduler does not answer ({error})") from error
             self._threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
@@ -354,11 +358,15 @@ class ClusterRunner:
 
     def _next_batch(self, waiting: as_completed, ingestor: Ingestor) -> list[Future]:
         """The finished futures, waiting for at least one while watching the cluster and the stop flag."""
-        condition = waiting.thread_condition
+        # Woken as soon as a result lands (as_completed's own condition), else every _POLL_S.
+        condition = getattr(waiting, "thread_condition", None)
         while True:
-            with condition:
-                if not waiting.has_ready():
-                    condition.wait(timeout=_POLL_S)
+            if condition is None:
+                time.sleep(0.02)
+            else:
+                with condition:
+                    if not waiting.has_ready():
+                        condition.wait(timeout=_POLL_S)
             if waiting.has_ready():
                 return list(waiting.next_batch(block=False))
             self._check_cluster()
