@@ -11,11 +11,13 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-scale clean
+.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-scale clean
 
 install: system-deps $(VENV)/.installed
 
 # Debian packages, only when something is missing (we are root on CI and dev boxes).
+# chromium + chromium-driver: the review desk's browser tests (tests/test_desk_browser.py;
+# skipped, saying why, where they are missing); no browser is downloaded at run time.
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
@@ -24,6 +26,8 @@ system-deps:
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
 	fc-list 2>/dev/null | grep -qi freeserif || missing="$$missing fonts-freefont-ttf"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -76,7 +80,7 @@ bench-deps: install
 serve: install
 	$(BIN)/congvan serve --db $(DB)
 
-bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-scale
+bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-scale
 
 bench-ocr: bench-deps
 	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --corpus $(SHARED)/corpus --out benchmarks/results/ocr.md
@@ -89,6 +93,10 @@ bench-restore: install
 
 bench-extract: install
 	$(BIN)/python -m benchmarks.extract --dev $(SHARED)/dev
+
+# Reporting periods (issue 17): dev letters with periods, and hand-golded corpus sentences (held out apart).
+bench-periods: install
+	$(BIN)/python -m benchmarks.periods --dev $(SHARED)/dev --out benchmarks/results/periods.md
 
 # The local pool against 1 and 2 Dask workers on the same pages, the scheduler's
 # overhead per document and the single writer's commits/s (BENCHMARKS.md, issue 16).

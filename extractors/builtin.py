@@ -76,7 +76,7 @@ class PeriodsExtractor:
     columns: ClassVar[dict[str, type]] = {}
 
     def extract(self, evidence: Evidence) -> dict[str, Any]:
-        periods = extract_periods(evidence.text, _wc(evidence))
+        periods = extract_periods(evidence.text, _wc(evidence), issue_date=evidence.found.get("issue_date"))
         return {"reporting_periods": periods,
                 "confidence": {"reporting_periods": combine("explicit", None) if periods else 0.0}}
 

@@ -251,6 +251,12 @@ def test_scheduler_and_two_workers_store_what_a_local_run_stores(
     assert result.returncode == 0, result.stderr + processes.logs()
     assert "4 documents stored" in result.stdout and "1 pages OCR'd" in result.stdout
     assert records(tmp_path / "cluster.db") == expected
+    # --reprocess on the cluster: known files read again, rows rewritten in place, nothing added.
+    again = congvan("ingest", str(folder), "--db", str(tmp_path / "cluster.db"), "--scheduler", address,
+                    "--reprocess", "-q")
+    assert again.returncode == 0, again.stderr
+    assert "4 reprocessed" in again.stdout
+    assert records(tmp_path / "cluster.db") == expected
 
 
 @pytest.mark.slow

@@ -42,7 +42,7 @@ def contacts_installed(monkeypatch: pytest.MonkeyPatch):
 
 def test_builtin_field_families_come_through_the_entry_points() -> None:
     names = [e.name for e in extractors()]
-    assert names == ["header", "recipients", "references", "periods", "tasks", "signer"]
+    assert names == ["header", "recipients", "references", "periods", "tasks", "recurring", "signer"]
 
 
 def test_a_plugin_field_reaches_the_record_and_the_database(contacts_installed, tmp_path: Path) -> None:

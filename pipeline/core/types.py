@@ -137,6 +137,8 @@ class ReportingPeriod:
     start: str | None
     end: str | None
     due: str | None
+    owner: str | None = None  # who sends the report (`UBND các xã, thị trấn`), when the letter says
+    receiver: str | None = None  # whom it goes to (`UBND huyện (qua Phòng Nội vụ)`)
 
 
 TaskSource = Literal["text", "table"]

@@ -331,7 +331,7 @@ class ClusterRunner:
                 first.copies.append(path)
                 return
             existing = document_id(ingestor.db, source.sha256)
-            if existing is not None:
+            if existing is not None and not ingestor.reprocess:
                 ingestor._done(path, "duplicate", existing, began=began)
                 return
             try:
@@ -377,7 +377,7 @@ class ClusterRunner:
         """Store a result (its own transaction), or record why there is none; then the file moves."""
         from distributed import KilledWorker
 
-        from pipeline.stages.store import store
+        from pipeline.stages.store import document_id, store
 
         path = item.path
         if future.status == "cancelled":
@@ -405,8 +405,10 @@ class ClusterRunner:
         assert result.record is not None
         for page in result.restored.document.pages if result.restored else ():
             self._count_page(ingestor, page)
-        doc_id = store(ingestor.db, result.record, result.restored)
-        ingestor._done(path, "stored", doc_id, result.record, item.began)
+        # --reprocess: a known document's rows are rewritten in place (ids and corrections kept).
+        known = ingestor.reprocess and document_id(ingestor.db, item.job.sha256) is not None
+        doc_id = store(ingestor.db, result.record, result.restored, replace=ingestor.reprocess)
+        ingestor._done(path, "reprocessed" if known else "stored", doc_id, result.record, item.began)
         for copy in item.copies:
             ingestor._done(copy, "duplicate", doc_id, began=item.began)
 

@@ -99,7 +99,8 @@ def process_file(path: Path | str, pool: Executor | None = None) -> tuple[Record
     return finish(ocr_document(load(identify(Path(path))), pool))
 
 
-Status = Literal["stored", "duplicate", "failed", "skipped"]
+# reprocessed: a known file read again (`--reprocess`), its rows rewritten, corrections kept.
+Status = Literal["stored", "reprocessed", "duplicate", "failed", "skipped"]
 _NO_POOL = InlineExecutor()
 
 
@@ -200,8 +201,12 @@ class Ingestor:
                  done_dir: Path | None = None,
                  check: Callable[[Path], str | None] | None = None,
                  should_stop: Callable[[], str | None] | None = None,
+                 reprocess: bool = False,
                  runner: DocumentRunner | None = None) -> None:
         self.db = db
+        # Known files are read again and their rows rewritten (store(replace=True)),
+        # keeping their ids and every correction: after a better model, say.
+        self.reprocess = reprocess
         self.runner = runner
         self.jobs = jobs or os.cpu_count() or 1
         self.failed_dir = failed_dir
@@ -279,7 +284,7 @@ class Ingestor:
                 first.copies.append(path)
                 return None
             existing = document_id(self.db, source.sha256)
-            if existing is not None:
+            if existing is not None and not self.reprocess:
                 self._done(path, "duplicate", existing, began=began)
                 return None
             document = load(source)
@@ -312,10 +317,11 @@ class Ingestor:
                 self._fail(copy, BadInput(copy, error.cause, error.stage), sha256, item.started)
             return
         _test_delay(path)
-        doc_id = store(self.db, record, restored)
+        known = self.reprocess and document_id(self.db, sha256) is not None
+        doc_id = store(self.db, record, restored, replace=self.reprocess)
         _test_after_commit()
         del self._in_flight[sha256]
-        self._done(path, "stored", doc_id, record, item.started)
+        self._done(path, "reprocessed" if known else "stored", doc_id, record, item.started)
         for copy in item.copies:
             self._done(copy, "duplicate", doc_id, began=item.started)
 
