@@ -21,3 +21,10 @@ def poisoned(job: DocumentJob, settings: Settings) -> DocumentResult:
     if Path(job.path).name.startswith(POISON_PREFIX):
         os._exit(13)  # as a crash in native code would: no exception, no result, the process is gone
     return process_document(job, settings)
+
+
+def models_loaded() -> bool:
+    """On a worker: the restorer's model is in memory (congvan's worker plugin loaded it)."""
+    from pipeline.stages import restore
+
+    return restore._engine is not None

@@ -290,7 +290,11 @@ def test_a_worker_killed_mid_document_changes_nothing(
                 return
             time.sleep(0.05)
 
+    import cluster_tasks
+
     with Client(address, timeout=30) as watcher, connect(address) as runner:
+        # Models are loaded when the plug-in is registered, before any document.
+        assert set(watcher.run(cluster_tasks.models_loaded).values()) == {True}
         done = threading.Event()
         killer = threading.Thread(target=kill_one_busy_worker, args=(watcher, done), daemon=True)
         killer.start()
@@ -299,6 +303,10 @@ def test_a_worker_killed_mid_document_changes_nothing(
         done.set()
         killer.join(timeout=10)
         processes.wait_for_workers(address, 2)  # the nanny brought the killed one back
+        deadline = time.monotonic() + 60  # ... and the plug-in warmed the new one up too
+        while set(watcher.run(cluster_tasks.models_loaded).values()) != {True} and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert set(watcher.run(cluster_tasks.models_loaded).values()) == {True}
     assert killed, "no worker was ever seen busy"
     with pytest.raises(ProcessLookupError):
         os.kill(killed[0], 0)
