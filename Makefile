@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks clean
+.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale clean
 
 install: system-deps $(VENV)/.installed
 
@@ -36,7 +36,7 @@ system-deps:
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst,dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst,dev,cluster]'
 	touch $@
 
 run: install
@@ -80,7 +80,7 @@ bench-deps: install
 serve: install
 	$(BIN)/congvan serve --db $(DB)
 
-bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods
+bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale
 
 bench-ocr: bench-deps
 	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --corpus $(SHARED)/corpus --out benchmarks/results/ocr.md
@@ -101,6 +101,11 @@ bench-periods: install
 # Task tables (issue 14): the dev Word plans, their PDF renderings, and the whole dev set's responsible units.
 bench-tasks: install
 	$(BIN)/python -m benchmarks.tasks --dev $(SHARED)/dev
+
+# The local pool against 1 and 2 Dask workers on the same pages, the scheduler's
+# overhead per document and the single writer's commits/s (BENCHMARKS.md, issue 16).
+bench-scale: install
+	$(BIN)/python -m benchmarks.scale --out benchmarks/results/scale.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

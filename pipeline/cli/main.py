@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline import __version__
-from pipeline.core.errors import BadInput
+from pipeline.core.errors import BadInput, CongvanError
 
 DEFAULT_DB = "data/congvan.db"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -46,8 +46,11 @@ def main() -> None:
 @click.option("--reprocess", is_flag=True,
               help="Read files already in the database again and rewrite their rows (after a better model); "
                    "ids and every correction (congvan correct, the desk) are kept.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run the documents on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here "
+                   "[settings: scheduler, CONGVAN_SCHEDULER].")
 def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
-           reprocess: bool = False) -> None:
+           reprocess: bool = False, scheduler: str | None = None) -> None:
     """Read letters (PDF, images, text; files or folders) into the database.
 
     A file already in the database (same SHA-256) is skipped without OCR.
@@ -71,13 +74,17 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
         click.echo(f"congvan: {error}; nothing was done (exit {EXIT_LOCKED})", err=True)
         sys.exit(EXIT_LOCKED)
     try:
-        _ingest_locked(files, db_path, jobs, failed_dir, quiet, reprocess)
+        _ingest_locked(files, db_path, jobs, failed_dir, quiet, reprocess, scheduler)
+    except CongvanError as error:  # the cluster lost, or a worker that cannot run congvan
+        click.echo(f"congvan: {error.one_line()} (exit {int(error.exit_code)})", err=True)
+        sys.exit(error.exit_code)
     finally:
         lock.release()
 
 
 def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
-                   reprocess: bool = False) -> None:
+                   reprocess: bool = False, scheduler: str | None = None) -> None:
+    from pipeline.jobs.cluster import open_runner, scheduler_address
     from pipeline.jobs.ingest import Ingestor
     from pipeline.stages.store import open_db
 
@@ -87,7 +94,8 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[current]}"),
         console=err, disable=quiet or not err.is_terminal, transient=False,
     )
-    with progress, Ingestor(db, jobs=jobs, failed_dir=failed_dir, reprocess=reprocess) as ingestor:
+    with progress, open_runner(scheduler_address(scheduler)) as runner, \
+            Ingestor(db, jobs=jobs, failed_dir=failed_dir, reprocess=reprocess, runner=runner) as ingestor:
         task = progress.add_task("ingest", total=len(files), rate="", current="")
 
         def on_page(_page: object) -> None:

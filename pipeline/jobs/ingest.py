@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlite_utils import Database
 
@@ -176,6 +176,13 @@ def _test_after_commit() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class DocumentRunner(Protocol):
+    """Runs the documents of an Ingestor's batch somewhere else (`pipeline.jobs.cluster`: a Dask
+    cluster) and hands each result back to the Ingestor to store, move and report."""
+
+    def run(self, ingestor: Ingestor, files: Iterable[Path]) -> Summary: ...
+
+
 class Ingestor:
     """Ingest files into a database; one instance per batch (owns the pool).
 
@@ -184,6 +191,8 @@ class Ingestor:
     `should_stop()` (optional) is asked between documents; once it returns a
     reason, the document being finished is finished and the run stops,
     leaving the rest where they are.
+    `runner` (optional) runs the documents elsewhere (a Dask cluster); this
+    process stays the only writer and moves files only after their commit.
     """
 
     def __init__(self, db: Database, jobs: int | None = None, failed_dir: Path | None = None,
@@ -192,11 +201,13 @@ class Ingestor:
                  done_dir: Path | None = None,
                  check: Callable[[Path], str | None] | None = None,
                  should_stop: Callable[[], str | None] | None = None,
-                 reprocess: bool = False) -> None:
+                 reprocess: bool = False,
+                 runner: DocumentRunner | None = None) -> None:
         self.db = db
         # Known files are read again and their rows rewritten (store(replace=True)),
         # keeping their ids and every correction: after a better model, say.
         self.reprocess = reprocess
+        self.runner = runner
         self.jobs = jobs or os.cpu_count() or 1
         self.failed_dir = failed_dir
         self.done_dir = done_dir
@@ -227,6 +238,8 @@ class Ingestor:
 
     def run(self, files: Iterable[Path]) -> Summary:
         """Ingest every file; documents finish in order, pages overlap."""
+        if self.runner is not None:  # on a cluster: results are stored as they arrive
+            return self.runner.run(self, files)
         queue = list(files)
         window: deque[_InFlight] = deque()
         index = 0
