@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.options import ocr_engine_option, resolve_ocr_engine
+
 DEFAULT_DB = "data/congvan.db"
 DEFAULT_SETTLE_S = 60.0  # as pipeline.jobs.inbox.DEFAULT_SETTLE_S; not imported, so `congvan --help` stays fast
 
@@ -26,8 +28,9 @@ DEFAULT_SETTLE_S = 60.0  # as pipeline.jobs.inbox.DEFAULT_SETTLE_S; not imported
               help="Give up on a page after this many seconds of OCR; its document fails [default: 180].")
 @click.option("--log-json", is_flag=True, help="Log JSON lines (one per document, then a summary) instead of text.")
 @click.option("--dry-run", is_flag=True, help="List what would be processed, and what would happen to it; change nothing.")
+@ocr_engine_option
 def inbox(inbox_dir: Path, db_path: Path, done_dir: Path | None, failed_dir: Path | None, jobs: int | None,
-          settle_s: float, page_timeout_s: float | None, log_json: bool, dry_run: bool) -> None:
+          settle_s: float, page_timeout_s: float | None, log_json: bool, dry_run: bool, ocr_engine: str | None) -> None:
     """One pass over a drop folder: read new letters, file them, say what happened.
 
     Safe to run twice (a second run while one is going exits with code 3),
@@ -47,5 +50,6 @@ def inbox(inbox_dir: Path, db_path: Path, done_dir: Path | None, failed_dir: Pat
     from pipeline.jobs.inbox import InboxOptions, run_inbox
 
     options = InboxOptions(inbox=inbox_dir, db_path=db_path, done_dir=done_dir, failed_dir=failed_dir, jobs=jobs,
-                           settle_s=settle_s, page_timeout_s=page_timeout_s, dry_run=dry_run, log_json=log_json)
+                           settle_s=settle_s, page_timeout_s=page_timeout_s, dry_run=dry_run, log_json=log_json,
+                           ocr_engine=resolve_ocr_engine(ocr_engine))
     sys.exit(run_inbox(options))

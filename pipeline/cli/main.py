@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline import __version__
+from pipeline.cli.options import ocr_engine_option, resolve_ocr_engine
 from pipeline.core.errors import BadInput
 
 DEFAULT_DB = "data/congvan.db"
@@ -43,7 +44,9 @@ def main() -> None:
 @click.option("--failed", "failed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Move files that fail into this folder, each with a .error.txt saying why.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; failures and the summary only.")
-def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
+@ocr_engine_option
+def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
+           ocr_engine: str | None) -> None:
     """Read letters (PDF, images, text; files or folders) into the database.
 
     A file already in the database (same SHA-256) is skipped without OCR.
@@ -57,6 +60,7 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
     from pipeline.jobs.ingest import collect_files
     from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
+    engine = resolve_ocr_engine(ocr_engine)
     files = collect_files(paths)
     # The same lock as `congvan inbox`: two runs on one database would read the same new file twice.
     lock = RunLock(lock_path_for(db_path))
@@ -66,12 +70,13 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
         click.echo(f"congvan: {error}; nothing was done (exit {EXIT_LOCKED})", err=True)
         sys.exit(EXIT_LOCKED)
     try:
-        _ingest_locked(files, db_path, jobs, failed_dir, quiet)
+        _ingest_locked(files, db_path, jobs, failed_dir, quiet, engine)
     finally:
         lock.release()
 
 
-def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
+def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
+                   ocr_engine: str) -> None:
     from pipeline.jobs.ingest import Ingestor
     from pipeline.stages.store import open_db
 
@@ -81,7 +86,7 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[current]}"),
         console=err, disable=quiet or not err.is_terminal, transient=False,
     )
-    with progress, Ingestor(db, jobs=jobs, failed_dir=failed_dir) as ingestor:
+    with progress, Ingestor(db, jobs=jobs, failed_dir=failed_dir, ocr_engine=ocr_engine) as ingestor:
         task = progress.add_task("ingest", total=len(files), rate="", current="")
 
         def on_page(_page: object) -> None:
@@ -109,7 +114,8 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON (shared/spec/record.md).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes for a multi-page scan.")
-def extract(file: Path, as_json: bool, jobs: int | None) -> None:
+@ocr_engine_option
+def extract(file: Path, as_json: bool, jobs: int | None, ocr_engine: str | None) -> None:
     """Print the record of one letter; no database is touched.
 
     \b
@@ -119,9 +125,10 @@ def extract(file: Path, as_json: bool, jobs: int | None) -> None:
     from pipeline.jobs.ingest import process_file
     from pipeline.stages.ocr import make_pool
 
+    engine = resolve_ocr_engine(ocr_engine)
     try:
         with make_pool(jobs) as pool:
-            record, _ = process_file(file, pool)
+            record, _ = process_file(file, pool, ocr_engine=engine)
     except BadInput as error:
         click.echo(f"congvan: {error.one_line()}", err=True)
         sys.exit(EXIT_FAILED)

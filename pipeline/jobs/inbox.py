@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pipeline.core.errors import BadInput
 from pipeline.core.files import done_folder, is_ignored, move_file, sha256_of
+from pipeline.core.settings import DEFAULT_OCR_ENGINE as DEFAULT_ENGINE
 from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class InboxOptions:
     page_timeout_s: float | None = None
     dry_run: bool = False
     log_json: bool = False
+    ocr_engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
 
     def __post_init__(self) -> None:
         self.inbox = Path(self.inbox)
@@ -348,7 +350,8 @@ def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag)
         ocr.PAGE_TIMEOUT_S = options.page_timeout_s
     db = open_db(options.db_path)
     with Ingestor(db, jobs=options.jobs, failed_dir=options.failed_dir, done_dir=options.done_dir,
-                  on_outcome=log.outcome, check=unchanged({f.path: f for f in files}), should_stop=stop) as ingestor:
+                  ocr_engine=options.ocr_engine, on_outcome=log.outcome,
+                  check=unchanged({f.path: f for f in files}), should_stop=stop) as ingestor:
         return ingestor.run(f.path for f in files)
 
 

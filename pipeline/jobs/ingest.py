@@ -39,6 +39,7 @@ from pipeline.core.files import (  # noqa: F401
     move_file_to,
     unique_destination,
 )
+from pipeline.core.settings import DEFAULT_OCR_ENGINE as DEFAULT_ENGINE
 from pipeline.core.types import DocumentText, InputFile, PageText, Record, RestoredText
 from pipeline.core.vietnamese import looks_vietnamese, words
 from pipeline.stages.load import identify, load
@@ -94,9 +95,10 @@ def finish(text: DocumentText) -> tuple[Record, RestoredText]:
     return extract(restored), restored
 
 
-def process_file(path: Path | str, pool: Executor | None = None) -> tuple[Record, RestoredText]:
+def process_file(path: Path | str, pool: Executor | None = None,
+                 ocr_engine: str = DEFAULT_ENGINE) -> tuple[Record, RestoredText]:
     """Run one file through load, preprocess, OCR, restore and extract."""
-    return finish(ocr_document(load(identify(Path(path))), pool))
+    return finish(ocr_document(load(identify(Path(path))), pool, engine=ocr_engine))
 
 
 Status = Literal["stored", "duplicate", "failed", "skipped"]
@@ -190,8 +192,10 @@ class Ingestor:
                  on_outcome: Callable[[Outcome], None] | None = None, *,
                  done_dir: Path | None = None,
                  check: Callable[[Path], str | None] | None = None,
-                 should_stop: Callable[[], str | None] | None = None) -> None:
+                 should_stop: Callable[[], str | None] | None = None,
+                 ocr_engine: str = DEFAULT_ENGINE) -> None:
         self.db = db
+        self.ocr_engine = ocr_engine
         self.jobs = jobs or os.cpu_count() or 1
         self.failed_dir = failed_dir
         self.done_dir = done_dir
@@ -271,7 +275,7 @@ class Ingestor:
                 return None
             document = load(source)
             # Text needs no pool: a run over text files never starts one.
-            pending = submit_pages(document, self.pool if document.needs_ocr else _NO_POOL)
+            pending = submit_pages(document, self.pool if document.needs_ocr else _NO_POOL, self.ocr_engine)
         except BadInput as error:
             self._fail(path, error, None, began)
             return None
@@ -312,7 +316,7 @@ class Ingestor:
             kill_pool(self._pool)
             self._pool = None
         for other in window:
-            other.pending = submit_pages(other.pending.document, self.pool)
+            other.pending = submit_pages(other.pending.document, self.pool, self.ocr_engine)
 
     def _count_page(self, page: PageText) -> None:
         if page.source == "ocr":
