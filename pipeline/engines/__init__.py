@@ -59,6 +59,11 @@ class PageReading:
 
     text: str
     words: list[Word] = field(default_factory=list)
+    # Set by an engine that straightens pages itself (`straightens`): the page
+    # as it read it (the words' boxes are on this image) and the clockwise
+    # quarter turns it applied.
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    rotated_by: int = 0
 
     @property
     def mean_confidence(self) -> float:
@@ -76,6 +81,12 @@ class OcrEngine(Protocol):
             not binarised); False for the preprocessed black-and-white page.
         upright_confidence: under this mean word confidence the page is read
             again turned by 180 degrees and the better reading kept (0: never).
+            An engine may name other turns to try, in order, in `retry_turns`
+            (clockwise degrees; default `(180,)`).
+
+    Optional: `straightens = True` for an engine that turns and deskews pages
+    itself; it is then handed the page as loaded (grey, not preprocessed) and
+    returns the image its boxes are on in `PageReading.image`.
     """
 
     name: str

@@ -83,6 +83,12 @@ def _centre_in(word: Word, box: tuple[int, int, int, int]) -> bool:
     return x0 - slack <= cx <= x1 + slack and y0 - slack <= cy <= y1 + slack
 
 
+def _scaled_box(box: tuple[int, int, int, int] | None, factor: float) -> tuple[int, int, int, int] | None:
+    if box is None:
+        return None
+    return (round(box[0] * factor), round(box[1] * factor), round(box[2] * factor), round(box[3] * factor))
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -92,6 +98,7 @@ class CombinedEngine:
 
     name = "combined"
     reads_grey = True
+    straightens = True
     upright_confidence = NeuralEngine.upright_confidence
 
     def __init__(self) -> None:
@@ -113,12 +120,21 @@ class CombinedEngine:
         return f"{self.neural.version()} + {self.tesseract.version()}, judged by the restorer's trigram model"
 
     def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
-        from pipeline.stages.preprocess import clean
+        import cv2
 
-        lines = self.neural.read_lines(image, timeout_s=timeout_s)
-        # Tesseract reads the page binarised, as the `tesseract` engine would.
-        tess = self.tesseract.read_page(clean(image), dpi, timeout_s=timeout_s)
-        return page_reading(self.combine(lines, lines_of(tess.words)))
+        from pipeline.stages.preprocess import TARGET_DPI, clean
+
+        straight, turned, straight_dpi = self.neural.straighten(image, dpi)
+        lines = self.neural.read_lines(straight, timeout_s=timeout_s)
+        # Tesseract reads the same straightened page binarised at 300 dpi, as the `tesseract` engine would;
+        # its boxes are brought back onto the straightened page.
+        scale = TARGET_DPI / straight_dpi
+        big = cv2.resize(straight, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1.1 else straight
+        scale = big.shape[1] / straight.shape[1]
+        tess = self.tesseract.read_page(clean(big), round(straight_dpi * scale), timeout_s=timeout_s)
+        words = [Word(w.text, w.confidence, w.line, _scaled_box(w.box, 1 / scale)) for w in tess.words]
+        reading = page_reading(self.combine(lines, lines_of(words)))
+        return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
 
     def combine(self, lines: list[LineReading], tess_lines: list[list[Word]]) -> list[LineReading]:
         """Each neural line with the stretches where Tesseract's reading is likelier put in."""

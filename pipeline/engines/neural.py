@@ -13,12 +13,15 @@ congvan calls the models itself rather than `TrueOCR.predict` for two reasons:
   placed at its CTC timestep, so every word gets its own box (and a
   confidence, the mean peak probability of its characters x 100), as the
   header slots, layout and table stages need;
-* geometry: the page is already turned upright and deskewed by the
-  preprocess stage, so TrueOCR's own deskew and orientation passes are
-  skipped and the boxes stay in the coordinates of the page congvan holds.
+* geometry: the page is read at 200 dpi at most (the recogniser reads lines
+  32 px high; finer pages only cost detection time), turned and deskewed by
+  TrueOCR's own models rather than congvan's preprocess stage (its ink-row
+  deskew holds on phone photos with a dark desk round the sheet, where a
+  bounding-box deskew goes wrong), and the straightened image is handed back
+  with the words so their boxes have a page to refer to.
 
-Upside-down pages read with low confidence and are read again turned (as with
-Tesseract): `upright_confidence`.
+A page still read with low confidence is read again turned by 180 degrees
+(`upright_confidence`), as with Tesseract.
 """
 
 from __future__ import annotations
@@ -79,12 +82,16 @@ class NeuralEngine:
 
     name = "neural"
     reads_grey = True
+    # The page as loaded is straightened by TrueOCR's own deskew and orientation model (`straighten`),
+    # not by the preprocess stage: the word boxes are on `PageReading.image`.
+    straightens = True
     upright_confidence = UPRIGHT_CONFIDENCE
 
     def __init__(self, threads: int = 1, model_dir: Path | None = None) -> None:
         trueocr, page, preprocess, recognizer = _import_trueocr()
         folder = Path(model_dir or Path(trueocr.__file__).parent / "models")
         self._pre = preprocess
+        self._vertical = page.VERTICAL
         self._page = page.PageEngine(folder, threads=threads)
         self._rec = recognizer.Recognizer(folder, threads=threads)
 
@@ -190,14 +197,29 @@ class NeuralEngine:
             return order_lines(lines)
         return [lines[i] for i in order] if sorted(order) == list(range(len(lines))) else order_lines(lines)
 
-    def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
-        scale = READ_DPI / dpi if dpi > READ_DPI * 1.1 else 1.0
-        if scale == 1.0:
-            return page_reading(self.read_lines(image, timeout_s=timeout_s))
+    def straighten(self, image: np.ndarray, dpi: int) -> tuple[np.ndarray, int, int]:
+        """The page at READ_DPI at most, turned upright and deskewed by TrueOCR's own models.
+
+        Returns (image, clockwise degrees turned, dpi of the image).  TrueOCR's
+        deskew follows the rows of ink, which holds on photos (a dark desk
+        round the sheet, a shadow) where a bounding-box deskew goes wrong.
+        """
         import cv2
 
-        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        return page_reading([scaled(line, 1 / scale) for line in self.read_lines(small, timeout_s=timeout_s)])
+        gray: np.ndarray = np.ascontiguousarray(
+            image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+        if dpi > READ_DPI * 1.1:
+            gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
+            dpi = READ_DPI
+        straight, quarter_turns, _ = self._page.upright(gray, turn=True)
+        # TrueOCR turns by quarter_turns x 90 degrees clockwise; VERTICAL (columns) by 90 counter-clockwise.
+        turned = 270 if quarter_turns == self._vertical else (90 * quarter_turns) % 360
+        return straight, turned, dpi
+
+    def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
+        straight, turned, _ = self.straighten(image, dpi)
+        reading = page_reading(self.read_lines(straight, timeout_s=timeout_s))
+        return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
 
 
 def scaled(line: LineReading, factor: float) -> LineReading:

@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from typing import Literal
 
 import numpy as np
@@ -210,8 +211,18 @@ class TesseractEngine:
         self.lang, self.psm = lang, psm
 
     def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
-        text, words = words_to_text(image_to_data(image, self.lang, self.psm, dpi=dpi, timeout=timeout_s,
-                                                  api=self.api))
+        began = time.monotonic()
+        try:
+            data = image_to_data(image, self.lang, self.psm, dpi=dpi, timeout=timeout_s, api=self.api)
+        except PageTimedOut as error:
+            # tesserocr answers "not recognised" both at the deadline and when
+            # Tesseract refuses an image outright; only the clock tells them apart.
+            spent = time.monotonic() - began
+            if spent < timeout_s * 0.9:
+                raise OcrFailed(f"Tesseract refused the page after {spent:.1f} s "
+                                f"({image.shape[1]}x{image.shape[0]} pixels at {dpi} dpi)") from error
+            raise
+        text, words = words_to_text(data)
         return PageReading(text=text, words=words)
 
     def read_data(self, image: np.ndarray, lang: str, psm: int, *, timeout_s: float,

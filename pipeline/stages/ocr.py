@@ -22,11 +22,11 @@ import numpy as np
 
 from pipeline.core.errors import BadInput
 from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, TextSource
-from pipeline.engines import DEFAULT_ENGINE, OcrFailed, PageTimedOut, get_engine, slot_reader
+from pipeline.engines import DEFAULT_ENGINE, OcrEngine, OcrFailed, PageTimedOut, get_engine, slot_reader
 from pipeline.engines.tesseract import words_to_text  # noqa: F401  (kept importable from here)
 from pipeline.stages.header_read import grey_page, read_header_slots
 from pipeline.stages.load import PdfPageRef, rasterise_pdf_page
-from pipeline.stages.preprocess import preprocess_page, rotate_right_angle
+from pipeline.stages.preprocess import is_blank, preprocess_page, rotate_right_angle
 
 # A page that takes longer than this is given up (Tesseract cancels it) and its
 # document fails, so one bad page cannot stall a batch.  A page may be read
@@ -56,6 +56,8 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
                timeout: float | None = None, engine: str = DEFAULT_ENGINE) -> PageText:
     """Preprocess and OCR one page image with the engine named `engine`, turning it upright if it reads badly."""
     reader = get_engine(engine)
+    if getattr(reader, "straightens", False):
+        return _read_straightening(reader, image, dpi, number, detect_rotation, timeout or PAGE_TIMEOUT_S)
     prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
@@ -64,15 +66,39 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
     reading = reader.read_page(page, prepared.dpi, timeout_s=timeout or PAGE_TIMEOUT_S)
     rotated_by = prepared.rotated_by
     if detect_rotation and reading.mean_confidence < reader.upright_confidence:
-        turned = reader.read_page(rotate_right_angle(page, 180), prepared.dpi, timeout_s=timeout or PAGE_TIMEOUT_S)
-        if turned.mean_confidence > reading.mean_confidence:
-            reading, rotated_by = turned, (rotated_by + 180) % 360
+        # Turns tried, in order, until one reads upright (an engine may offer more than 180: `retry_turns`).
+        for turn in getattr(reader, "retry_turns", (180,)):
+            turned = reader.read_page(rotate_right_angle(page, turn), prepared.dpi, timeout_s=timeout or PAGE_TIMEOUT_S)
+            if turned.mean_confidence > reading.mean_confidence:
+                reading, rotated_by = turned, (prepared.rotated_by + turn) % 360
+            if reading.mean_confidence >= reader.upright_confidence:
+                break
     # Page one: read the header's number and date slots again, closer (pipeline/stages/header_read.py).
     readings: dict[str, list[str]] = {}
     if number == 1 and READ_HEADER_SLOTS:
-        if grey is None or rotated_by != prepared.rotated_by:
-            grey = grey_page(image, dpi, prepared, rotated_by)
-        readings = read_header_slots(grey, reading.words, slot_reader(reader))
+        base = grey if grey is not None else grey_page(image, dpi, prepared, prepared.rotated_by)
+        extra = (rotated_by - prepared.rotated_by) % 360
+        readings = read_header_slots(rotate_right_angle(base, extra) if extra else base, reading.words,
+                                     slot_reader(reader))
+    return PageText(number=number, text=reading.text, source="ocr", mean_confidence=round(reading.mean_confidence, 2),
+                    words=reading.words, rotated_by=rotated_by, header_readings=readings)
+
+
+def _read_straightening(reader: OcrEngine, image: np.ndarray, dpi: int, number: int, detect_rotation: bool,
+                        timeout: float) -> PageText:
+    """An engine that turns and deskews the page itself reads the page as loaded."""
+    if is_blank(image):
+        return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
+    reading = reader.read_page(image, dpi, timeout_s=timeout)
+    rotated_by = reading.rotated_by
+    if detect_rotation and reading.mean_confidence < reader.upright_confidence:
+        turned = reader.read_page(rotate_right_angle(image, 180), dpi, timeout_s=timeout)
+        if turned.mean_confidence > reading.mean_confidence:
+            reading, rotated_by = turned, (180 + turned.rotated_by) % 360
+    readings: dict[str, list[str]] = {}
+    if number == 1 and READ_HEADER_SLOTS:
+        page = reading.image if reading.image is not None else image
+        readings = read_header_slots(page, reading.words, slot_reader(reader))
     return PageText(number=number, text=reading.text, source="ocr", mean_confidence=round(reading.mean_confidence, 2),
                     words=reading.words, rotated_by=rotated_by, header_readings=readings)
 
