@@ -281,6 +281,55 @@ def report(pages: list[BenchPage], results: list[Result], jobs: int) -> str:
     return "\n".join(lines)
 
 
+# -- extraction with each engine ---------------------------------------------------------
+
+
+def extraction(dev: Path, engines: list[str], jobs: int, only: str | None) -> str:
+    """Field scores (benchmarks/extract.py's `score`) of the dev letters that need OCR, per engine."""
+    import json
+    from dataclasses import asdict
+
+    from benchmarks.extract import score
+    from extractors import extract_fields
+    from pipeline.stages.load import identify, load
+    from pipeline.stages.ocr import make_pool, ocr_document
+    from pipeline.stages.restore import restore_text
+
+    inputs = []
+    for gold_path in sorted((dev / "gold").glob("*.json")):
+        found = [p for p in (dev / "inbox").glob(gold_path.stem + ".*")]
+        if found and (only is None or only in found[0].name):
+            document = load(identify(found[0]))
+            if document.needs_ocr:
+                inputs.append((found[0], json.loads(gold_path.read_text(encoding="utf-8"))))
+    rows: dict[str, dict[str, float]] = {}
+    seconds: dict[str, float] = {}
+    pages: dict[str, int] = {}
+    with make_pool(jobs) as pool:
+        for engine in engines:
+            started = time.perf_counter()
+            pages[engine] = 0
+            for path, gold in inputs:
+                text = ocr_document(load(identify(path)), pool, engine=engine)
+                pages[engine] += sum(1 for page in text.pages if page.source == "ocr")
+                restored, _ = restore_text(text.text)
+                record = asdict(extract_fields(restored, text.word_confidences(), text.header_readings()))
+                scores, _wrong = score(record, gold)
+                rows.setdefault(path.stem, {})[engine] = sum(scores.values()) / max(1, len(scores))
+                print(f"  {engine} {path.name}: {rows[path.stem][engine]:.3f}", file=sys.stderr)
+            seconds[engine] = time.perf_counter() - started
+    lines = [f"Extraction (mean field score, benchmarks/extract.py's scoring) on the {len(inputs)} dev letters "
+             f"that need OCR, {jobs} processes:", "",
+             "| letter | " + " | ".join(f"`{e}`" for e in engines) + " |", "|---|" + "---:|" * len(engines)]
+    for name, by_engine in rows.items():
+        lines.append(f"| {name} | " + " | ".join(f"{by_engine[e]:.3f}" for e in engines) + " |")
+    lines.append("| **mean** | " + " | ".join(
+        f"**{statistics.mean(r[e] for r in rows.values()):.3f}**" for e in engines) + " |")
+    lines.append("| pages/min (whole pipeline to record) | " + " | ".join(
+        f"{60 * pages[e] / seconds[e]:.1f}" for e in engines) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inbox", type=Path, default=ROOT.parent / "shared" / "dev" / "inbox")
@@ -292,7 +341,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-peers", action="store_true", help="skip plain tesseract and raw TrueOCR")
     parser.add_argument("--keep", type=Path, default=None, help="keep the rendered pages and readings here")
     parser.add_argument("--out", type=Path, default=None, help="Also write the tables as Markdown here.")
+    parser.add_argument("--extract", type=Path, default=None, metavar="DEV",
+                        help="instead: extraction scores of DEV's letters that need OCR, per engine in --engines")
+    parser.add_argument("--only", default=None, help="with --extract: letters whose name holds this")
     args = parser.parse_args(argv)
+    if args.extract:
+        table = extraction(args.extract, args.engines.split(","), args.jobs, args.only)
+        print("\n" + table)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(f"# OCR engines: extraction\n\n{table}\n", encoding="utf-8")
+        return
 
     from pipeline.engines import get_engine
 

@@ -36,7 +36,13 @@ from pipeline.engines.tesseract import TesseractEngine
 CONFIDENCE_WEIGHT = 1.0
 # A Tesseract word belongs to the neural line whose box holds its centre,
 # the box widened by this share of the line height.
-LINE_SLACK = 0.3
+LINE_SLACK = 0.15
+# A Tesseract line that lies on no neural line is put in when its words'
+# mean confidence reaches this (below it, it is mostly stamp and seal noise).
+ORPHAN_CONFIDENCE = 75.0
+# Where the two readings of a line share less than this (difflib ratio on
+# words without marks), the whole line is judged rather than stretch by stretch.
+WHOLE_LINE_RATIO = 0.5
 
 
 class LineJudge:
@@ -89,6 +95,15 @@ def _scaled_box(box: tuple[int, int, int, int] | None, factor: float) -> tuple[i
     return (round(box[0] * factor), round(box[1] * factor), round(box[2] * factor), round(box[3] * factor))
 
 
+def _as_line(words: list[Word]) -> LineReading:
+    boxes = [w.box for w in words if w.box is not None]
+    box = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+           max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes))
+    return LineReading(box=box, text=" ".join(w.text for w in words),
+                       confidence=round(_mean([w.confidence for w in words]), 2),
+                       words=[(w.text, w.confidence, w.box or box) for w in words])
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -137,15 +152,38 @@ class CombinedEngine:
         return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
 
     def combine(self, lines: list[LineReading], tess_lines: list[list[Word]]) -> list[LineReading]:
-        """Each neural line with the stretches where Tesseract's reading is likelier put in."""
-        tess_words = [w for line in tess_lines for w in line]
-        used: set[int] = set()
+        """Each neural line with the stretches where Tesseract's reading is likelier put in.
+
+        A Tesseract word goes to the neural line holding its centre.  Tesseract
+        lines none of whose words found a neural line (a blurred stretch the
+        neural detector missed) are put in as lines of their own, after the
+        neural line above them, when they read confidently.
+        """
         out = []
-        for line in lines:
-            mine = [i for i, w in enumerate(tess_words) if i not in used and _centre_in(w, line.box)]
-            used.update(mine)
-            other = sorted((tess_words[i] for i in mine), key=lambda w: w.box[0] if w.box else 0)
+        taken: dict[int, list[Word]] = {}
+        orphans: list[list[Word]] = []
+        for tess_line in tess_lines:
+            left_over = []
+            for word in tess_line:
+                index = next((i for i, line in enumerate(lines) if _centre_in(word, line.box)), None)
+                if index is None:
+                    left_over.append(word)
+                else:
+                    taken.setdefault(index, []).append(word)
+            if left_over and len(left_over) == len(tess_line):
+                orphans.append(left_over)
+        for index, line in enumerate(lines):
+            # In Tesseract's line order, then left to right: a neural box that took in two blurred lines
+            # gets Tesseract's two lines one after the other, not their words interleaved.
+            other = sorted(taken.get(index, []), key=lambda w: (w.line, w.box[0] if w.box else 0))
             out.append(self.merge(line, other) if other else line)
+        for orphan in orphans:
+            if _mean([w.confidence for w in orphan]) < ORPHAN_CONFIDENCE or sum(len(w.text) for w in orphan) < 4:
+                continue
+            line = _as_line(orphan)
+            above = [i for i, other in enumerate(out) if other.box[3] <= line.box[1] + (line.box[3] - line.box[1]) / 2
+                     and min(other.box[2], line.box[2]) > max(other.box[0], line.box[0])]
+            out.insert(max(above) + 1 if above else 0, line)
         return out
 
     def merge(self, line: LineReading, other: list[Word]) -> LineReading:
@@ -160,6 +198,12 @@ class CombinedEngine:
 
         matcher = difflib.SequenceMatcher(a=[strip_diacritics(x).lower() for x in a],
                                           b=[strip_diacritics(x).lower() for x in b], autojunk=False)
+        if matcher.ratio() < WHOLE_LINE_RATIO:
+            whole = _as_line(other)
+            judge = self.judge
+            if judge.score(whole.text, whole.confidence) > judge.score(line.text, line.confidence):
+                return LineReading(box=line.box, text=whole.text, confidence=whole.confidence, words=whole.words)
+            return line
         words: list[tuple[str, float, tuple[int, int, int, int]]] = []
         for op, i0, i1, j0, j1 in matcher.get_opcodes():
             mine = ours[i0:i1]

@@ -151,14 +151,23 @@ class NeuralEngine:
                 return x1
             return left + ((steps[k] + steps[n]) / 2 + 0.5) * step
 
+        def emit(part: list[int]) -> None:
+            text = unicodedata.normalize("NFC", "".join(chars[k] for k in part))
+            wx0 = int(max(x0, edge(part[0], -1)))
+            wx1 = int(min(x1, edge(part[-1], +1)))
+            score = float(np.mean([conf[steps[k]] for k in part])) * 100
+            words.append((text, round(score, 2), (wx0, y0, max(1, wx1 - wx0), h)))
+
         def flush() -> None:
             if not current:
                 return
-            text = unicodedata.normalize("NFC", "".join(chars[k] for k in current))
-            wx0 = int(max(x0, edge(current[0], -1)))
-            wx1 = int(min(x1, edge(current[-1], +1)))
-            score = float(np.mean([conf[steps[k]] for k in current])) * 100
-            words.append((text, round(score, 2), (wx0, y0, max(1, wx1 - wx0), h)))
+            raw = "".join(chars[k] for k in current)
+            cut = missing_space(raw) if unicodedata.normalize("NFC", raw) == raw else 0
+            if cut:
+                emit(current[:cut])
+                emit(current[cut:])
+            else:
+                emit(current)
             current.clear()
 
         for k, char in enumerate(chars):
@@ -220,6 +229,19 @@ class NeuralEngine:
         straight, turned, _ = self.straighten(image, dpi)
         reading = page_reading(self.read_lines(straight, timeout_s=timeout_s))
         return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
+
+
+# The recogniser sometimes drops a space the page has: after a colon
+# (`Số:142/QĐ-UBND`) or between a word and a number (`ngày29`).  Print never
+# joins them, so the word is cut there (the header slots look for `Số:` and
+# `ngày` as words of their own).
+_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$))")
+
+
+def missing_space(token: str) -> int:
+    """Where a space was dropped inside `token` (characters before the cut), or 0."""
+    found = _MISSING_SPACE.match(unicodedata.normalize("NFC", token))
+    return len(found.group(0)) if found and found.end() < len(token) else 0
 
 
 def scaled(line: LineReading, factor: float) -> LineReading:
