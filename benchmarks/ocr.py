@@ -297,7 +297,7 @@ def extraction(dev: Path, engines: list[str], jobs: int, only: str | None) -> st
 
     inputs = []
     for gold_path in sorted((dev / "gold").glob("*.json")):
-        found = [p for p in (dev / "inbox").glob(gold_path.stem + ".*")]
+        found = [p for p in (dev / "inbox").glob(gold_path.stem + ".*") if p.suffix.lower() != ".docx"]
         if found and (only is None or only in found[0].name):
             document = load(identify(found[0]))
             if document.needs_ocr:

@@ -35,6 +35,8 @@ from pipeline.core.settings import DEFAULT_OCR_ENGINE
 from pipeline.core.types import Word
 
 DEFAULT_ENGINE = DEFAULT_OCR_ENGINE
+# Who re-reads header slots for engines that cannot (it can be held to digits).
+SLOT_READER_ENGINE = "tesseract"
 
 
 class OcrFailed(RuntimeError):
@@ -153,9 +155,9 @@ def slot_reader(engine: OcrEngine) -> SlotReader:
     own = getattr(engine, "slot_reader", None)
     if isinstance(own, SlotReader):
         return own
-    fallback = getattr(get_engine(DEFAULT_ENGINE), "slot_reader", None)
+    fallback = getattr(get_engine(SLOT_READER_ENGINE), "slot_reader", None)
     if not isinstance(fallback, SlotReader):
-        raise MissingDependency(f"no engine can re-read header slots (the {DEFAULT_ENGINE!r} engine cannot)")
+        raise MissingDependency(f"no engine can re-read header slots (the {SLOT_READER_ENGINE!r} engine cannot)")
     return fallback
 
 

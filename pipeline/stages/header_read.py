@@ -151,10 +151,10 @@ def _stack(images: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]
 def read_stacked(images: list[np.ndarray], reader: str, slot_reader: SlotReader | None = None) -> list[str]:
     """One reading per image, all read in one call of `slot_reader` (Tesseract by default)."""
     if slot_reader is None:
-        from pipeline.engines import get_engine
+        from pipeline.engines import SLOT_READER_ENGINE, get_engine
         from pipeline.engines import slot_reader as reader_of
 
-        slot_reader = reader_of(get_engine())
+        slot_reader = reader_of(get_engine(SLOT_READER_ENGINE))
     canvas, ranges = _stack(images)
     lang, whitelist = READERS[reader]
     data = slot_reader.read_data(canvas, lang, STACK_LAYOUT, timeout_s=TIMEOUT_S, whitelist=whitelist)
