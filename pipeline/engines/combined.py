@@ -34,6 +34,10 @@ from pipeline.engines.tesseract import TesseractEngine
 
 # How much an engine's own confidence counts beside the language model.
 CONFIDENCE_WEIGHT = 1.0
+# log P of a word the model does not know.  The model's own <unk> is a frequent
+# class (every rare word of the corpus), likelier than many real syllables, so a
+# misread like `Sõ` would beat `Số`; an unknown word costs this instead.
+UNKNOWN_WORD_LOGPROB = -20.0
 # A Tesseract word belongs to the neural line whose box holds its centre,
 # the box widened by this share of the line height.
 LINE_SLACK = 0.15
@@ -60,7 +64,8 @@ class LineJudge:
 
     def logprob(self, text: str) -> tuple[float, int]:
         """Total log P of the text's tokens (trigram with back-off) and the number of tokens."""
-        ids = [self._ids.get(tok, self._unk) for tok in self._tokens(text)]
+        tokens = self._tokens(text)
+        ids = [self._ids.get(tok, self._unk) for tok in tokens]
         if not ids:
             return 0.0, 0
         seq = np.asarray([self._bos, self._bos] + ids, dtype=np.int64)
@@ -69,6 +74,8 @@ class LineJudge:
         _, bow_uv, _ = self._lm.bigram(u, v)
         lp3, found3 = self._lm.trigram_keys(u, v, w)
         lp = np.where(found3, lp3, bow_uv + lp2)
+        unknown = np.asarray([i == self._unk and tok.isalpha() for i, tok in zip(ids, tokens)])
+        lp = np.where(unknown, UNKNOWN_WORD_LOGPROB, lp)
         return float(lp.sum()), len(ids)
 
     def score(self, text: str, confidence: float) -> float:
