@@ -128,12 +128,15 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
 
 def _cached_document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, list[str]]]:
     """(text, word confidences, text source, header slot rereads) of an input, through load + ocr, cached by hash."""
+    from pipeline.core.settings import load_settings
     from pipeline.stages.load import load
     from pipeline.stages.ocr import make_pool, ocr_document
 
-    # Keyed by the input and by the OCR stage's own code, so a changed OCR stage re-reads.
-    stage = b"".join((ROOT / "pipeline" / name).read_bytes() for name in ("load.py", "preprocess.py", "ocr.py", "header_read.py")
-                     if (ROOT / "pipeline" / name).exists())
+    # Keyed by the input, by the OCR stage's own code (pipeline/stages and pipeline/engines since the
+    # move into rooms) and by the engine that reads, so a changed OCR stage or engine re-reads.
+    sources = [ROOT / "pipeline" / "stages" / name for name in ("load.py", "preprocess.py", "ocr.py", "header_read.py")]
+    sources += sorted((ROOT / "pipeline" / "engines").glob("*.py"))
+    stage = b"".join(source.read_bytes() for source in sources if source.exists()) + load_settings().ocr_engine.encode()
     digest = hashlib.sha256(path.read_bytes() + stage).hexdigest()[:16]
     cache = CACHE / f"{path.name}.{digest}.json"
     if cache.exists():
@@ -142,9 +145,9 @@ def _cached_document_text(path: Path) -> tuple[str, dict[str, float], str, dict[
     document = load(path)
     if document.needs_ocr:
         with make_pool() as pool:
-            text = ocr_document(document, pool)
+            text = ocr_document(document, pool, engine=load_settings().ocr_engine)
     else:
-        text = ocr_document(document)
+        text = ocr_document(document, engine=load_settings().ocr_engine)
     data = {"text": text.text, "word_confidence": text.word_confidences(), "text_source": text.text_source,
             "header_readings": text.header_readings()}
     CACHE.mkdir(parents=True, exist_ok=True)

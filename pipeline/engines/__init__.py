@@ -8,8 +8,8 @@ engines register through the same path, in congvan's own pyproject.toml:
   worker process; the `tesseract` command when tesserocr cannot be imported;
 - `tesseract-cli`: the `tesseract` command (pytesseract) always;
 - `neural`: TrueOCR's ONNX line detector and CTC line recogniser;
-- `combined`: both, the restorer's syllable language model choosing the
-  better reading line by line.
+- `combined` (the default): both, the restorer's syllable language model
+  choosing the better reading line by line.
 
 An engine is chosen by `Settings.ocr_engine` (`--ocr-engine`, `ocr_engine` in
 the config file, `CONGVAN_OCR_ENGINE`); `get_engine(name)` builds it once per
