@@ -42,12 +42,14 @@ class PageJob:
     pdf: PdfPageRef | None = None
     image: np.ndarray | None = None
     dpi: int = 300
-    timeout: float | None = None  # seconds per Tesseract call; None: PAGE_TIMEOUT_S
+    timeout: float | None = None  # seconds per engine call; None: PAGE_TIMEOUT_S
     engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
 
 
-# A page whose mean word confidence is under its engine's `upright_confidence`
-# is read again turned by 180 degrees and the better reading kept.
+# (A page whose mean word confidence is under its engine's `upright_confidence`
+# is read again turned by 180 degrees, or the engine's `retry_turns`, and the
+# better reading kept.)
+
 # A second, focused reading of the header slots of page one (a few Tesseract calls on small crops).
 READ_HEADER_SLOTS = True
 
