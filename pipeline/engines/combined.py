@@ -53,14 +53,25 @@ class LineJudge:
     """Scores readings of a line with the restorer's syllable trigram model."""
 
     def __init__(self) -> None:
-        from pipeline.stages.restore import get_engine
+        import gzip
+
+        from pipeline.core.resources import model_dir
+        from pipeline.stages import restore
         from pipeline.stages.restore import lm as lmmod
 
-        self._engine = get_engine()
-        self._lm = self._engine.lm
         self._tokens = lmmod.lm_tokens
-        self._ids = self._engine.ids
         self._unk, self._bos = lmmod.UNK_ID, lmmod.BOS_ID
+        loaded = restore._engine
+        if loaded is not None:  # this process restores too: share its model
+            self._lm, self._ids = loaded.lm, loaded.ids
+            return
+        # Only the trigram model and its vocabulary (a worker needs no channels or candidate tables):
+        # a third of the restorer's load time and memory.
+        folder = model_dir() / "restore"
+        self._lm = lmmod.NgramLM(folder / "lm3.npz")
+        with gzip.open(folder / "vocab.tsv.gz", "rt", encoding="utf-8") as handle:
+            vocab = handle.read().rstrip("\n").replace("\t", "\n").split("\n")[0::2]
+        self._ids = dict(zip(vocab, range(len(vocab))))
 
     def logprob(self, text: str) -> tuple[float, int]:
         """Total log P of the text's tokens (trigram with back-off) and the number of tokens."""
