@@ -134,9 +134,10 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
 
 # ----------------------------------------------------------------------------- getting records
 
-# The OCR stage's code: a change to any of these re-reads the cached pages.
-OCR_STAGE_FILES = ["pipeline/stages/ocr.py", "pipeline/stages/preprocess.py", "pipeline/stages/header_read.py",
-                   "pipeline/engines/tesseract.py"]
+# The OCR stage's code: a change to any of these (or of the engine chosen) re-reads the cached pages.
+OCR_STAGE_FILES = ["pipeline/stages/load.py", "pipeline/stages/ocr.py", "pipeline/stages/preprocess.py",
+                   "pipeline/stages/header_read.py", "pipeline/stages/table_scan.py",
+                   *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pipeline" / "engines").glob("*.py"))]
 
 
 def _page_to_json(page) -> dict[str, Any]:
@@ -160,18 +161,21 @@ def cached_document(path: Path):
     under build/extract-cache/ by the input's hash and the OCR stage's code,
     page by page, so a changed load stage only reads the pages it now sends to OCR.
     """
+    from pipeline.core.settings import load_settings
     from pipeline.core.types import DocumentText, LoadedDocument
     from pipeline.stages.load import load
     from pipeline.stages.ocr import _jobs_for, make_pool, ocr_document, read_page
 
+    engine = load_settings().ocr_engine
     stage = b"".join((ROOT / name).read_bytes() for name in OCR_STAGE_FILES if (ROOT / name).exists())
+    stage += engine.encode()
     digest = hashlib.sha256(path.read_bytes() + stage).hexdigest()[:16]
     cache = CACHE / f"{path.name}.{digest}.pages.json"
     cached: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
     document = load(path)
     missing = [p for p in document.pages if p.text is None and str(p.number) not in cached]
     if missing:
-        jobs = _jobs_for(LoadedDocument(source=document.source, pages=missing))
+        jobs = _jobs_for(LoadedDocument(source=document.source, pages=missing), engine)
         with make_pool(min(2, len(jobs))) as pool:
             for page in pool.map(read_page, jobs):
                 cached[str(page.number)] = _page_to_json(page)

@@ -9,7 +9,7 @@
    (b) bare tesserocr, JOBS processes (benchmarks/plain_tesserocr.py: the
        engine congvan uses, with none of the pipeline),
    (c) `congvan inbox --jobs JOBS --settle 0` into a fresh database, and
-   (d) the same with CONGVAN_OCR_ENGINE=cli (congvan driving the system's
+   (d) the same with CONGVAN_OCR_ENGINE=tesseract-cli (congvan driving the system's
        Tesseract command, the engine of (a)),
    wall clock of each whole command (start-up, model loading, preprocessing,
    restoration, extraction, commits and moves included), OMP_THREAD_LIMIT=1
@@ -208,8 +208,8 @@ def throughput(pages: list[Path], jobs: int, runs: int, work: Path) -> list[str]
         "bare": (f"bare tesserocr, {jobs} processes (benchmarks/plain_tesserocr.py)", engine_version(),
                  lambda: time_plain_tesserocr(pages, jobs)),
         "congvan": (f"`congvan inbox --jobs {jobs}` (whole command)", engine_version(), pipeline("congvan")),
-        "congvan-cli": (f"`CONGVAN_OCR_ENGINE=cli congvan inbox --jobs {jobs}`", command,
-                        pipeline("congvan-cli", CONGVAN_OCR_ENGINE="cli")),
+        "congvan-cli": (f"`CONGVAN_OCR_ENGINE=tesseract-cli congvan inbox --jobs {jobs}`", command,
+                        pipeline("congvan-cli", CONGVAN_OCR_ENGINE="tesseract-cli")),
     }
     wall: dict[str, list[float]] = {key: [] for key in readers}
     cpu: dict[str, list[float]] = {key: [] for key in readers}

@@ -26,6 +26,10 @@ ALLOWED = {
                      "pipeline.analyst", "pipeline.cli"},
 }
 ROOMS = sorted(ALLOWED, key=len, reverse=True)
+# The crossings allowed: the `combined` OCR engine asks the restorer's syllable language model
+# which engine's reading of a line is likelier, and binarises the straightened page for its
+# Tesseract pass with the preprocess stage's own function (both pure; neither calls back).
+ALLOWED_MODULES = {"pipeline.engines": ("pipeline.stages.restore", "pipeline.stages.preprocess")}
 
 
 def room_of(module: str) -> str | None:
@@ -67,6 +71,8 @@ def test_imports_run_one_way(path: Path) -> None:
         target_room = room_of(target)
         if target_room is None:
             assert not target.startswith("pipeline.training"), f"{path} imports the training room: {target}"
+            continue
+        if target.startswith(ALLOWED_MODULES.get(own, ())):
             continue
         assert target_room in ALLOWED[own], f"{module_name(path)} ({own}) must not import {target} ({target_room})"
 

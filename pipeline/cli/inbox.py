@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.options import ocr_engine_option, resolve_ocr_engine
+
 DEFAULT_DB = "data/congvan.db"
 DEFAULT_SETTLE_S = 60.0  # as pipeline.jobs.inbox.DEFAULT_SETTLE_S; not imported, so `congvan --help` stays fast
 
@@ -29,8 +31,10 @@ DEFAULT_SETTLE_S = 60.0  # as pipeline.jobs.inbox.DEFAULT_SETTLE_S; not imported
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run the documents on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here "
                    "[settings: scheduler, CONGVAN_SCHEDULER].")
+@ocr_engine_option
 def inbox(inbox_dir: Path, db_path: Path, done_dir: Path | None, failed_dir: Path | None, jobs: int | None,
-          settle_s: float, page_timeout_s: float | None, log_json: bool, dry_run: bool, scheduler: str | None) -> None:
+          settle_s: float, page_timeout_s: float | None, log_json: bool, dry_run: bool, scheduler: str | None,
+          ocr_engine: str | None) -> None:
     """One pass over a drop folder: read new letters, file them, say what happened.
 
     Safe to run twice (a second run while one is going exits with code 3),
@@ -52,5 +56,6 @@ def inbox(inbox_dir: Path, db_path: Path, done_dir: Path | None, failed_dir: Pat
 
     options = InboxOptions(inbox=inbox_dir, db_path=db_path, done_dir=done_dir, failed_dir=failed_dir, jobs=jobs,
                            settle_s=settle_s, page_timeout_s=page_timeout_s, dry_run=dry_run, log_json=log_json,
-                           scheduler=scheduler_address(scheduler))
+                           scheduler=scheduler_address(scheduler),
+                           ocr_engine=resolve_ocr_engine(ocr_engine))
     sys.exit(run_inbox(options))

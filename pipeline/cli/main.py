@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline import __version__
+from pipeline.cli.options import ocr_engine_option, resolve_ocr_engine
 from pipeline.core.errors import BadInput, CongvanError
 
 DEFAULT_DB = "data/congvan.db"
@@ -49,8 +50,9 @@ def main() -> None:
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run the documents on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here "
                    "[settings: scheduler, CONGVAN_SCHEDULER].")
+@ocr_engine_option
 def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
-           reprocess: bool = False, scheduler: str | None = None) -> None:
+           reprocess: bool = False, scheduler: str | None = None, ocr_engine: str | None = None) -> None:
     """Read letters (PDF, images, text; files or folders) into the database.
 
     A file already in the database (same SHA-256) is skipped without OCR.
@@ -65,6 +67,7 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
     from pipeline.jobs.ingest import collect_files
     from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
+    engine = resolve_ocr_engine(ocr_engine)
     files = collect_files(paths)
     # The same lock as `congvan inbox`: two runs on one database would read the same new file twice.
     lock = RunLock(lock_path_for(db_path))
@@ -74,7 +77,7 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
         click.echo(f"congvan: {error}; nothing was done (exit {EXIT_LOCKED})", err=True)
         sys.exit(EXIT_LOCKED)
     try:
-        _ingest_locked(files, db_path, jobs, failed_dir, quiet, reprocess, scheduler)
+        _ingest_locked(files, db_path, jobs, failed_dir, quiet, engine, reprocess, scheduler)
     except CongvanError as error:  # the cluster lost, or a worker that cannot run congvan
         click.echo(f"congvan: {error.one_line()} (exit {int(error.exit_code)})", err=True)
         sys.exit(error.exit_code)
@@ -83,7 +86,7 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
 
 
 def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
-                   reprocess: bool = False, scheduler: str | None = None) -> None:
+                   ocr_engine: str, reprocess: bool = False, scheduler: str | None = None) -> None:
     from pipeline.jobs.cluster import open_runner, scheduler_address
     from pipeline.jobs.ingest import Ingestor
     from pipeline.stages.store import open_db
@@ -95,7 +98,8 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
         console=err, disable=quiet or not err.is_terminal, transient=False,
     )
     with progress, open_runner(scheduler_address(scheduler)) as runner, \
-            Ingestor(db, jobs=jobs, failed_dir=failed_dir, reprocess=reprocess, runner=runner) as ingestor:
+            Ingestor(db, jobs=jobs, failed_dir=failed_dir, reprocess=reprocess, runner=runner,
+                     ocr_engine=ocr_engine) as ingestor:
         task = progress.add_task("ingest", total=len(files), rate="", current="")
 
         def on_page(_page: object) -> None:
@@ -124,7 +128,8 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON (shared/spec/record.md).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes for a multi-page scan.")
-def extract(file: Path, as_json: bool, jobs: int | None) -> None:
+@ocr_engine_option
+def extract(file: Path, as_json: bool, jobs: int | None, ocr_engine: str | None) -> None:
     """Print the record of one letter; no database is touched.
 
     \b
@@ -134,9 +139,10 @@ def extract(file: Path, as_json: bool, jobs: int | None) -> None:
     from pipeline.jobs.ingest import process_file
     from pipeline.stages.ocr import make_pool
 
+    engine = resolve_ocr_engine(ocr_engine)
     try:
         with make_pool(jobs) as pool:
-            record, _ = process_file(file, pool)
+            record, _ = process_file(file, pool, ocr_engine=engine)
     except BadInput as error:
         click.echo(f"congvan: {error.one_line()}", err=True)
         sys.exit(EXIT_FAILED)

@@ -11,7 +11,7 @@ names below, e.g.
     db = "/srv/congvan/data/congvan.db"
     jobs = 2
     page_timeout_s = 120
-    ocr_engine = "tesseract"
+    ocr_engine = "neural"
 
 Environment: `CONGVAN_<FIELD>` in capitals (`CONGVAN_DB`, `CONGVAN_JOBS`,
 `CONGVAN_OCR_ENGINE`, `CONGVAN_SCHEDULER`, ...).
@@ -31,6 +31,7 @@ from pipeline.core.errors import UsageError
 DEFAULT_DB = Path("data/congvan.db")
 DEFAULT_SETTLE_S = 60.0
 DEFAULT_PAGE_TIMEOUT_S = 180.0
+DEFAULT_OCR_ENGINE = "combined"  # registered under `congvan.ocr_engines`; why this one: BENCHMARKS.md, OCR engines
 # The largest page image congvan rasterises or upscales, in pixels: an A4 page
 # at 400 dpi (3308 x 4677 = 15.5 Mpx) fits; one 8-bit page of this size is
 # 40 MB, so a 2-core, 4 GB machine holds a few in flight with room to spare.
@@ -44,7 +45,7 @@ class Settings:
     page_timeout_s: float = DEFAULT_PAGE_TIMEOUT_S
     settle_s: float = DEFAULT_SETTLE_S
     max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS
-    ocr_engine: str = "tesseract"
+    ocr_engine: str = DEFAULT_OCR_ENGINE
     model_dir: Path | None = None  # None: the models shipped in the package
     scheduler: str | None = None  # a Dask scheduler address, or `local:N`
     plugins: tuple[str, ...] = field(default_factory=tuple)  # modules or .py files loaded as plug-ins

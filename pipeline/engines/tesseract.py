@@ -1,17 +1,20 @@
-"""Tesseract for the OCR stage: one loaded engine per worker process.
+"""Tesseract engines: one loaded recogniser per worker process.
 
 Two ways to call the same recogniser, one result shape (Tesseract's TSV word
 table as a dict of columns, as `pytesseract.image_to_data` returns it):
 
-* tesserocr (default): a binding of Tesseract's C++ API.  Each language model
-  is loaded once per worker process and kept between pages, the page is handed
-  over as raw pixels (no image file written and decoded again), and a
+* `tesseract` (tesserocr): a binding of Tesseract's C++ API.  Each language
+  model is loaded once per worker process and kept between pages, the page is
+  handed over as raw pixels (no image file written and decoded again), and a
   recognition past its deadline is cancelled in place.  Its wheel bundles its
   own Tesseract (5.5 at the time of writing), which reads our pages with about
   a third less CPU than Debian's 5.3 command (BENCHMARKS.md).  The language
   data still comes from the system's tessdata (Debian's tesseract-ocr-vie).
-* the `tesseract` command through pytesseract: used where tesserocr cannot be
-  imported, or when `CONGVAN_OCR_ENGINE=cli` asks for it.
+  Where tesserocr cannot be imported, this engine calls the command instead.
+* `tesseract-cli`: the `tesseract` command through pytesseract, always.
+
+Both engines also re-read the header slots (`SlotReader`): Tesseract is the
+recogniser that can be held to a character whitelist (digits and `/`).
 """
 
 from __future__ import annotations
@@ -22,8 +25,21 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
+from typing import Literal
 
 import numpy as np
+
+from pipeline.core.types import Word
+from pipeline.engines import OcrFailed, PageReading, PageTimedOut
+
+Api = Literal["tesserocr", "cli"]
+LANGUAGE = "vie"
+# psm 3: full automatic layout, which keeps the two-column letter header apart.
+PAGE_LAYOUT = 3
+# Upright Vietnamese print reads at a mean word confidence of 80-95; text
+# read upside down or sideways scores far lower.
+UPRIGHT_CONFIDENCE = 70.0
 
 COLUMNS = ("level", "page_num", "block_num", "par_num", "line_num", "word_num",
            "left", "top", "width", "height", "conf", "text")
@@ -32,28 +48,23 @@ TESSDATA_DIRS = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-oc
                  "/usr/share/tessdata", "/usr/local/share/tessdata", "/opt/homebrew/share/tessdata")
 
 
-class OcrFailed(RuntimeError):
-    """Tesseract could not read the image (its own error message)."""
-
-
-class PageTimedOut(RuntimeError):
-    """Tesseract was stopped after the page's time limit."""
-
-
-def engine_name() -> str:
-    """`tesserocr` or `cli`: which way this process calls Tesseract."""
-    if os.environ.get("CONGVAN_OCR_ENGINE", "").lower() == "cli":
-        return "cli"
+def has_tesserocr() -> bool:
+    """Whether Tesseract's C++ API binding can be imported here."""
     try:
         import tesserocr  # noqa: F401
     except ImportError:
-        return "cli"
-    return "tesserocr"
+        return False
+    return True
 
 
-def engine_version() -> str:
+def default_api() -> Api:
+    """`tesserocr` where it can be imported, else `cli` (the command)."""
+    return "tesserocr" if has_tesserocr() else "cli"
+
+
+def engine_version(api: Api | None = None) -> str:
     """The Tesseract version that reads pages, e.g. `tesseract 5.5.4 (tesserocr)`."""
-    if engine_name() == "tesserocr":
+    if (api or default_api()) == "tesserocr":
         import tesserocr
 
         return f"{tesserocr.tesseract_version().splitlines()[0]} (tesserocr)"
@@ -79,7 +90,7 @@ def tessdata_dir() -> str | None:
 
 
 def image_to_data(image: np.ndarray, lang: str, psm: int, dpi: int | None = None, timeout: float = 180.0,
-                  whitelist: str | None = None) -> dict[str, list]:
+                  whitelist: str | None = None, api: Api | None = None) -> dict[str, list]:
     """Tesseract's word table for a greyscale (or binary) uint8 image.
 
     Raises PageTimedOut after `timeout` seconds and OcrFailed when Tesseract
@@ -90,7 +101,7 @@ def image_to_data(image: np.ndarray, lang: str, psm: int, dpi: int | None = None
 
         image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     image = np.ascontiguousarray(image, dtype=np.uint8)
-    if engine_name() == "tesserocr":
+    if (api or default_api()) == "tesserocr":
         return _with_tesserocr(image, lang, psm, dpi, timeout, whitelist)
     return _with_command(image, lang, psm, dpi, timeout, whitelist)
 
@@ -160,3 +171,76 @@ def parse_tsv(tsv: str) -> dict[str, list]:
         table["conf"].append(float(cells[10]))
         table["text"].append(cells[11])
     return table
+
+
+def words_to_text(data: dict[str, list]) -> tuple[str, list[Word]]:
+    """Rebuild lines and paragraphs from Tesseract's word table."""
+    lines: list[str] = []
+    words: list[Word] = []
+    current_key = None
+    current: list[str] = []
+    last_block = None
+    for i, token in enumerate(data["text"]):
+        token = (token or "").strip()
+        if not token:
+            continue
+        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+        if key != current_key:
+            if current:
+                lines.append(" ".join(current))
+            if last_block is not None and key[:2] != last_block:
+                lines.append("")  # a blank line between paragraphs, as in the letter
+            current, current_key, last_block = [], key, key[:2]
+        current.append(token)
+        box = (data["left"][i], data["top"][i], data["width"][i], data["height"][i]) if "left" in data else None
+        words.append(Word(text=token, confidence=float(data["conf"][i]), line=len(lines), box=box))
+    if current:
+        lines.append(" ".join(current))
+    return "\n".join(lines), words
+
+
+class TesseractEngine:
+    """`tesseract`: Tesseract `vie` through tesserocr (the command where tesserocr is missing)."""
+
+    name = "tesseract"
+    reads_grey = False
+    upright_confidence = UPRIGHT_CONFIDENCE
+
+    def __init__(self, api: Api | None = None, lang: str = LANGUAGE, psm: int = PAGE_LAYOUT) -> None:
+        self.api: Api = api or default_api()
+        self.lang, self.psm = lang, psm
+
+    def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
+        began = time.monotonic()
+        try:
+            data = image_to_data(image, self.lang, self.psm, dpi=dpi, timeout=timeout_s, api=self.api)
+        except PageTimedOut as error:
+            # tesserocr answers "not recognised" both at the deadline and when
+            # Tesseract refuses an image outright; only the clock tells them apart.
+            spent = time.monotonic() - began
+            if spent < timeout_s * 0.9:
+                raise OcrFailed(f"Tesseract refused the page after {spent:.1f} s "
+                                f"({image.shape[1]}x{image.shape[0]} pixels at {dpi} dpi)") from error
+            raise
+        text, words = words_to_text(data)
+        return PageReading(text=text, words=words)
+
+    def read_data(self, image: np.ndarray, lang: str, psm: int, *, timeout_s: float,
+                  whitelist: str | None = None) -> dict[str, list]:
+        return image_to_data(image, lang, psm, timeout=timeout_s, whitelist=whitelist, api=self.api)
+
+    @property
+    def slot_reader(self) -> TesseractEngine:
+        return self
+
+    def version(self) -> str:
+        return engine_version(self.api)
+
+
+class TesseractCliEngine(TesseractEngine):
+    """`tesseract-cli`: the `tesseract` command through pytesseract (the system's Tesseract)."""
+
+    name = "tesseract-cli"
+
+    def __init__(self, lang: str = LANGUAGE, psm: int = PAGE_LAYOUT) -> None:
+        super().__init__(api="cli", lang=lang, psm=psm)

@@ -141,7 +141,7 @@ def process_document(job: DocumentJob, settings: Settings | None = None) -> Docu
                 return result(cause="the file's bytes changed on the way to the worker", stage="cluster")
             document = load(source)
             stage = "ocr"
-            text = ocr.ocr_document(document)
+            text = ocr.ocr_document(document, engine=settings.ocr_engine)
         # From here on the document is known by the client's name for it, as in a local run.
         text = replace(text, source=replace(text.source, path=Path(job.path)))
         stage = "extract"
@@ -278,7 +278,7 @@ class ClusterRunner:
 
         from pipeline.stages import ocr
 
-        settings = self.settings or Settings(page_timeout_s=ocr.PAGE_TIMEOUT_S)
+        settings = self.settings or Settings(page_timeout_s=ocr.PAGE_TIMEOUT_S, ocr_engine=ingestor.ocr_engine)
         summary = ingestor.summary
         queue = list(files)
         index = 0

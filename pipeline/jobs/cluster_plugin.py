@@ -47,13 +47,14 @@ def warm_up() -> None:
         pass
     import numpy as np
 
-    from pipeline.engines import tesseract
+    from pipeline.core.settings import load_settings
+    from pipeline.engines import get_engine as get_ocr_engine
     from pipeline.stages import extract, ocr  # noqa: F401  (imports the extractors and their models)
     from pipeline.stages.restore import get_engine, restore
 
     get_engine()
-    # A blank page loads the engine for the language and layout every page uses.
-    tesseract.image_to_data(np.full((32, 32), 255, dtype=np.uint8), ocr.LANGUAGE, ocr.PAGE_LAYOUT)
+    # A blank page loads the OCR engine's models (the worker's settings name the engine).
+    get_ocr_engine(load_settings().ocr_engine).read_page(np.full((64, 64), 255, dtype=np.uint8), 300, timeout_s=60)
     # A few lines through the extractors load what they load on first use
     # (underthesea's word segmenter for task owners, dateparser's Vietnamese).
     sample = DocumentText(

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pipeline.core.errors import BadInput, ClusterLost
 from pipeline.core.files import done_folder, is_ignored, move_file, sha256_of
+from pipeline.core.settings import DEFAULT_OCR_ENGINE as DEFAULT_ENGINE
 from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class InboxOptions:
     dry_run: bool = False
     log_json: bool = False
     scheduler: str | None = None  # a Dask scheduler (pipeline.jobs.cluster), or local:N; None: this machine
+    ocr_engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
 
     def __post_init__(self) -> None:
         self.inbox = Path(self.inbox)
@@ -357,7 +359,7 @@ def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag)
     with open_runner(options.scheduler) as runner, \
             Ingestor(db, jobs=options.jobs, failed_dir=options.failed_dir, done_dir=options.done_dir,
                      on_outcome=log.outcome, check=unchanged({f.path: f for f in files}), should_stop=stop,
-                     runner=runner) as ingestor:
+                     runner=runner, ocr_engine=options.ocr_engine) as ingestor:
         return ingestor.run(f.path for f in files)
 
 

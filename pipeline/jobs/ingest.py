@@ -39,6 +39,7 @@ from pipeline.core.files import (  # noqa: F401
     move_file_to,
     unique_destination,
 )
+from pipeline.core.settings import DEFAULT_OCR_ENGINE as DEFAULT_ENGINE
 from pipeline.core.types import DocumentText, InputFile, PageText, Record, RestoredText
 from pipeline.core.vietnamese import looks_vietnamese, words
 from pipeline.stages.load import identify, load
@@ -94,9 +95,10 @@ def finish(text: DocumentText) -> tuple[Record, RestoredText]:
     return extract(restored), restored
 
 
-def process_file(path: Path | str, pool: Executor | None = None) -> tuple[Record, RestoredText]:
+def process_file(path: Path | str, pool: Executor | None = None,
+                 ocr_engine: str = DEFAULT_ENGINE) -> tuple[Record, RestoredText]:
     """Run one file through load, preprocess, OCR, restore and extract."""
-    return finish(ocr_document(load(identify(Path(path))), pool))
+    return finish(ocr_document(load(identify(Path(path))), pool, engine=ocr_engine))
 
 
 # reprocessed: a known file read again (`--reprocess`), its rows rewritten, corrections kept.
@@ -202,12 +204,14 @@ class Ingestor:
                  check: Callable[[Path], str | None] | None = None,
                  should_stop: Callable[[], str | None] | None = None,
                  reprocess: bool = False,
-                 runner: DocumentRunner | None = None) -> None:
+                 runner: DocumentRunner | None = None,
+                 ocr_engine: str = DEFAULT_ENGINE) -> None:
         self.db = db
         # Known files are read again and their rows rewritten (store(replace=True)),
         # keeping their ids and every correction: after a better model, say.
         self.reprocess = reprocess
         self.runner = runner
+        self.ocr_engine = ocr_engine
         self.jobs = jobs or os.cpu_count() or 1
         self.failed_dir = failed_dir
         self.done_dir = done_dir
@@ -289,7 +293,7 @@ class Ingestor:
                 return None
             document = load(source)
             # Text needs no pool: a run over text files never starts one.
-            pending = submit_pages(document, self.pool if document.needs_ocr else _NO_POOL)
+            pending = submit_pages(document, self.pool if document.needs_ocr else _NO_POOL, self.ocr_engine)
         except BadInput as error:
             self._fail(path, error, None, began)
             return None
@@ -331,7 +335,7 @@ class Ingestor:
             kill_pool(self._pool)
             self._pool = None
         for other in window:
-            other.pending = submit_pages(other.pending.document, self.pool)
+            other.pending = submit_pages(other.pending.document, self.pool, self.ocr_engine)
 
     def _count_page(self, page: PageText) -> None:
         if page.source == "ocr":

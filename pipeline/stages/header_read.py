@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 from pipeline.core.types import Word
-from pipeline.engines import tesseract
+from pipeline.engines import OcrFailed, PageTimedOut, SlotReader
 
 # Recognisers: name -> (language, characters it may read; None: any).  All
 # read with psm 4: one column of lines of varying size (the stacked variants).
@@ -42,7 +42,9 @@ TIMEOUT_S = 30
 def _line_words(words: list[Word], start: int) -> list[Word]:
     """Words after `start` on its line, up to the first wide gap (the other column)."""
     first = words[start]
-    out = []
+    out: list[Word] = []
+    if first.box is None:
+        return out
     right = first.box[0] + first.box[2]
     height = max(first.box[3], 1)
     for word in words[start + 1:]:
@@ -146,11 +148,16 @@ def _stack(images: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]
     return canvas, ranges
 
 
-def read_stacked(images: list[np.ndarray], reader: str) -> list[str]:
-    """One reading per image, all read in one Tesseract call."""
+def read_stacked(images: list[np.ndarray], reader: str, slot_reader: SlotReader | None = None) -> list[str]:
+    """One reading per image, all read in one call of `slot_reader` (Tesseract by default)."""
+    if slot_reader is None:
+        from pipeline.engines import SLOT_READER_ENGINE, get_engine
+        from pipeline.engines import slot_reader as reader_of
+
+        slot_reader = reader_of(get_engine(SLOT_READER_ENGINE))
     canvas, ranges = _stack(images)
     lang, whitelist = READERS[reader]
-    data = tesseract.image_to_data(canvas, lang, STACK_LAYOUT, timeout=TIMEOUT_S, whitelist=whitelist)
+    data = slot_reader.read_data(canvas, lang, STACK_LAYOUT, timeout_s=TIMEOUT_S, whitelist=whitelist)
     found: list[list[tuple[int, str]]] = [[] for _ in images]
     for i, token in enumerate(data["text"]):
         token = (token or "").strip()
@@ -178,8 +185,13 @@ def grey_page(image: np.ndarray, dpi: int, prepared, rotated_by: int) -> np.ndar
     return grey if grey.shape == prepared.image.shape else prepared.image
 
 
-def read_header_slots(image: np.ndarray, words: list[Word]) -> dict[str, list[str]]:
-    """Readings of each header slot found: `{slot: ["reader|variant|text", ...]}`; {} when none is found."""
+def read_header_slots(image: np.ndarray, words: list[Word], slot_reader: SlotReader | None = None,
+                      ) -> dict[str, list[str]]:
+    """Readings of each header slot found: `{slot: ["reader|variant|text", ...]}`; {} when none is found.
+
+    `words` (with boxes on `image`) may come from any engine; the slots are
+    re-read by `slot_reader` (Tesseract by default: it can be held to digits).
+    """
     slots = locate_slots(words, image.shape[0])
     readings: dict[str, list[str]] = {}
     for slot, (left, top, right, bottom) in slots.items():
@@ -190,8 +202,8 @@ def read_header_slots(image: np.ndarray, words: list[Word]) -> dict[str, list[st
         named = variants(crop)
         for reader in SLOT_READERS[slot]:
             try:
-                texts = read_stacked([im for _, im in named], reader)
-            except (tesseract.PageTimedOut, tesseract.OcrFailed):  # no readings
+                texts = read_stacked([im for _, im in named], reader, slot_reader)
+            except (PageTimedOut, OcrFailed):  # no readings
                 continue
             readings.setdefault(slot, []).extend(f"{reader}|{name}|{text}" for (name, _), text in zip(named, texts))
     return readings

@@ -1,9 +1,10 @@
 """Stage 3, ocr: a LoadedDocument -> DocumentText, pages read in parallel.
 
 Pages with a trusted text layer pass through.  The others are rasterised,
-preprocessed and read by Tesseract (`vie`) in worker processes, one page per
-task, so a 17-page scan uses every core.  Each worker runs Tesseract with
-OMP_THREAD_LIMIT=1: parallelism across pages beats Tesseract's own threads.
+preprocessed and read by an OCR engine (`pipeline.engines`, chosen by name:
+`Settings.ocr_engine`) in worker processes, one page per task, so a 17-page
+scan uses every core.  Each worker runs its engine with one thread
+(OMP_THREAD_LIMIT=1): parallelism across pages beats an engine's own threads.
 """
 
 from __future__ import annotations
@@ -21,17 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.core.errors import BadInput
-from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Table, Word
-from pipeline.engines import tesseract
+from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Table, TextSource
+from pipeline.engines import DEFAULT_ENGINE, OcrEngine, OcrFailed, PageTimedOut, get_engine, slot_reader
+from pipeline.engines.tesseract import words_to_text  # noqa: F401  (kept importable from here)
 from pipeline.stages.header_read import grey_page, read_header_slots
 from pipeline.stages.load import PdfPageRef, rasterise_pdf_page
-from pipeline.stages.preprocess import preprocess_page, rotate_right_angle
+from pipeline.stages.preprocess import is_blank, preprocess_page, rotate_right_angle
 from pipeline.stages.table_scan import cv2_error, read_tables
 
 log = logging.getLogger(__name__)
-LANGUAGE = "vie"
-# psm 3: full automatic layout, which keeps the two-column letter header apart.
-PAGE_LAYOUT = 3
 # A page that takes longer than this is given up (Tesseract cancels it) and its
 # document fails, so one bad page cannot stall a batch.  A page may be read
 # twice (upright check), so waiting on one allows a little over twice this.
@@ -46,73 +45,78 @@ class PageJob:
     pdf: PdfPageRef | None = None
     image: np.ndarray | None = None
     dpi: int = 300
-    timeout: float | None = None  # seconds per Tesseract call; None: PAGE_TIMEOUT_S
+    timeout: float | None = None  # seconds per engine call; None: PAGE_TIMEOUT_S
+    engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
 
 
-def words_to_text(data: dict[str, list]) -> tuple[str, list[Word]]:
-    """Rebuild lines and paragraphs from Tesseract's word table."""
-    lines: list[str] = []
-    words: list[Word] = []
-    current_key = None
-    current: list[str] = []
-    last_block = None
-    for i, token in enumerate(data["text"]):
-        token = (token or "").strip()
-        if not token:
-            continue
-        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        if key != current_key:
-            if current:
-                lines.append(" ".join(current))
-            if last_block is not None and key[:2] != last_block:
-                lines.append("")  # a blank line between paragraphs, as in the letter
-            current, current_key, last_block = [], key, key[:2]
-        current.append(token)
-        box = (data["left"][i], data["top"][i], data["width"][i], data["height"][i]) if "left" in data else None
-        words.append(Word(text=token, confidence=float(data["conf"][i]), line=len(lines), box=box))
-    if current:
-        lines.append(" ".join(current))
-    return "\n".join(lines), words
+# (A page whose mean word confidence is under its engine's `upright_confidence`
+# is read again turned by 180 degrees, or the engine's `retry_turns`, and the
+# better reading kept.)
 
-
-# Upright Vietnamese print reads at a mean word confidence of 80-95; text
-# read upside down or sideways scores far lower.  Under this, the page is
-# read again turned by 180 degrees and the better reading kept.
-UPRIGHT_CONFIDENCE = 70.0
 # A second, focused reading of the header slots of page one (a few Tesseract calls on small crops).
 READ_HEADER_SLOTS = True
 
 
-def _tesseract(image: np.ndarray, dpi: int, timeout: float | None = None) -> tuple[str, list[Word], float]:
-    data = tesseract.image_to_data(image, LANGUAGE, PAGE_LAYOUT, dpi=dpi, timeout=timeout or PAGE_TIMEOUT_S)
-    text, words = words_to_text(data)
-    confidences = [w.confidence for w in words if w.confidence >= 0]
-    return text, words, (sum(confidences) / len(confidences) if confidences else 0.0)
-
-
 def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotation: bool = True,
-               timeout: float | None = None) -> PageText:
-    """Preprocess and OCR one page image, turning it upright if it reads badly."""
+               timeout: float | None = None, engine: str = DEFAULT_ENGINE) -> PageText:
+    """Preprocess and OCR one page image with the engine named `engine`, turning it upright if it reads badly."""
+    reader = get_engine(engine)
+    if getattr(reader, "straightens", False):
+        return _read_straightening(reader, image, dpi, number, detect_rotation, timeout or PAGE_TIMEOUT_S)
     prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
-    height, width = prepared.image.shape[:2]
-    text, words, mean = _tesseract(prepared.image, prepared.dpi, timeout)
+    grey = grey_page(image, dpi, prepared, prepared.rotated_by) if reader.reads_grey else None
+    page = grey if grey is not None else prepared.image
+    reading = reader.read_page(page, prepared.dpi, timeout_s=timeout or PAGE_TIMEOUT_S)
     rotated_by = prepared.rotated_by
-    upright = prepared.image
-    if detect_rotation and mean < UPRIGHT_CONFIDENCE:
-        turned = rotate_right_angle(prepared.image, 180)
-        text_180, words_180, mean_180 = _tesseract(turned, prepared.dpi, timeout)
-        if mean_180 > mean:
-            text, words, mean, rotated_by = text_180, words_180, mean_180, (rotated_by + 180) % 360
-            upright = turned
-    tables = _scanned_tables(upright, prepared.dpi, number)
-    # Page one: read the header's number and date slots again, closer (pipeline/header_read.py).
+    if detect_rotation and reading.mean_confidence < reader.upright_confidence:
+        # Turns tried, in order, until one reads upright (an engine may offer more than 180: `retry_turns`).
+        for turn in getattr(reader, "retry_turns", (180,)):
+            turned = reader.read_page(rotate_right_angle(page, turn), prepared.dpi, timeout_s=timeout or PAGE_TIMEOUT_S)
+            if turned.mean_confidence > reading.mean_confidence:
+                reading, rotated_by = turned, (prepared.rotated_by + turn) % 360
+            if reading.mean_confidence >= reader.upright_confidence:
+                break
+    # Page one: read the header's number and date slots again, closer (pipeline/stages/header_read.py).
     readings: dict[str, list[str]] = {}
     if number == 1 and READ_HEADER_SLOTS:
-        readings = read_header_slots(grey_page(image, dpi, prepared, rotated_by), words)
-    return PageText(number=number, text=text, source="ocr", mean_confidence=round(mean, 2),
-                    words=words, rotated_by=rotated_by, header_readings=readings, tables=tables,
+        base = grey if grey is not None else grey_page(image, dpi, prepared, prepared.rotated_by)
+        extra = (rotated_by - prepared.rotated_by) % 360
+        readings = read_header_slots(rotate_right_angle(base, extra) if extra else base, reading.words,
+                                     slot_reader(reader))
+    # The frame the word boxes are in, and the tables read from it (ruled scans, cell by cell).
+    extra = (rotated_by - prepared.rotated_by) % 360
+    upright = rotate_right_angle(page, extra) if extra else page
+    height, width = upright.shape[:2]
+    tables = _scanned_tables(upright, prepared.dpi, number)
+    return PageText(number=number, text=reading.text, source="ocr", mean_confidence=round(reading.mean_confidence, 2),
+                    words=reading.words, rotated_by=rotated_by, header_readings=readings, tables=tables,
+                    width=width, height=height)
+
+
+def _read_straightening(reader: OcrEngine, image: np.ndarray, dpi: int, number: int, detect_rotation: bool,
+                        timeout: float) -> PageText:
+    """An engine that turns and deskews the page itself reads the page as loaded."""
+    if is_blank(image):
+        return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
+    reading = reader.read_page(image, dpi, timeout_s=timeout)
+    rotated_by = reading.rotated_by
+    if detect_rotation and reading.mean_confidence < reader.upright_confidence:
+        turned = reader.read_page(rotate_right_angle(image, 180), dpi, timeout_s=timeout)
+        if turned.mean_confidence > reading.mean_confidence:
+            reading, rotated_by = turned, (180 + turned.rotated_by) % 360
+    # The page the words' boxes are on: as the engine straightened it, else as loaded.
+    upright = reading.image if reading.image is not None else image
+    readings: dict[str, list[str]] = {}
+    if number == 1 and READ_HEADER_SLOTS:
+        readings = read_header_slots(upright, reading.words, slot_reader(reader))
+    height, width = upright.shape[:2]
+    # A straightened page may be at another scale (TrueOCR reads at 200 dpi at most).
+    upright_dpi = round(dpi * max(upright.shape[:2]) / max(image.shape[:2]))
+    tables = _scanned_tables(upright, upright_dpi, number)
+    return PageText(number=number, text=reading.text, source="ocr", mean_confidence=round(reading.mean_confidence, 2),
+                    words=reading.words, rotated_by=rotated_by, header_readings=readings, tables=tables,
                     width=width, height=height)
 
 
@@ -125,7 +129,7 @@ def _scanned_tables(image: np.ndarray, dpi: int, number: int) -> list[Table]:
         return []
     try:
         return read_tables(image, dpi, number)
-    except (tesseract.PageTimedOut, cv2_error()) as error:  # the page's text stands without its tables
+    except (PageTimedOut, cv2_error()) as error:  # the page's text stands without its tables
         log.debug("tables of page %d not read: %s", number, error)
         return []
 
@@ -136,24 +140,25 @@ def read_page(job: PageJob) -> PageText:
         os.write(2, f"congvan-test: reading page {job.number}\n".encode())
     image = job.image if job.image is not None else rasterise_pdf_page(job.pdf)  # type: ignore[arg-type]
     dpi = job.dpi if job.image is not None else job.pdf.dpi  # type: ignore[union-attr]
-    return read_image(image, dpi, job.number, timeout=job.timeout)
+    return read_image(image, dpi, job.number, timeout=job.timeout, engine=job.engine)
 
 
-def _jobs_for(document: LoadedDocument) -> list[PageJob]:
+def _jobs_for(document: LoadedDocument, engine: str = DEFAULT_ENGINE) -> list[PageJob]:
     jobs = []
     for page in document.pages:
         if page.text is not None:
             continue
         if page.image is not None:
-            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, timeout=PAGE_TIMEOUT_S))
+            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, timeout=PAGE_TIMEOUT_S,
+                                engine=engine))
         else:
             jobs.append(PageJob(number=page.number, pdf=PdfPageRef(document.source.path, page.number, page.dpi),
-                                timeout=PAGE_TIMEOUT_S))
+                                timeout=PAGE_TIMEOUT_S, engine=engine))
     return jobs
 
 
 def _passthrough(page: Page, document: LoadedDocument) -> PageText:
-    source = page.source or ("text-file" if document.source.kind == "text" else "pdf-text-layer")
+    source: TextSource = page.source or ("text-file" if document.source.kind == "text" else "pdf-text-layer")
     # The text layer's word boxes travel on, so layout reads born-digital pages like scanned ones.
     return PageText(number=page.number, text=page.text or "", source=source, words=page.words,
                     width=page.width, height=page.height, tables=list(page.tables))
@@ -229,9 +234,9 @@ class PendingText:
     futures: dict[int, Future]
 
 
-def submit_pages(document: LoadedDocument, pool: Executor) -> PendingText:
-    """Queue every page that needs OCR; returns at once."""
-    return PendingText(document, {job.number: pool.submit(read_page, job) for job in _jobs_for(document)})
+def submit_pages(document: LoadedDocument, pool: Executor, engine: str = DEFAULT_ENGINE) -> PendingText:
+    """Queue every page that needs OCR, to be read by the engine named `engine`; returns at once."""
+    return PendingText(document, {job.number: pool.submit(read_page, job) for job in _jobs_for(document, engine)})
 
 
 def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | None = None) -> DocumentText:
@@ -245,10 +250,11 @@ def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | No
             read[number] = future.result(timeout=PAGE_TIMEOUT_S * 4)
             if on_page:
                 on_page(read[number])
-    except tesseract.OcrFailed as error:
+    except OcrFailed as error:
         raise BadInput(document.source.path, f"OCR failed ({error})", stage="ocr") from error
-    except (tesseract.PageTimedOut, TimeoutError) as error:
-        raise BadInput(document.source.path, f"OCR timed out on a page after {PAGE_TIMEOUT_S:g} s", stage="ocr") from error
+    except (PageTimedOut, TimeoutError) as error:
+        raise BadInput(document.source.path, f"OCR timed out on a page after {PAGE_TIMEOUT_S:g} s",
+                       stage="ocr") from error
     finally:
         for future in pending.futures.values():
             future.cancel()
@@ -265,7 +271,7 @@ def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | No
 class InlineExecutor(Executor):
     """Runs each job at once in this process (one page, or no pool wanted)."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+    def submit(self, fn, /, *args, **kwargs):
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
@@ -278,6 +284,7 @@ def ocr_document(
     document: LoadedDocument,
     pool: Executor | None = None,
     on_page: Callable[[PageText], None] | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> DocumentText:
-    """OCR the pages that need it (in `pool` when given) and keep the rest."""
-    return collect_pages(submit_pages(document, pool or InlineExecutor()), on_page)
+    """OCR the pages that need it (in `pool` when given) with the engine named `engine`, and keep the rest."""
+    return collect_pages(submit_pages(document, pool or InlineExecutor(), engine), on_page)

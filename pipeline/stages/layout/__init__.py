@@ -44,9 +44,19 @@ def _restored_word_texts(document: DocumentText, restored_text: str | None) -> d
     return texts
 
 
+# Below this share of the text's words carrying boxes, zones drawn from the boxes would miss
+# most of the letter: it is read as a text stream instead.
+WORDS_COVERED = 0.8
+
+
 def layout_document(document: DocumentText, restored_text: str | None = None) -> Layout | None:
-    """The letter's zones, or None when no page carries word boxes (a text file)."""
+    """The letter's zones, or None when the pages' word boxes do not carry the letter's
+    text (a text file; an engine that gives a page's text but few of its words)."""
     if not any(page.words for page in document.pages):
+        return None
+    text_words = sum(len(page.text.split()) for page in document.pages if page.words)
+    boxed_words = sum(len(page.words) for page in document.pages)
+    if boxed_words < WORDS_COVERED * text_words:
         return None
     texts = _restored_word_texts(document, restored_text)
     pages = [PageLines(page.number, page.width or 2480, page.height or 3508, page_lines(page, texts.get(page.number)))

@@ -1,0 +1,265 @@
+"""`combined`: the neural engine and Tesseract read the page; the language model judges, line by line.
+
+The engines are wrong in different places: TrueOCR slips on diacritics and
+sometimes runs two words together (`sổ` for `số`, `côngnhiệm`), Tesseract
+breaks on photos and stamps.  Here both read the page; TrueOCR's lines (its
+detector finds them well, in reading order) are the skeleton, and Tesseract's
+words are gathered into the same lines by their boxes.  Where the two
+readings of a line differ, the differing stretch is judged by
+
+    score = log P_LM(syllables of the stretch in its line) / characters
+            + CONFIDENCE_WEIGHT x log(engine confidence of the stretch)
+
+with the restorer's syllable trigram model (models/restore/lm3.npz): the
+reading the language finds likelier wins, stretch by stretch, so the better
+reading wins within a line, not page by page.  Numbers, codes and punctuation
+the model cannot judge stay as the neural engine read them unless Tesseract
+read the same characters.
+
+It costs a Tesseract reading on top of the neural one (BENCHMARKS.md: about
+Tesseract's speed); the `neural` engine alone is the fast choice.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+
+from pipeline.core.types import Word
+from pipeline.engines import PageReading, lines_of
+from pipeline.engines.neural import LineReading, NeuralEngine, page_reading
+from pipeline.engines.tesseract import TesseractEngine
+
+# How much an engine's own confidence counts beside the language model.
+CONFIDENCE_WEIGHT = 1.0
+# log P of a word the model does not know.  The model's own <unk> is a frequent
+# class (every rare word of the corpus), likelier than many real syllables, so a
+# misread like `Sõ` would beat `Số`; an unknown word costs this instead.
+UNKNOWN_WORD_LOGPROB = -20.0
+# A Tesseract word belongs to the neural line whose box holds its centre,
+# the box widened by this share of the line height.
+LINE_SLACK = 0.15
+# A Tesseract line that lies on no neural line is put in when its words'
+# mean confidence reaches this (below it, it is mostly stamp and seal noise).
+ORPHAN_CONFIDENCE = 75.0
+# Where the two readings of a line share less than this (difflib ratio on
+# words without marks), the whole line is judged rather than stretch by stretch.
+WHOLE_LINE_RATIO = 0.5
+
+
+class LineJudge:
+    """Scores readings of a line with the restorer's syllable trigram model."""
+
+    def __init__(self) -> None:
+        import gzip
+
+        import pipeline.stages.restore as restore
+        from pipeline.core.resources import model_dir
+        from pipeline.stages.restore import lm as lmmod
+
+        self._tokens = lmmod.lm_tokens
+        self._unk, self._bos = lmmod.UNK_ID, lmmod.BOS_ID
+        loaded = restore._engine
+        if loaded is not None:  # this process restores too: share its model
+            self._lm, self._ids = loaded.lm, loaded.ids
+            return
+        # Only the trigram model and its vocabulary (a worker needs no channels or candidate tables):
+        # a third of the restorer's load time and memory.
+        folder = model_dir() / "restore"
+        self._lm = lmmod.NgramLM(folder / "lm3.npz")
+        with gzip.open(folder / "vocab.tsv.gz", "rt", encoding="utf-8") as handle:
+            vocab = handle.read().rstrip("\n").replace("\t", "\n").split("\n")[0::2]
+        self._ids = dict(zip(vocab, range(len(vocab))))
+
+    def logprob(self, text: str) -> tuple[float, int]:
+        """Total log P of the text's tokens (trigram with back-off) and the number of tokens."""
+        tokens = self._tokens(text)
+        ids = [self._ids.get(tok, self._unk) for tok in tokens]
+        if not ids:
+            return 0.0, 0
+        seq = np.asarray([self._bos, self._bos] + ids, dtype=np.int64)
+        u, v, w = seq[:-2], seq[1:-1], seq[2:]
+        lp2, _, _ = self._lm.bigram(v, w)
+        _, bow_uv, _ = self._lm.bigram(u, v)
+        lp3, found3 = self._lm.trigram_keys(u, v, w)
+        lp = np.where(found3, lp3, bow_uv + lp2)
+        unknown = np.asarray([i == self._unk and tok.isalpha() for i, tok in zip(ids, tokens)])
+        lp = np.where(unknown, UNKNOWN_WORD_LOGPROB, lp)
+        return float(lp.sum()), len(ids)
+
+    def score(self, text: str, confidence: float) -> float:
+        """Log-probability per character, plus the weighted log of a 0..100 confidence."""
+        chars = sum(1 for c in text if not c.isspace())
+        if not chars:
+            return -math.inf
+        total, _ = self.logprob(text)
+        return total / chars + CONFIDENCE_WEIGHT * math.log(max(confidence, 1.0) / 100.0)
+
+
+def _centre_in(word: Word, box: tuple[int, int, int, int]) -> bool:
+    if word.box is None:
+        return False
+    x0, y0, x1, y1 = box
+    slack = LINE_SLACK * (y1 - y0)
+    cx, cy = word.box[0] + word.box[2] / 2, word.box[1] + word.box[3] / 2
+    return x0 - slack <= cx <= x1 + slack and y0 - slack <= cy <= y1 + slack
+
+
+def _scaled_box(box: tuple[int, int, int, int] | None, factor: float) -> tuple[int, int, int, int] | None:
+    if box is None:
+        return None
+    return (round(box[0] * factor), round(box[1] * factor), round(box[2] * factor), round(box[3] * factor))
+
+
+def _as_line(words: list[Word]) -> LineReading:
+    boxes = [w.box for w in words if w.box is not None]
+    box = (min(b[0] for b in boxes), min(b[1] for b in boxes),
+           max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes))
+    return LineReading(box=box, text=" ".join(w.text for w in words),
+                       confidence=round(_mean([w.confidence for w in words]), 2),
+                       words=[(w.text, w.confidence, w.box or box) for w in words])
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+class CombinedEngine:
+    """`combined`: TrueOCR's lines, Tesseract's words where the language model prefers them."""
+
+    name = "combined"
+    reads_grey = True
+    straightens = True
+    upright_confidence = NeuralEngine.upright_confidence
+
+    def __init__(self) -> None:
+        self.neural = NeuralEngine()
+        self.tesseract = TesseractEngine()
+        self._judge: LineJudge | None = None
+
+    @property
+    def judge(self) -> LineJudge:
+        if self._judge is None:
+            self._judge = LineJudge()
+        return self._judge
+
+    @property
+    def slot_reader(self) -> TesseractEngine:
+        return self.tesseract
+
+    def version(self) -> str:
+        return f"{self.neural.version()} + {self.tesseract.version()}, judged by the restorer's trigram model"
+
+    def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
+        import cv2
+
+        from pipeline.stages.preprocess import TARGET_DPI, clean
+
+        straight, turned, straight_dpi = self.neural.straighten(image, dpi)
+        lines = self.neural.read_lines(straight, timeout_s=timeout_s)
+        # Tesseract reads the same straightened page binarised at 300 dpi, as the `tesseract` engine would;
+        # its boxes are brought back onto the straightened page.
+        scale = TARGET_DPI / straight_dpi
+        big = cv2.resize(straight, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1.1 else straight
+        scale = big.shape[1] / straight.shape[1]
+        tess = self.tesseract.read_page(clean(big), round(straight_dpi * scale), timeout_s=timeout_s)
+        words = [Word(w.text, w.confidence, w.line, _scaled_box(w.box, 1 / scale)) for w in tess.words]
+        reading = page_reading(self.combine(lines, lines_of(words)))
+        return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
+
+    def combine(self, lines: list[LineReading], tess_lines: list[list[Word]]) -> list[LineReading]:
+        """Each neural line with the stretches where Tesseract's reading is likelier put in.
+
+        A Tesseract word goes to the neural line holding its centre.  Tesseract
+        lines none of whose words found a neural line (a blurred stretch the
+        neural detector missed) are put in as lines of their own, after the
+        neural line above them, when they read confidently.
+        """
+        out = []
+        taken: dict[int, list[Word]] = {}
+        orphans: list[list[Word]] = []
+        for tess_line in tess_lines:
+            left_over = []
+            for word in tess_line:
+                index = next((i for i, line in enumerate(lines) if _centre_in(word, line.box)), None)
+                if index is None:
+                    left_over.append(word)
+                else:
+                    taken.setdefault(index, []).append(word)
+            if left_over and len(left_over) == len(tess_line):
+                orphans.append(left_over)
+        for index, line in enumerate(lines):
+            # In Tesseract's line order, then left to right: a neural box that took in two blurred lines
+            # gets Tesseract's two lines one after the other, not their words interleaved.
+            other = sorted(taken.get(index, []), key=lambda w: (w.line, w.box[0] if w.box else 0))
+            out.append(self.merge(line, other) if other else line)
+        for orphan in orphans:
+            if _mean([w.confidence for w in orphan]) < ORPHAN_CONFIDENCE or sum(len(w.text) for w in orphan) < 4:
+                continue
+            line = _as_line(orphan)
+            above = [i for i, other in enumerate(out) if other.box[3] <= line.box[1] + (line.box[3] - line.box[1]) / 2
+                     and min(other.box[2], line.box[2]) > max(other.box[0], line.box[0])]
+            out.insert(max(above) + 1 if above else 0, line)
+        return out
+
+    def merge(self, line: LineReading, other: list[Word]) -> LineReading:
+        """Align the two word sequences; where they differ, keep the stretch the judge scores higher."""
+        ours = line.words
+        a = [w[0] for w in ours]
+        b = [w.text for w in other]
+        if a == b:
+            return line
+        # Align on words without marks and case: the readings differ mostly in diacritics.
+        from pipeline.core.vietnamese import strip_diacritics
+
+        matcher = difflib.SequenceMatcher(a=[strip_diacritics(x).lower() for x in a],
+                                          b=[strip_diacritics(x).lower() for x in b], autojunk=False)
+        if matcher.ratio() < WHOLE_LINE_RATIO:
+            whole = _as_line(other)
+            judge = self.judge
+            if judge.score(whole.text, whole.confidence) > judge.score(line.text, line.confidence):
+                return LineReading(box=line.box, text=whole.text, confidence=whole.confidence, words=whole.words)
+            return line
+        words: list[tuple[str, float, tuple[int, int, int, int]]] = []
+        for op, i0, i1, j0, j1 in matcher.get_opcodes():
+            mine = ours[i0:i1]
+            theirs = other[j0:j1]
+            if op == "equal":
+                # Same letters: the marks may still differ word by word.
+                for (text, conf, box), word in zip(mine, theirs):
+                    words.append(self._choose([(text, conf, box)], [word], a, i0, line) if text != word.text
+                                 else (text, max(conf, word.confidence), box))
+                    i0 += 1
+                continue
+            if not mine or not theirs:
+                # One engine saw words the other did not: keep the neural reading (its line finder is the
+                # better one); Tesseract's extra words on a neural line are mostly noise from stamps.
+                words.extend(mine)
+                continue
+            pick = self._pick(mine, theirs, a, i0, i1, line)
+            words.extend(pick)
+        text = " ".join(w[0] for w in words)
+        return LineReading(box=line.box, text=text, confidence=round(_mean([w[1] for w in words]), 2), words=words)
+
+    def _context(self, a: list[str], i0: int, i1: int, middle: str) -> str:
+        """The stretch with two words of the neural line either side, for the trigram model."""
+        return " ".join(a[max(0, i0 - 2):i0] + [middle] + a[i1:i1 + 2])
+
+    def _pick(self, mine: list[tuple[str, float, tuple[int, int, int, int]]], theirs: list[Word],
+              a: list[str], i0: int, i1: int, line: LineReading,
+              ) -> list[tuple[str, float, tuple[int, int, int, int]]]:
+        mine_text = " ".join(w[0] for w in mine)
+        theirs_text = " ".join(w.text for w in theirs)
+        if mine_text.replace(" ", "") == theirs_text.replace(" ", "") or len(theirs_text) <= 2 * len(mine_text) + 4:
+            judge = self.judge
+            ours_score = judge.score(self._context(a, i0, i1, mine_text), _mean([w[1] for w in mine]))
+            their_score = judge.score(self._context(a, i0, i1, theirs_text), _mean([w.confidence for w in theirs]))
+            if their_score > ours_score:
+                return [(w.text, w.confidence, w.box or line.box) for w in theirs]
+        return mine
+
+    def _choose(self, mine: list[tuple[str, float, tuple[int, int, int, int]]], theirs: list[Word],
+                a: list[str], i: int, line: LineReading) -> tuple[str, float, tuple[int, int, int, int]]:
+        return self._pick(mine, theirs, a, i, i + 1, line)[0]

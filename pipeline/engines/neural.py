@@ -1,0 +1,293 @@
+"""`neural`: TrueOCR's line detector and CTC line recogniser (ONNX Runtime, CPU).
+
+TrueOCR (PyPI `trueocr`, Apache-2.0, pinned in pyproject.toml) ships four
+small ONNX models inside its wheel (about 8 MB, nothing downloaded at run
+time): a text-line detector, an orientation classifier, a reading-order model
+and a Vietnamese CTC line recogniser.  On the dev letters it reads pages with
+a third to a half of Tesseract's character errors at several times its speed
+(BENCHMARKS.md, "OCR engines").
+
+congvan calls the models itself rather than `TrueOCR.predict` for two reasons:
+
+* word boxes: TrueOCR returns one box per line; here each character is
+  placed at its CTC timestep, so every word gets its own box (and a
+  confidence, the mean peak probability of its characters x 100), as the
+  header slots, layout and table stages need;
+* geometry: the page is read at 200 dpi at most (the recogniser reads lines
+  32 px high; finer pages only cost detection time), turned and deskewed by
+  TrueOCR's own models rather than congvan's preprocess stage (its ink-row
+  deskew holds on phone photos with a dark desk round the sheet, where a
+  bounding-box deskew goes wrong), and the straightened image is handed back
+  with the words so their boxes have a page to refer to.
+
+A page still read with low confidence is read again turned by 180 degrees
+(`upright_confidence`), as with Tesseract.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.core.errors import MissingDependency
+from pipeline.core.types import Word
+from pipeline.engines import OcrFailed, PageReading, PageTimedOut
+
+# The recogniser's mean peak probability on upright print is 0.93-0.99; on a
+# page upside down, far lower (x 100, Tesseract's scale).
+UPRIGHT_CONFIDENCE = 80.0
+# Pages finer than this are read shrunk to it (boxes are given back in the
+# page's own pixels): the recogniser reads lines 32 px high anyway, and on the
+# dev pages 200 dpi reads as well as 300 at half the detection cost.
+READ_DPI = 200
+# Lines read in one ONNX call (TrueOCR groups them by width).
+BATCH = 32
+# Lines whose boxes overlap vertically by more than this share of the lower
+# one's height are one text line (a header's two columns; split detections).
+SAME_ROW = 0.5
+# A horizontal gap wider than this x the line height starts a new block (the
+# letter header's two columns); blocks are separated by a blank line.
+COLUMN_GAP = 4.0
+
+
+@dataclass(frozen=True)
+class LineReading:
+    """One detected line: its box (x0, y0, x1, y1), text, confidence 0..100 and words with boxes."""
+
+    box: tuple[int, int, int, int]
+    text: str
+    confidence: float
+    words: list[tuple[str, float, tuple[int, int, int, int]]]
+
+
+def _import_trueocr():  # type: ignore[no-untyped-def,unused-ignore]
+    try:
+        import trueocr
+        from trueocr import page, preprocess, recognizer
+    except ImportError as error:
+        raise MissingDependency(f"the neural OCR engine needs the package trueocr ({error}); "
+                                "pip install 'trueocr==0.1.1'") from error
+    return trueocr, page, preprocess, recognizer
+
+
+class NeuralEngine:
+    """`neural`: TrueOCR's ONNX models, one thread per worker process."""
+
+    name = "neural"
+    reads_grey = True
+    # The page as loaded is straightened by TrueOCR's own deskew and orientation model (`straighten`),
+    # not by the preprocess stage: the word boxes are on `PageReading.image`.
+    straightens = True
+    upright_confidence = UPRIGHT_CONFIDENCE
+
+    def __init__(self, threads: int = 1, model_dir: Path | None = None) -> None:
+        trueocr, page, preprocess, recognizer = _import_trueocr()
+        folder = Path(model_dir or Path(trueocr.__file__).parent / "models")
+        self._pre = preprocess
+        self._vertical = page.VERTICAL
+        self._page = page.PageEngine(folder, threads=threads)
+        self._rec = recognizer.Recognizer(folder, threads=threads)
+
+    def version(self) -> str:
+        try:
+            return f"trueocr {version('trueocr')} ({self._rec.name}, onnxruntime {version('onnxruntime')})"
+        except PackageNotFoundError:
+            return f"trueocr ({self._rec.name})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def detect(self, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """Line boxes (x0, y0, x1, y1) in the pixels of `gray`."""
+        height, width = gray.shape
+        boxes = []
+        for x0, y0, x1, y1, _ in self._page.detect(gray):
+            box = (max(0, math.floor(x0)), max(0, math.floor(y0)),
+                   min(width, math.ceil(x1)), min(height, math.ceil(y1)))
+            if box[2] > box[0] and box[3] > box[1]:
+                boxes.append(box)
+        return boxes
+
+    def recognise(self, gray: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[LineReading]:
+        """Each box read as one line, its characters placed at their CTC timesteps."""
+        rec, pre = self._rec, self._pre
+        crops = [pre.prepare_image(gray[y0:y1, x0:x1], max_width=rec.max_width, pad_y=rec.pad_y, pad_x=rec.pad_x)
+                 for x0, y0, x1, y1 in boxes]
+        out: list[LineReading | None] = [None] * len(crops)
+        for selected in pre.width_batches([c.shape[1] for c in crops], max_batch=BATCH):
+            tensor, widths = pre.pad_batch([crops[i] for i in selected])
+            ids, conf, lengths = rec.session.run(["ids", "conf", "lengths"], {"x": tensor, "widths": widths})
+            for j, index in enumerate(selected):
+                length = int(lengths[j])
+                out[index] = self._line(boxes[index], ids[j, :length], conf[j, :length])
+        return [line for line in out if line is not None]
+
+    def _line(self, box: tuple[int, int, int, int], seq: np.ndarray, conf: np.ndarray) -> LineReading:
+        """Greedy CTC decoding (blank = 0) with the timestep of each character kept."""
+        x0, y0, x1, y1 = box
+        h = max(1, y1 - y0)
+        keep = (seq != 0) & np.concatenate(([True], seq[1:] != seq[:-1]))
+        steps = np.flatnonzero(keep)
+        chars = [self._rec.chars[int(seq[t]) - 1] for t in steps]
+        # The recogniser saw the line widened by pad_x x its height on each side (prepare_gray).
+        left = x0 - self._rec.pad_x * h
+        span = (x1 - x0) + 2 * self._rec.pad_x * h
+        step = span / max(1, len(seq))
+        words: list[tuple[str, float, tuple[int, int, int, int]]] = []
+        current: list[int] = []
+
+        def edge(k: int, side: int) -> float:
+            """x of the boundary between emitted character k and its neighbour on `side` (-1, +1)."""
+            n = k + side
+            if n < 0:
+                return x0
+            if n >= len(steps):
+                return x1
+            return left + ((steps[k] + steps[n]) / 2 + 0.5) * step
+
+        def emit(part: list[int]) -> None:
+            text = unicodedata.normalize("NFC", "".join(chars[k] for k in part))
+            wx0 = int(max(x0, edge(part[0], -1)))
+            wx1 = int(min(x1, edge(part[-1], +1)))
+            score = float(np.mean([conf[steps[k]] for k in part])) * 100
+            words.append((text, round(score, 2), (wx0, y0, max(1, wx1 - wx0), h)))
+
+        def flush() -> None:
+            if not current:
+                return
+            raw = "".join(chars[k] for k in current)
+            cut = missing_space(raw) if unicodedata.normalize("NFC", raw) == raw else 0
+            if cut:
+                emit(current[:cut])
+                emit(current[cut:])
+            else:
+                emit(current)
+            current.clear()
+
+        for k, char in enumerate(chars):
+            if char.isspace():
+                flush()
+            else:
+                current.append(k)
+        flush()
+        text = re.sub(r"\s+", " ", " ".join(w[0] for w in words)).strip()
+        confidence = float(conf[keep].mean()) * 100 if keep.any() else 0.0
+        return LineReading(box=box, text=text, confidence=round(confidence, 2), words=words)
+
+    def read_lines(self, image: np.ndarray, *, timeout_s: float) -> list[LineReading]:
+        """The page's lines in reading order (rows top to bottom, columns left to right)."""
+        started = time.monotonic()
+        gray = np.ascontiguousarray(image if image.ndim == 2 else image[..., 0], dtype=np.uint8)
+        try:
+            boxes = self.detect(gray)
+            if time.monotonic() - started > timeout_s:
+                raise PageTimedOut(f"the neural engine stopped after {timeout_s:g} s")
+            lines = self.recognise(gray, boxes) if boxes else []
+        except PageTimedOut:
+            raise
+        except Exception as error:  # ONNX Runtime's own errors, named in one line
+            raise OcrFailed(f"trueocr: {type(error).__name__}: {error}") from error
+        return [line for line in self.reading_order(lines, gray.shape) if line.text]
+
+    def reading_order(self, lines: list[LineReading], shape: tuple[int, ...]) -> list[LineReading]:
+        """TrueOCR's reading-order model (a letter header's left column before its right one)."""
+        if len(lines) < 2:
+            return lines
+        boxes = np.asarray([line.box for line in lines], np.float32).reshape(-1, 4)
+        try:
+            order = self._page.reading_order(boxes, [line.text for line in lines], (shape[1], shape[0]))
+        except Exception:  # the geometric order is a sound reading of a letter too
+            return order_lines(lines)
+        return [lines[i] for i in order] if sorted(order) == list(range(len(lines))) else order_lines(lines)
+
+    def straighten(self, image: np.ndarray, dpi: int) -> tuple[np.ndarray, int, int]:
+        """The page at READ_DPI at most, turned upright and deskewed by TrueOCR's own models.
+
+        Returns (image, clockwise degrees turned, dpi of the image).  TrueOCR's
+        deskew follows the rows of ink, which holds on photos (a dark desk
+        round the sheet, a shadow) where a bounding-box deskew goes wrong.
+        """
+        import cv2
+
+        gray: np.ndarray = np.ascontiguousarray(
+            image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+        if dpi > READ_DPI * 1.1:
+            gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
+            dpi = READ_DPI
+        straight, quarter_turns, _ = self._page.upright(gray, turn=True)
+        # TrueOCR turns by quarter_turns x 90 degrees clockwise; VERTICAL (columns) by 90 counter-clockwise.
+        turned = 270 if quarter_turns == self._vertical else (90 * quarter_turns) % 360
+        return straight, turned, dpi
+
+    def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
+        straight, turned, _ = self.straighten(image, dpi)
+        reading = page_reading(self.read_lines(straight, timeout_s=timeout_s))
+        return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
+
+
+# The recogniser sometimes drops a space the page has: after a colon
+# (`Số:142/QĐ-UBND`) or between a word and a number (`ngày29`).  Print never
+# joins them, so the word is cut there (the header slots look for `Số:` and
+# `ngày` as words of their own).
+_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$))")
+
+
+def missing_space(token: str) -> int:
+    """Where a space was dropped inside `token` (characters before the cut), or 0."""
+    found = _MISSING_SPACE.match(unicodedata.normalize("NFC", token))
+    return len(found.group(0)) if found and found.end() < len(token) else 0
+
+
+def scaled(line: LineReading, factor: float) -> LineReading:
+    """The line with its boxes multiplied by `factor`."""
+    def box(b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        return (round(b[0] * factor), round(b[1] * factor), round(b[2] * factor), round(b[3] * factor))
+
+    return LineReading(box=box(line.box), text=line.text, confidence=line.confidence,
+                       words=[(text, conf, box(b)) for text, conf, b in line.words])
+
+
+def order_lines(lines: list[LineReading]) -> list[LineReading]:
+    """Reading order of a letter: rows top to bottom, boxes of one row left to right."""
+    rows: list[list[LineReading]] = []
+    for line in sorted(lines, key=lambda item: (item.box[1] + item.box[3]) / 2):
+        if rows:
+            last = rows[-1]
+            top, bottom = min(o.box[1] for o in last), max(o.box[3] for o in last)
+            overlap = min(bottom, line.box[3]) - max(top, line.box[1])
+            if overlap > SAME_ROW * min(line.box[3] - line.box[1], bottom - top):
+                last.append(line)
+                continue
+        rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda item: item.box[0])]
+
+
+def page_reading(lines: list[LineReading]) -> PageReading:
+    """Lines as a page: one text line per detected line; a blank line where a column or paragraph breaks."""
+    text_lines: list[str] = []
+    words: list[Word] = []
+    previous: LineReading | None = None
+    for line in lines:
+        if previous is not None and _breaks(previous, line):
+            text_lines.append("")
+        for text, confidence, box in line.words:
+            words.append(Word(text=text, confidence=confidence, line=len(text_lines), box=box))
+        text_lines.append(line.text)
+        previous = line
+    return PageReading(text="\n".join(text_lines), words=words)
+
+
+def _breaks(previous: LineReading, line: LineReading) -> bool:
+    """A new block: back up the page (the next column), a column to the right, or a gap of over a line height."""
+    height = max(1, previous.box[3] - previous.box[1])
+    if line.box[1] < previous.box[1] - height / 2:
+        return True
+    if line.box[0] - previous.box[2] > COLUMN_GAP * height and line.box[1] < previous.box[3]:
+        return True
+    return line.box[1] - previous.box[3] > 1.2 * height

@@ -1,0 +1,208 @@
+"""OCR engines as plug-ins: choosing one by name, a third party's engine, the neural and combined engines."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from pagemaker import render_page, rotate
+
+from pipeline import engines
+from pipeline.core import plugins
+from pipeline.core.errors import UsageError
+from pipeline.core.settings import load_settings
+from pipeline.core.types import Word
+from pipeline.stages.ocr import read_image
+
+LINES = """KẾ HOẠCH
+Kiểm tra công tác cải cách hành chính năm 2024
+Giao Phòng Nội vụ chủ trì xây dựng Đề cương kiểm tra,
+trình Chủ tịch Ủy ban nhân dân huyện trước ngày 15/3/2024."""
+
+FAKE_ENGINE = r'''
+import numpy as np
+from pipeline.core.types import Word
+from pipeline.engines import PageReading
+
+TEXT = ("ỦY BAN NHÂN DÂN HUYỆN CAO LỘC\nSố: 77/QĐ-UBND\nQUYẾT ĐỊNH\n"
+        "Về việc thành lập tổ công tác kiểm tra cải cách hành chính năm 2024")
+
+
+class FakeEngine:
+    """Reads every page as the same letter head, and counts the pages it was given."""
+
+    name = "fake"
+    reads_grey = True
+    upright_confidence = 0.0
+    pages = []
+
+    def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
+        FakeEngine.pages.append((image.shape, dpi))
+        word = Word(text="Fake", confidence=99.0, line=0, box=(10, 10, 40, 12))
+        return PageReading(text=TEXT, words=[word, Word("reading", 98.0, 0, (60, 10, 70, 12))])
+
+    def version(self) -> str:
+        return "fake 1.0"
+'''
+
+
+@pytest.fixture
+def fake_engine_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A package `fake_ocr_engine` installed (a dist-info on sys.path) registering engine `fake`."""
+    (tmp_path / "fake_ocr_engine.py").write_text(textwrap.dedent(FAKE_ENGINE), encoding="utf-8")
+    info = tmp_path / "fake_ocr_engine-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-ocr-engine\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[congvan.ocr_engines]\nfake = fake_ocr_engine:FakeEngine\n",
+                                           encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins.refresh()
+    engines._built.clear()
+    yield
+    monkeypatch.undo()
+    plugins.refresh()
+    engines._built.clear()
+
+
+def test_the_built_in_engines_are_installed_through_entry_points() -> None:
+    found = engines.installed()
+    assert {"tesseract", "tesseract-cli", "neural", "combined"} <= set(found)
+    assert isinstance(engines.get_engine("tesseract"), engines.OcrEngine)
+
+
+def test_an_engine_from_another_package_is_used_without_core_changes(fake_engine_installed) -> None:
+    assert "fake" in engines.installed()
+    page = read_image(render_page(LINES, font_pt=14), 300, engine="fake")
+    assert page.text.startswith("ỦY BAN NHÂN DÂN HUYỆN CAO LỘC")
+    assert [w.text for w in page.words] == ["Fake", "reading"]
+    assert page.mean_confidence == 98.5
+    fake = engines.get_engine("fake")
+    assert fake.pages and fake.pages[0][1] == 300  # type: ignore[attr-defined]
+
+
+def test_the_chosen_engine_reads_a_whole_document(fake_engine_installed, tmp_path: Path) -> None:
+    from pagemaker import save_image
+
+    from pipeline.stages.load import identify, load
+    from pipeline.stages.ocr import ocr_document
+
+    path = tmp_path / "letter.png"
+    save_image(render_page(LINES, font_pt=14), path)
+    text = ocr_document(load(identify(path)), engine="fake")
+    assert "Số: 77/QĐ-UBND" in text.text
+
+
+def test_cli_reads_with_the_engine_named_on_the_command_line(fake_engine_installed, tmp_path: Path) -> None:
+    from pagemaker import save_image
+
+    from pipeline.cli.main import main
+
+    path = tmp_path / "letter.png"
+    save_image(render_page(LINES, font_pt=14), path)
+    result = CliRunner().invoke(main, ["extract", str(path), "--ocr-engine", "fake", "--jobs", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"doc_number": "77/QĐ-UBND"' in result.output
+
+
+def test_an_unknown_engine_is_a_usage_error_naming_the_installed_ones() -> None:
+    with pytest.raises(UsageError, match="unknown OCR engine 'abbyy'.*installed: .*neural.*tesseract"):
+        engines.get_engine("abbyy")
+
+
+def test_the_engine_is_a_setting_from_the_config_file_environment_or_option(tmp_path: Path) -> None:
+    config = tmp_path / "congvan.toml"
+    config.write_text('ocr_engine = "neural"\n', encoding="utf-8")
+    assert load_settings(config, environ={}).ocr_engine == "neural"
+    assert load_settings(config, environ={"CONGVAN_OCR_ENGINE": "combined"}).ocr_engine == "combined"
+    assert load_settings(config, environ={}).with_options(ocr_engine="tesseract-cli").ocr_engine == "tesseract-cli"
+
+
+def test_cli_rejects_an_unknown_engine_before_doing_anything(tmp_path: Path) -> None:
+    from pipeline.cli.main import main
+
+    letter = tmp_path / "letter.txt"
+    letter.write_text("Kính gửi: Ủy ban nhân dân huyện\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["extract", str(letter), "--ocr-engine", "abbyy"])
+    assert result.exit_code == 2
+    assert "unknown OCR engine 'abbyy'" in result.output and "neural" in result.output
+
+
+# -- neural ---------------------------------------------------------------------------------------
+
+
+def _cer(text: str, truth: str) -> float:
+    import difflib
+
+    return 1 - difflib.SequenceMatcher(a=" ".join(text.split()), b=" ".join(truth.split()), autojunk=False).ratio()
+
+
+def test_neural_engine_reads_vietnamese_with_word_boxes_on_their_lines() -> None:
+    page = read_image(render_page(LINES, font_pt=14), 300, engine="neural")
+    assert "hành chính" in page.text and "15/3/2024" in page.text
+    assert _cer(page.text, LINES) < 0.03
+    assert page.mean_confidence > 85
+    lines = page.text.split("\n")
+    for word in page.words:
+        assert word.text in lines[word.line].split()
+        assert word.box is not None and word.box[2] > 0 and word.box[3] > 0
+    # Words of a line run left to right without overlapping much.
+    line = [w for w in page.words if w.line == page.words[-1].line]
+    assert all(a.box[0] + a.box[2] <= b.box[0] + 0.3 * b.box[2] for a, b in zip(line, line[1:]))  # type: ignore[index]
+
+
+def test_neural_engine_turns_an_upside_down_page() -> None:
+    page = read_image(rotate(render_page(LINES, font_pt=14), 180), 300, engine="neural")
+    assert page.rotated_by == 180
+    assert "hành chính" in page.text and _cer(page.text, LINES) < 0.03
+
+
+def test_neural_engine_word_boxes_find_the_header_slots() -> None:
+    from pipeline.stages.header_read import locate_slots
+
+    header = "Số: 122/KH-UBND\nCao Lộc, ngày 15 tháng 3 năm 2024"
+    image = render_page(header, font_pt=16)
+    reading = engines.get_engine("neural").read_page(image, 300, timeout_s=60)
+    words = [Word(w.text, 40.0, w.line, w.box) for w in reading.words]  # as if read poorly: the slots are re-read
+    assert {"number", "date"} <= set(locate_slots(words, image.shape[0] * 3))
+
+
+# -- combined ------------------------------------------------------------------------------------
+
+
+def _line(words: list[str], confidence: float = 95.0):
+    from pipeline.engines.neural import LineReading
+
+    boxes = [(100 + 120 * i, 100, 100, 40) for i in range(len(words))]
+    return LineReading(box=(100, 100, 100 + 120 * len(words), 140), text=" ".join(words), confidence=confidence,
+                       words=[(w, confidence, b) for w, b in zip(words, boxes)])
+
+
+def test_combined_keeps_the_likelier_reading_of_each_stretch() -> None:
+    from pipeline.engines.combined import CombinedEngine
+
+    engine = CombinedEngine.__new__(CombinedEngine)  # the judge only: no models loaded
+    engine._judge = None
+    neural = _line("Căn cứ Luật Tô chức chính quyền địa phương".split())
+    tess = [Word(t, 90.0, 0, (100 + 120 * i, 100, 100, 40))
+            for i, t in enumerate("Căn cứ Luật Tổ chức chính quyên địa phương".split())]
+    merged = engine.merge(neural, tess)
+    assert merged.text == "Căn cứ Luật Tổ chức chính quyền địa phương"
+    # Tesseract's extra noise (a stamp read as letters) is not let in.
+    noisy = tess + [Word("ĐẾN", 30.0, 0, (100 + 120 * 10, 100, 100, 40))]
+    assert engine.merge(neural, noisy).text.endswith("địa phương")
+
+
+def test_combined_engine_reads_a_page() -> None:
+    page = read_image(render_page(LINES, font_pt=14), 300, engine="combined")
+    assert "cải cách hành chính" in page.text and "15/3/2024" in page.text
+    assert _cer(page.text, LINES) < 0.02
+    assert all(w.box for w in page.words)
+
+
+def test_engines_that_cannot_reread_slots_fall_back_to_tesseract(fake_engine_installed) -> None:
+    reader = engines.slot_reader(engines.get_engine("fake"))
+    data = reader.read_data(np.full((60, 200), 255, np.uint8), "eng", 7, timeout_s=10, whitelist="0123456789/")
+    assert "text" in data
