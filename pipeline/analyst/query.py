@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from pipeline.stages.store import ITEMS_SQL as STORE_ITEMS_SQL
+
 __all__ = [
     "DateRange", "parse_date", "fold", "match_key", "tasks", "citing", "cited_by_chain", "records_csv", "rows_csv",
 ]
@@ -73,6 +75,13 @@ _DMY = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*$")
 
 def _span(text: str, today: date) -> DateRange | None:
     key = " ".join(text.lower().split())
+    try:
+        return _span_of(key, today)
+    except OverflowError as error:  # `next week` from 9999-12-30
+        raise ValueError(f"{text!r} from {today.isoformat()} falls past the last date the calendar holds") from error
+
+
+def _span_of(key: str, today: date) -> DateRange | None:
     for offset, phrases in _WEEK_PHRASES.items():
         if key in phrases:
             monday = today - timedelta(days=today.weekday()) + timedelta(weeks=offset)
@@ -80,7 +89,7 @@ def _span(text: str, today: date) -> DateRange | None:
     for offset, phrases in _MONTH_PHRASES.items():
         if key in phrases:
             month_index = today.year * 12 + today.month - 1 + offset
-            first = date(month_index // 12, month_index % 12 + 1, 1)
+            first = date(month_index // 12, month_index % 12 + 1, 1)  # ValueError past year 9999
             following = date((month_index + 1) // 12, (month_index + 1) % 12 + 1, 1)
             return DateRange((first, following - timedelta(days=1)))
     return None
@@ -109,10 +118,13 @@ def parse_date(text: str | date, *, today: date | None = None) -> date | DateRan
         return date(year, month, day)  # ValueError for 31/2/2021: good
     import dateparser  # slow to import; only phrases need it
 
-    parsed = dateparser.parse(
+    try:
+        parsed = dateparser.parse(
         text, languages=["vi", "en"],
         settings={"DATE_ORDER": "DMY", "RELATIVE_BASE": datetime.combine(today, datetime.min.time())},
-    )
+        )
+    except (OverflowError, ValueError) as error:
+        raise ValueError(f"cannot read {text!r} as a date from {today.isoformat()} ({error})") from error
     if parsed is None:
         raise ValueError(f"cannot read {text!r} as a date (try 2021-06-30, 30/6/2021 or 'next week')")
     return parsed.date()
@@ -143,21 +155,9 @@ def _register_fold(db: Database) -> None:
     db.register_function(match_key, deterministic=True, replace=True, name="congvan_match_key")
 
 
-ITEMS_SQL = """
-select 'task' as kind, t.deadline, t.responsible, t.cooperating, t.text, t.recurrence,
-       d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
-       'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid
-  from tasks t join documents d on d.id = t.document_id
-union all
-select 'report', p.due, null, null,
-       'Báo cáo ' || coalesce(p.label, '') ||
-         case when p.start is not null or p."end" is not null
-              then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end,
-       null,
-       d.id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
-       'report-' || substr(d.sha256, 1, 16) || '-' || p.position
-  from reporting_periods p join documents d on d.id = p.document_id
-"""
+# The SQL lives with the schema (store.py): the writer also makes the
+# `task_deadlines` view from it, so that reading never has to.
+ITEMS_SQL = STORE_ITEMS_SQL
 
 
 def tasks(
@@ -195,6 +195,9 @@ def tasks(
         where.append("deadline < ?")
         params.append(today.isoformat())
     for column, needle in (("responsible", responsible), ("issuer", issuer)):
+        if needle is not None and not match_key(needle):
+            # `%` or `-` alone would match every row, those without a value too.
+            raise ValueError(f"--{column} {needle!r} has no letters or digits to match")
         if needle:
             # Padded with spaces so `xa` matches the word `xã`, not `thị xã`'s
             # neighbours inside other words.

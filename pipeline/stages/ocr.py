@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.core.errors import BadInput
+from pipeline.core.settings import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_PAGE_TIMEOUT_S, Settings
 from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Word
 from pipeline.engines import tesseract
 from pipeline.stages.header_read import grey_page, read_header_slots
@@ -29,10 +31,11 @@ from pipeline.stages.preprocess import preprocess_page, rotate_right_angle
 LANGUAGE = "vie"
 # psm 3: full automatic layout, which keeps the two-column letter header apart.
 PAGE_LAYOUT = 3
-# A page that takes longer than this is given up (Tesseract cancels it) and its
-# document fails, so one bad page cannot stall a batch.  A page may be read
-# twice (upright check), so waiting on one allows a little over twice this.
-PAGE_TIMEOUT_S = 180.0
+# A page that takes longer than `Settings.page_timeout_s` is given up
+# (Tesseract cancels it) and its document fails, so one bad page cannot stall
+# a batch.  A page may be read twice (upright check), so waiting on one allows
+# a little over twice this.  The value travels in each PageJob to the workers.
+PAGE_TIMEOUT_S = DEFAULT_PAGE_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class PageJob:
     image: np.ndarray | None = None
     dpi: int = 300
     timeout: float | None = None  # seconds per Tesseract call; None: PAGE_TIMEOUT_S
+    max_pixels: int = DEFAULT_MAX_PAGE_PIXELS  # Settings.max_page_pixels: no upscaling past it
 
 
 def words_to_text(data: dict[str, list]) -> tuple[str, list[Word]]:
@@ -81,16 +85,27 @@ READ_HEADER_SLOTS = True
 
 
 def _tesseract(image: np.ndarray, dpi: int, timeout: float | None = None) -> tuple[str, list[Word], float]:
-    data = tesseract.image_to_data(image, LANGUAGE, PAGE_LAYOUT, dpi=dpi, timeout=timeout or PAGE_TIMEOUT_S)
+    timeout = timeout or PAGE_TIMEOUT_S
+    began = time.monotonic()
+    try:
+        data = tesseract.image_to_data(image, LANGUAGE, PAGE_LAYOUT, dpi=dpi, timeout=timeout)
+    except tesseract.PageTimedOut as error:
+        # tesserocr answers "not recognised" both at the deadline and when
+        # Tesseract refuses an image outright; only the clock tells them apart.
+        spent = time.monotonic() - began
+        if spent < timeout * 0.9:
+            raise tesseract.OcrFailed(f"Tesseract refused the page after {spent:.1f} s "
+                                      f"({image.shape[1]}x{image.shape[0]} pixels at {dpi} dpi)") from error
+        raise
     text, words = words_to_text(data)
     confidences = [w.confidence for w in words if w.confidence >= 0]
     return text, words, (sum(confidences) / len(confidences) if confidences else 0.0)
 
 
 def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotation: bool = True,
-               timeout: float | None = None) -> PageText:
+               timeout: float | None = None, max_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> PageText:
     """Preprocess and OCR one page image, turning it upright if it reads badly."""
-    prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation)
+    prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation, max_pixels=max_pixels)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
     text, words, mean = _tesseract(prepared.image, prepared.dpi, timeout)
@@ -114,19 +129,21 @@ def read_page(job: PageJob) -> PageText:
         os.write(2, f"congvan-test: reading page {job.number}\n".encode())
     image = job.image if job.image is not None else rasterise_pdf_page(job.pdf)  # type: ignore[arg-type]
     dpi = job.dpi if job.image is not None else job.pdf.dpi  # type: ignore[union-attr]
-    return read_image(image, dpi, job.number, timeout=job.timeout)
+    return read_image(image, dpi, job.number, timeout=job.timeout, max_pixels=job.max_pixels)
 
 
-def _jobs_for(document: LoadedDocument) -> list[PageJob]:
+def _jobs_for(document: LoadedDocument, settings: Settings | None = None) -> list[PageJob]:
+    settings = settings or Settings()
+    limits = {"timeout": settings.page_timeout_s, "max_pixels": settings.max_page_pixels}
     jobs = []
     for page in document.pages:
         if page.text is not None:
             continue
         if page.image is not None:
-            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, timeout=PAGE_TIMEOUT_S))
+            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, **limits))
         else:
-            jobs.append(PageJob(number=page.number, pdf=PdfPageRef(document.source.path, page.number, page.dpi),
-                                timeout=PAGE_TIMEOUT_S))
+            ref = PdfPageRef(document.source.path, page.number, page.dpi, max_pixels=settings.max_page_pixels)
+            jobs.append(PageJob(number=page.number, pdf=ref, **limits))
     return jobs
 
 
@@ -203,28 +220,32 @@ class PendingText:
 
     document: LoadedDocument
     futures: dict[int, Future]
+    settings: Settings = Settings()
 
 
-def submit_pages(document: LoadedDocument, pool: Executor) -> PendingText:
+def submit_pages(document: LoadedDocument, pool: Executor, settings: Settings | None = None) -> PendingText:
     """Queue every page that needs OCR; returns at once."""
-    return PendingText(document, {job.number: pool.submit(read_page, job) for job in _jobs_for(document)})
+    settings = settings or Settings()
+    futures = {job.number: pool.submit(read_page, job) for job in _jobs_for(document, settings)}
+    return PendingText(document, futures, settings)
 
 
 def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | None = None) -> DocumentText:
     """Wait for a document's pages and assemble its text."""
     document = pending.document
+    timeout = pending.settings.page_timeout_s
     read: dict[int, PageText] = {}
     try:
         for number, future in pending.futures.items():
-            # Safety net only: Tesseract itself stops after PAGE_TIMEOUT_S,
+            # Safety net only: Tesseract itself stops after the page timeout,
             # twice per page at most, and pages queue behind others.
-            read[number] = future.result(timeout=PAGE_TIMEOUT_S * 4)
+            read[number] = future.result(timeout=timeout * 4)
             if on_page:
                 on_page(read[number])
     except tesseract.OcrFailed as error:
         raise BadInput(document.source.path, f"OCR failed ({error})", stage="ocr") from error
     except (tesseract.PageTimedOut, TimeoutError) as error:
-        raise BadInput(document.source.path, f"OCR timed out on a page after {PAGE_TIMEOUT_S:g} s", stage="ocr") from error
+        raise BadInput(document.source.path, f"OCR timed out on a page after {timeout:g} s", stage="ocr") from error
     finally:
         for future in pending.futures.values():
             future.cancel()
@@ -254,6 +275,7 @@ def ocr_document(
     document: LoadedDocument,
     pool: Executor | None = None,
     on_page: Callable[[PageText], None] | None = None,
+    settings: Settings | None = None,
 ) -> DocumentText:
     """OCR the pages that need it (in `pool` when given) and keep the rest."""
-    return collect_pages(submit_pages(document, pool or InlineExecutor()), on_page)
+    return collect_pages(submit_pages(document, pool or InlineExecutor(), settings), on_page)

@@ -36,6 +36,34 @@ _CHILD_TABLES: dict[str, dict[str, type]] = {
 }
 
 
+# A task or reporting due date joined with its letter: the rows of `congvan
+# tasks`, the calendar and the analyst's web view (pipeline/analyst/).
+ITEMS_SQL = """
+select 'task' as kind, t.deadline, t.responsible, t.cooperating, t.text, t.recurrence,
+       d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
+       'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid
+  from tasks t join documents d on d.id = t.document_id
+union all
+select 'report', p.due, null, null,
+       'Báo cáo ' || coalesce(p.label, '') ||
+         case when p.start is not null or p."end" is not null
+              then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end,
+       null,
+       d.id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
+       'report-' || substr(d.sha256, 1, 16) || '-' || p.position
+  from reporting_periods p join documents d on d.id = p.document_id
+"""
+
+# Views the analyst's web view (Datasette) facets on.  Made here, by the
+# writer, so that `congvan serve` and the other readers never write.  Dated
+# items only: Datasette sorts nulls first, and an undated task is no deadline.
+VIEWS = {
+    "task_deadlines": f"""select items.*, substr(items.deadline, 1, 7) as deadline_month
+  from ({ITEMS_SQL}) as items
+ where items.deadline is not null""",
+}
+
+
 def now_iso() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
@@ -49,7 +77,17 @@ def open_db(path: Path | str) -> Database:
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 30000")
     ensure_schema(db)
+    ensure_views(db)
     return db
+
+
+def ensure_views(db: Database) -> None:
+    """Create the views, or bring them up to date; writes nothing when they are."""
+    for name, sql in VIEWS.items():
+        current = db.execute("select sql from sqlite_master where type = 'view' and name = ?", [name]).fetchone()
+        if current is None or sql not in current[0]:
+            with db.atomic():  # a reader never sees the view missing
+                db.create_view(name, sql, replace=True)
 
 
 def ensure_schema(db: Database) -> None:
