@@ -101,7 +101,8 @@ def build(folder: Path, *, unreadable: bool = True) -> list[Expected]:
     add(b"truncated.pdf", "failed", "truncated PDF").write_bytes(GOOD_PDF.read_bytes()[:4000])
     add(b"empty.pdf", "failed", "empty file").write_bytes(b"")
     english(b"english.txt", "not Vietnamese")
-    add(b"named-pdf-but-png.pdf", "failed", "name lies about the content").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    add(b"named-pdf-but-png.pdf", "failed", "name lies about the content").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
 
     # Links are never followed nor moved: a loop of two, a link to itself, a folder link to its parent.
     os.symlink("loop-b", os.path.join(bfolder, b"loop-a"))

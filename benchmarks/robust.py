@@ -100,8 +100,9 @@ def main() -> int:
             wrong.append(f"{name!r} ({item.why}) is still in the inbox")
     bad_notes = [n for n in failed if not (work / "failed" / (n + ".error.txt")).exists()]
 
-    print(f"hostile inbox: {len(expected)} entries ({sum(e.outcome == 'stored' for e in expected)} good letters, "
-          f"{sum(e.outcome == 'failed' for e in expected)} bad files, {sum(e.outcome == 'left' for e in expected)} links)")
+    count = {kind: sum(e.outcome == kind for e in expected) for kind in ("stored", "failed", "left")}
+    print(f"hostile inbox: {len(expected)} entries ({count['stored']} good letters, "
+          f"{count['failed']} bad files, {count['left']} links)")
     print(f"command: {' '.join(command)}")
     print(f"exit code: {process.returncode} (want 1)")
     print(f"stored: {len(stored)} (want 2); failed: {len(failed)} "

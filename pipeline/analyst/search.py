@@ -81,7 +81,7 @@ def fts_query(query: str) -> str:
     Nothing the user types is passed through as FTS5 syntax, so no query can
     be a syntax error.  Raises ValueError for a query with no words.
     """
-    parts = []
+    parts: list[str] = []
     for words in _terms(query):
         if _needs_order_check(words):
             parts.extend(_word(word) for word in words)

@@ -28,7 +28,8 @@ from pipeline.cli.settings import DB_HELP, settings_for
 @click.option("--dry-run", is_flag=True, help="List what would be processed, and what would happen to it; change nothing.")
 @click.pass_context
 def inbox(ctx: click.Context, inbox_dir: Path, db_path: Path | None, done_dir: Path | None, failed_dir: Path | None,
-          jobs: int | None, settle_s: float | None, page_timeout_s: float | None, log_json: bool, dry_run: bool) -> None:
+          jobs: int | None, settle_s: float | None, page_timeout_s: float | None, log_json: bool,
+          dry_run: bool) -> None:
     """One pass over a drop folder: read new letters, file them, say what happened.
 
     Safe to run twice (a second run while one is going exits with code 3),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from rich.console import Console
@@ -22,6 +23,10 @@ from pipeline import __version__
 from pipeline.cli.errors import CliState, CongvanGroup
 from pipeline.cli.settings import DB_HELP, settings_for
 from pipeline.core.errors import ExitCode, RunLocked, UsageError
+from pipeline.core.settings import Settings
+
+if TYPE_CHECKING:
+    from pipeline.jobs.ingest import Outcome
 
 err = Console(stderr=True, highlight=False)
 
@@ -45,7 +50,8 @@ def main(ctx: click.Context, config: Path | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--db", "db_path", default=None, type=click.Path(path_type=Path), help=f"SQLite database to write {DB_HELP}.")
+@click.option("--db", "db_path", default=None, type=click.Path(path_type=Path),
+              help=f"SQLite database to write {DB_HELP}.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes [default: all cores].")
 @click.option("--failed", "failed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Move files that fail into this folder, each with a .error.txt saying why.")
@@ -84,7 +90,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], db_path: Path | None, jo
         lock.release()
 
 
-def _ingest_locked(files: list[Path], settings, failed_dir: Path | None, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+def _ingest_locked(files: list[Path], settings: Settings, failed_dir: Path | None, quiet: bool) -> None:
     from pipeline.core.files import shown
     from pipeline.jobs.ingest import Ingestor
     from pipeline.stages.store import open_db
@@ -103,9 +109,9 @@ def _ingest_locked(files: list[Path], settings, failed_dir: Path | None, quiet: 
             seconds = max(ingestor.summary.seconds, 1e-6)
             progress.update(task, rate=f"{ingestor.summary.pages_ocr / seconds:.2f} pages/s")
 
-        def on_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
+        def on_outcome(outcome: Outcome) -> None:
             progress.update(task, advance=1, current=outcome.path.name)
-            if outcome.status == "failed":
+            if outcome.status == "failed" and outcome.error is not None:
                 line = f"congvan: {shown(outcome.path)}: {shown(outcome.error.cause)}"
                 progress.console.print(line, style="red", markup=False, soft_wrap=True)
 
@@ -157,7 +163,7 @@ def extract(ctx: click.Context, file: Path, as_json: bool, jobs: int | None, pag
 @main.command()
 @click.argument("file", default="-", type=click.File("r", encoding="utf-8"))
 @click.option("--changes", is_flag=True, help="Print the changed spans (JSON lines) to stderr.")
-def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
+def restore(file: TextIO, changes: bool) -> None:
     """Restore the diacritics of garbled or stripped Vietnamese text.
 
     Reads FILE (or standard input) and writes the restored text to standard output.
@@ -176,7 +182,8 @@ def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
 
 
 @main.command()
-@click.option("--db", "db_path", default=None, type=click.Path(path_type=Path), help=f"SQLite database to read {DB_HELP}.")
+@click.option("--db", "db_path", default=None, type=click.Path(path_type=Path),
+              help=f"SQLite database to read {DB_HELP}.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "ics"]), default="jsonl", show_default=True)
 @click.pass_context
 def export(ctx: click.Context, db_path: Path | None, fmt: str) -> None:

@@ -45,11 +45,12 @@ def read_mode(path: Path | str) -> ReadMode:
     if not os.access(path, os.R_OK):
         raise DatabaseError(f"{path}: cannot read the database (permission denied)")
     last: sqlite3.Error | None = None
-    for mode in ("ro", "immutable"):
-        connection = sqlite3.connect(_uri(path, mode), uri=True)  # type: ignore[arg-type]
+    modes: tuple[ReadMode, ...] = ("ro", "immutable")
+    for mode in modes:
+        connection = sqlite3.connect(_uri(path, mode), uri=True)
         try:
             connection.execute("select count(*) from sqlite_master").fetchone()
-            return mode  # type: ignore[return-value]
+            return mode
         except sqlite3.Error as error:
             last = error
         finally:

@@ -107,7 +107,8 @@ def database_error(error: BaseException, db: Path | str) -> DatabaseError | None
         return error
     if isinstance(error, sqlite3.Error):
         message = str(error).strip() or type(error).__name__
-        if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.IntegrityError | sqlite3.DataError):
+        per_row = isinstance(error, sqlite3.IntegrityError | sqlite3.DataError)  # one document's rows
+        if isinstance(error, sqlite3.DatabaseError) and not per_row:
             if any(text in message.lower() for text in _DATABASE_TROUBLE) or type(error) is sqlite3.DatabaseError:
                 return DatabaseError(f"{db}: {message}")
         return None

@@ -104,7 +104,8 @@ def validate(options: InboxOptions) -> None:
     if not options.inbox.is_dir():
         raise UsageError(f"{options.inbox}: not a folder")
     if options.db_path.is_dir():
-        raise UsageError(f"--db {options.db_path} is a folder; give the database file, e.g. {options.db_path / 'congvan.db'}")
+        raise UsageError(f"--db {options.db_path} is a folder; "
+                         f"give the database file, e.g. {options.db_path / 'congvan.db'}")
     for name, folder in (("--done", options.done_dir), ("--failed", options.failed_dir)):
         assert folder is not None
         if _inside(options.inbox, folder):
@@ -445,9 +446,8 @@ def _log_summary(log: Log, options: InboxOptions, summary: Any, seen: int, waiti
 
 def _dry_run(options: InboxOptions, exclude: list[Path], log: Log) -> int:
     """What a run would do now; reads files and the database, changes nothing."""
-    from pipeline.stages.load import identify
-
     from pipeline.core.database import connect_readonly
+    from pipeline.stages.load import identify
 
     db: sqlite3.Connection | None = None
     if options.db_path.exists():

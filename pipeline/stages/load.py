@@ -161,8 +161,9 @@ def _check_image_size(source: InputFile, image: Image.Image, frame: int, max_pix
     # Judged from the header, before a pixel is decoded.
     if image.width * image.height > max_pixels:
         where = f"frame {frame + 1} is " if frame else ""
+        pixels = image.width * image.height
         raise BadInput(source.path, f"image too large: {where}{image.width}x{image.height} pixels "
-                                    f"({_megapixels(image.width * image.height)}; the limit is {_megapixels(max_pixels)})")
+                                    f"({_megapixels(pixels)}; the limit is {_megapixels(max_pixels)})")
 
 
 def _load_image(source: InputFile, max_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> LoadedDocument:

@@ -134,16 +134,17 @@ def read_page(job: PageJob) -> PageText:
 
 def _jobs_for(document: LoadedDocument, settings: Settings | None = None) -> list[PageJob]:
     settings = settings or Settings()
-    limits = {"timeout": settings.page_timeout_s, "max_pixels": settings.max_page_pixels}
+    timeout, max_pixels = settings.page_timeout_s, settings.max_page_pixels
     jobs = []
     for page in document.pages:
         if page.text is not None:
             continue
         if page.image is not None:
-            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, **limits))
+            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, timeout=timeout,
+                                max_pixels=max_pixels))
         else:
-            ref = PdfPageRef(document.source.path, page.number, page.dpi, max_pixels=settings.max_page_pixels)
-            jobs.append(PageJob(number=page.number, pdf=ref, **limits))
+            ref = PdfPageRef(document.source.path, page.number, page.dpi, max_pixels=max_pixels)
+            jobs.append(PageJob(number=page.number, pdf=ref, timeout=timeout, max_pixels=max_pixels))
     return jobs
 
 
