@@ -99,9 +99,8 @@ def test_born_digital_page_with_a_garbled_layer_goes_to_ocr(tmp_path: Path, monk
 def test_word_file_message_names_the_kind(tmp_path: Path) -> None:
     docx = tmp_path / "cong-van.docx"
     _docx(docx)
-    with pytest.raises(BadInput, match=r"a Word file \(\.docx\)") as caught:
+    with pytest.raises(BadInput, match=r"\(a Word file \(\.docx\)\)$"):
         identify(docx)
-    assert "not a PDF, an image or UTF-8 text" not in caught.value.cause
 
 
 def test_refused_page_is_not_reported_as_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -93,7 +93,7 @@ def identify(path: Path) -> InputFile:
         sniffed = _sniff(head)
         if sniffed is None:
             if _decode_text(path.read_bytes()) is None:
-                raise BadInput(path, f"{_describe(head)}: congvan reads PDFs, images and UTF-8 text")
+                raise BadInput(path, f"not a PDF, an image or UTF-8 text ({_describe(head)})")
             sniffed = ("text", "text/plain")
     except OSError as error:  # no read permission, an I/O error on a failing disk
         raise BadInput(path, f"cannot read file ({error.strerror or error})") from error
@@ -118,7 +118,7 @@ def _describe(head: bytes) -> str:
         return "an old Office file (.doc/.xls)"
     if head.startswith(b"{\\rtf"):
         return "an RTF document"
-    return "neither a PDF, an image nor UTF-8 text"
+    return "unknown binary data"
 
 
 def load(source: InputFile | Path, *, max_page_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> LoadedDocument:
