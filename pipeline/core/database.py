@@ -58,8 +58,12 @@ def read_mode(path: Path | str) -> ReadMode:
     raise DatabaseError(f"{path}: cannot read the database ({last})")
 
 
-def connect_readonly(path: Path | str) -> sqlite3.Connection:
-    """A sqlite3 connection that cannot write, to a congvan database."""
+def connect_readonly(path: Path | str, require_documents: bool = True) -> sqlite3.Connection:
+    """A sqlite3 connection that cannot write, to a congvan database.
+
+    `require_documents=False` accepts a database with no tables yet (one a
+    writer created but never filled): `inbox --dry-run` reads it as empty.
+    """
     path = Path(path)
     connection = sqlite3.connect(_uri(path, read_mode(path)), uri=True)
     connection.execute("PRAGMA busy_timeout = 30000")
@@ -69,7 +73,7 @@ def connect_readonly(path: Path | str) -> sqlite3.Connection:
     except sqlite3.Error as error:
         connection.close()
         raise DatabaseError(f"{path}: cannot read the database ({error})") from error
-    if found is None:
+    if found is None and require_documents:
         connection.close()
         raise DatabaseError(f"{path}: not a congvan database (no documents table)")
     return connection

@@ -451,7 +451,7 @@ def _dry_run(options: InboxOptions, exclude: list[Path], log: Log) -> int:
 
     db: sqlite3.Connection | None = None
     if options.db_path.exists():
-        db = connect_readonly(options.db_path)
+        db = connect_readonly(options.db_path, require_documents=False)
 
     def known(sha256: str) -> int | None:
         if db is None:
