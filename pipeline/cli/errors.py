@@ -36,10 +36,22 @@ class CliState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is now (a test's capture, a redirected stream), not the one at set-up."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def setup_logging() -> None:
     """Tracebacks and warnings of the `congvan` logger go to stderr, once each."""
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("congvan: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.WARNING)
