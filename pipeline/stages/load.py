@@ -297,7 +297,8 @@ def _pdf_image_coverage(source: InputFile, page_count: int,
         if len(cells) < 14 or cells[2] != "image":
             continue
         try:
-            page, width, height, x_ppi, y_ppi = int(cells[0]), int(cells[3]), int(cells[4]), float(cells[12]), float(cells[13])
+            page, width, height = int(cells[0]), int(cells[3]), int(cells[4])
+            x_ppi, y_ppi = float(cells[12]), float(cells[13])
         except ValueError:
             continue
         if 1 <= page <= page_count and x_ppi > 0 and y_ppi > 0:

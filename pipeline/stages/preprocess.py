@@ -68,7 +68,7 @@ def is_blank(image: np.ndarray) -> bool:
     # Letters are many small components; noise is few or tiny.
     areas, heights = stats[1:, cv2.CC_STAT_AREA], stats[1:, cv2.CC_STAT_HEIGHT]
     glyph_like = np.count_nonzero((areas > 2) & (heights < small.shape[0] / 10))
-    return glyph_like < 30
+    return bool(glyph_like < 30)
 
 
 def rotate_right_angle(image: np.ndarray, degrees: int) -> np.ndarray:
