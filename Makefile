@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale clean
+.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-robust clean
 
 install: system-deps $(VENV)/.installed
 
@@ -28,16 +28,26 @@ system-deps:
 	fc-list 2>/dev/null | grep -qi freeserif || missing="$$missing fonts-freefont-ttf"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
+	  echo "==> installing Debian packages:$$missing (apt-get, a minute or two)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# A .venv left half-made by an interrupted run (no pip, a python that does not
+# start) is made again rather than trusted; pip finishes a half-done install.
 $(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst,dev,cluster]'
-	touch $@
+	@if ! { [ -x $(BIN)/pip ] && $(BIN)/python -c 'import sys' 2>/dev/null; }; then \
+	  [ -e $(VENV) ] && echo "==> $(VENV) is incomplete (an interrupted install?): making it again"; \
+	  rm -rf $(VENV); \
+	  echo "==> creating the virtualenv $(VENV)"; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+	@echo "==> installing congvan and its Python dependencies into $(VENV) (pip; a few minutes the first time)"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -e '.[test,analyst,dev,cluster]'
+	@touch $@
+	@echo "==> installed: run $(BIN)/congvan --help (or: source $(BIN)/activate)"
 
 run: install
 	$(BIN)/congvan ingest data/inbox --db $(DB) $(if $(JOBS),--jobs $(JOBS))
@@ -80,7 +90,7 @@ bench-deps: install
 serve: install
 	$(BIN)/congvan serve --db $(DB)
 
-bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale
+bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-robust
 
 # OCR engines: CER on dev letters with known text (rendered as scans and photos), pages/min on 2 processes.
 bench-ocr: install
@@ -91,6 +101,11 @@ bench-inbox: bench-deps
 
 bench-restore: install
 	$(BIN)/python -m benchmarks.restore --corpus $(SHARED)/corpus --dev $(SHARED)/dev
+
+# One `congvan inbox` pass over a hostile inbox (benchmarks/hostile_inbox.py):
+# counts, exit code, tracebacks on the terminal, peak memory.
+bench-robust: install
+	$(BIN)/python -m benchmarks.robust
 
 bench-extract: install
 	$(BIN)/python -m benchmarks.extract --dev $(SHARED)/dev

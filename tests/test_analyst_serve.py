@@ -109,9 +109,15 @@ def test_serve_binds_loopback_only(analyst_db, monkeypatch) -> None:
     from pipeline.analyst import serve
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
-    serve.serve(analyst_db, port=8123)
-    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
+
+    def run(self, sockets=None):  # type: ignore[no-untyped-def]
+        seen["address"] = sockets[0].getsockname()
+        sockets[0].close()
+
+    port = free_port()
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    serve.serve(analyst_db, port=port)
+    assert seen["address"] == ("127.0.0.1", port)
 
 
 def free_port() -> int:

@@ -160,7 +160,16 @@ def test_serving_beyond_loopback_requires_a_password(desk_db: Path, monkeypatch:
     from pipeline.core.errors import UsageError
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs, app=app))
+
+    class CapturedServer:  # uvicorn's server, kept from listening: the test calls the app itself
+        def __init__(self, config: Any) -> None:
+            seen["app"] = config.app
+
+        def run(self, sockets: Any = None) -> None:
+            seen["sockets"] = sockets
+
+    monkeypatch.setattr(uvicorn, "Server", CapturedServer)
+    monkeypatch.setattr(serve, "bind", lambda port, host="127.0.0.1": seen.update(host=host) or ["socket"])
     with pytest.raises(UsageError, match="give --password"):
         serve.serve(desk_db, host="0.0.0.0")
     serve.serve(desk_db, host="0.0.0.0", password="s3cret")

@@ -102,7 +102,7 @@ def test_huge_file_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest
 def test_binary_junk_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "letter.docx"
     path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
-    assert cause_of(path) == "not a PDF, an image or UTF-8 text"
+    assert cause_of(path) == "not a PDF, an image or UTF-8 text (a ZIP archive)"
 
 
 def test_truncated_image(tmp_path: Path) -> None:

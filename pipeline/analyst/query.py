@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from pipeline.stages.store import ITEMS_SQL, ITEMS_SQL_WITH_OWNER, items_sql  # noqa: F401  (the listing's SQL)
+
 __all__ = [
     "DateRange", "parse_date", "fold", "match_key", "tasks", "citing", "cited_by_chain", "records_csv", "rows_csv",
 ]
@@ -75,6 +77,13 @@ _DMY = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*$")
 
 def _span(text: str, today: date) -> DateRange | None:
     key = " ".join(text.lower().split())
+    try:
+        return _span_of(key, today)
+    except OverflowError as error:  # `next week` from 9999-12-30
+        raise ValueError(f"{text!r} from {today.isoformat()} falls past the last date the calendar holds") from error
+
+
+def _span_of(key: str, today: date) -> DateRange | None:
     for offset, phrases in _WEEK_PHRASES.items():
         if key in phrases:
             monday = today - timedelta(days=today.weekday()) + timedelta(weeks=offset)
@@ -82,7 +91,7 @@ def _span(text: str, today: date) -> DateRange | None:
     for offset, phrases in _MONTH_PHRASES.items():
         if key in phrases:
             month_index = today.year * 12 + today.month - 1 + offset
-            first = date(month_index // 12, month_index % 12 + 1, 1)
+            first = date(month_index // 12, month_index % 12 + 1, 1)  # ValueError past year 9999
             following = date((month_index + 1) // 12, (month_index + 1) % 12 + 1, 1)
             return DateRange((first, following - timedelta(days=1)))
     return None
@@ -167,10 +176,13 @@ def parse_date(text: str | date, *, today: date | None = None) -> date | DateRan
         return date(year, month, day)  # ValueError for 31/2/2021: good
     import dateparser  # slow to import; only phrases need it
 
-    parsed = dateparser.parse(
+    try:
+        parsed = dateparser.parse(
         text, languages=["vi", "en"],
         settings={"DATE_ORDER": "DMY", "RELATIVE_BASE": datetime.combine(today, datetime.min.time())},
-    )
+        )
+    except (OverflowError, ValueError) as error:
+        raise ValueError(f"cannot read {text!r} as a date from {today.isoformat()} ({error})") from error
     if parsed is None:
         raise ValueError(f"cannot read {text!r} as a date (try 2021-06-30, 30/6/2021 or 'next week')")
     return parsed.date()
@@ -201,33 +213,6 @@ def _register_fold(db: Database) -> None:
     db.register_function(match_key, deterministic=True, replace=True, name="congvan_match_key")
 
 
-_ITEMS_TEMPLATE = """
-select 'task' as kind, t.deadline, t.responsible, t.cooperating, t.text, t.recurrence,
-       d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
-       'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid,
-       t.id as task_id, t.done_at
-  from tasks t join documents d on d.id = t.document_id
-union all
-select 'report', p.due, {owner}, null,
-       'Báo cáo ' || coalesce(p.label, '') ||
-         case when p.start is not null or p."end" is not null
-              then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end
-         {receiver},
-       null,
-       d.id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
-       'report-' || substr(d.sha256, 1, 16) || '-' || p.position, null, null
-  from reporting_periods p join documents d on d.id = p.document_id
-"""
-ITEMS_SQL = _ITEMS_TEMPLATE.format(owner="null", receiver="")
-# A report's owner (who sends it) as its responsible, and whom it goes to in its text, where the
-# database has them (issue 17; an older database gains the columns on its next write).
-ITEMS_SQL_WITH_OWNER = _ITEMS_TEMPLATE.format(
-    owner="p.owner", receiver="|| case when p.receiver is not null then ', gửi ' || p.receiver else '' end")
-
-
-def items_sql(db: Database) -> str:
-    """The listing's SQL for this database: with report owners when its reporting_periods has them."""
-    return ITEMS_SQL_WITH_OWNER if "owner" in db["reporting_periods"].columns_dict else ITEMS_SQL
 
 
 def tasks(
@@ -272,6 +257,9 @@ def tasks(
         dated.append("deadline < ? and done_at is null")
         dated_params.append(today.isoformat())
     for column, needle in (("responsible", responsible), ("issuer", issuer)):
+        if needle is not None and not match_key(needle):
+            # `%` or `-` alone would match every row, those without a value too.
+            raise ValueError(f"--{column} {needle!r} has no letters or digits to match")
         if needle:
             # Padded with spaces so `xa` matches the word `xã`, not `thị xã`'s
             # neighbours inside other words.

@@ -4,25 +4,36 @@ The index uses `unicode61 remove_diacritics 2`, so the tokenizer already makes
 `ke hoach cai cach` match `kế hoạch cải cách`, on both the query and the text.
 Except for one letter: `đ`/`Đ` is a letter of its own, not `d` with a
 diacritic, so the index keeps `đồng` as `đong` and `dong` would not find it.
-Every query word with a `d` or `đ` is therefore expanded into all its d/đ
-spellings, ORed: `dong` → (`dong` OR `đong`).
+
+Each query word with a `d` or `đ` therefore matches either spelling of that
+word, ORed (`dong` → `dong` OR `đong`): two spellings per word (a Vietnamese
+syllable has one `d`/`đ`, its first letter), so the query grows with the
+number of words, never with their product.  A quoted phrase with such words
+is matched word by word in the index, then its words' order is checked on
+the folded text (`query.fold`: no marks, `đ` as `d`) of each candidate: a
+20-word phrase costs 20 terms, where expanding the phrase itself would cost
+2^20.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from sqlite_utils import Database
+
+from pipeline.analyst.query import fold
 
 __all__ = ["fts_query", "search"]
 
 # Markers sqlite's snippet() puts around each hit; control characters that never
 # occur in letters, so the CLI can turn them into styling and nothing else.
 HIT_START, HIT_END = "\x02", "\x03"
-# A word with more d's than this is not expanded further (2^n variants).
-_MAX_D = 4
+# A word with more d's than this is not expanded further (2^n variants);
+# Vietnamese words have one, a code such as `QĐ-ĐBDT` a few.
+_MAX_D = 3
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 
 
@@ -37,30 +48,57 @@ def _d_variants(word: str) -> list[str]:
     return variants
 
 
-def _phrase(words: list[str]) -> str:
-    """An FTS5 phrase (words in sequence) for every d/đ spelling, ORed."""
-    spellings = [_d_variants(word.lower()) for word in words]
-    phrases = ['"' + " ".join(combo) + '"' for combo in itertools.product(*spellings)]
-    return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+def _word(word: str) -> str:
+    spellings = _d_variants(word.lower())
+    quoted = ['"' + spelling + '"' for spelling in spellings]
+    return quoted[0] if len(quoted) == 1 else "(" + " OR ".join(quoted) + ")"
+
+
+def _terms(query: str) -> list[list[str]]:
+    """The query's terms, each a list of words (one word, or a phrase)."""
+    terms = []
+    for quoted, bare in _TERM.findall(query):
+        words = re.findall(r"\w+", quoted or bare)
+        if words:
+            terms.append(words)
+    if not terms:
+        raise ValueError(f"nothing to search for in {query!r}")
+    return terms
+
+
+def _needs_order_check(words: list[str]) -> bool:
+    """A phrase of several words, one with a d/đ: matched word by word, its order checked afterwards."""
+    return len(words) > 1 and any(c in "dDđĐ" for c in "".join(words))
 
 
 def fts_query(query: str) -> str:
     """Turn what an analyst types into an FTS5 MATCH expression.
 
     Every term must occur (AND).  A term with punctuation such as
-    `2011/QĐ-UBND` becomes the phrase `2011 qđ ubnd` (the tokenizer splits
-    it the same way); `"cải cách hành chính"` in double quotes is a phrase.
-    Nothing the user types is passed through as FTS5 syntax, so no query
-    can be a syntax error.  Raises ValueError for a query with no words.
+    `2011/QĐ-UBND` is the phrase `2011 qđ ubnd` (the tokenizer splits it the
+    same way); `"cải cách hành chính"` in double quotes is a phrase.  A
+    phrase with a d/đ word becomes its words ANDed (see the module's note).
+    Nothing the user types is passed through as FTS5 syntax, so no query can
+    be a syntax error.  Raises ValueError for a query with no words.
     """
-    parts = []
-    for quoted, bare in _TERM.findall(query):
-        words = re.findall(r"\w+", quoted or bare)
-        if words:
-            parts.append(_phrase(words))
-    if not parts:
-        raise ValueError(f"nothing to search for in {query!r}")
+    parts: list[str] = []
+    for words in _terms(query):
+        if _needs_order_check(words):
+            parts.extend(_word(word) for word in words)
+        elif len(words) == 1:
+            parts.append(_word(words[0]))
+        else:
+            parts.append('"' + " ".join(word.lower() for word in words) + '"')
     return " AND ".join(parts)
+
+
+def _folded_words(text: str | None) -> str:
+    return " " + " ".join(re.findall(r"\w+", fold(text))) + " "
+
+
+def _phrases(query: str) -> list[str]:
+    """The phrases whose word order `search` checks on the folded text, folded and space-padded."""
+    return [" " + " ".join(fold(word) for word in words) + " " for words in _terms(query) if _needs_order_check(words)]
 
 
 def search(db: Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -70,21 +108,35 @@ def search(db: Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
     source, snippet (hits between HIT_START and HIT_END), rank (bm25; lower
     is better).
     """
+    phrases = _phrases(query)
     cursor = db.execute(
         f"""select d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
                    snippet(documents_fts, -1, '{HIT_START}', '{HIT_END}', '…', 16) as snippet,
-                   documents_fts.rank as rank
+                   documents_fts.rank as rank, d.text as _text
               from documents_fts join documents d on d.id = documents_fts.rowid
              where documents_fts match ?
-             order by documents_fts.rank limit ?""",
-        [fts_query(query), limit],
+             order by documents_fts.rank""" + ("" if phrases else " limit ?"),
+        [fts_query(query)] + ([] if phrases else [limit]),
     )
     names = [c[0] for c in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor]
-    for row in rows:
+    rows = []
+    for row in _matching(({**dict(zip(names, values, strict=True))} for values in cursor), phrases):
+        row.pop("_text")
         # Neighbouring hits read as one: `[kế hoạch]`, not `[kế] [hoạch]`.
         row["snippet"] = (row["snippet"] or "").replace(f"{HIT_END} {HIT_START}", " ")
+        rows.append(row)
+        if len(rows) >= limit:
+            break
     return rows
+
+
+def _matching(rows: Iterator[dict[str, Any]], phrases: list[str]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        if phrases:
+            folded = _folded_words(row["subject"]) + _folded_words(row["_text"])
+            if not all(phrase in folded for phrase in phrases):
+                continue
+        yield row
 
 
 def plain_snippet(snippet: str, start: str = "[", end: str = "]") -> str:

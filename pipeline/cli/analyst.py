@@ -15,9 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-# Same default as cli.DEFAULT_DB; not imported from there because cli imports
-# this module while it is still being loaded.
-DEFAULT_DB = "data/congvan.db"
+from pipeline.cli.settings import DB_HELP, settings_for
+from pipeline.core.errors import UsageError
 
 # Every CSV the commands print starts with a UTF-8 byte order mark: Excel then
 # reads the Vietnamese as UTF-8 (without it, as the local code page: mojibake).
@@ -28,15 +27,21 @@ SEARCH_COLUMNS = ["document_id", "doc_number", "doc_type", "issue_date", "issuer
                   "rank"]
 
 _db_option = click.option(
-    "--db", "db_path", default=DEFAULT_DB, show_default=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path), help="SQLite database to read.",
+    "--db", "db_path", default=None, type=click.Path(path_type=Path),
+    help=f"SQLite database to read (never written: read-only files and mounts are fine) {DB_HELP}.",
 )
 
 
-def _open(db_path: Path):  # -> sqlite_utils.Database
-    from pipeline.stages.store import open_db
+def _db(db_path: Path | None) -> Path:
+    """The database the command reads: --db, else the settings' (config file, $CONGVAN_DB, default)."""
+    return settings_for(click.get_current_context(), db=db_path).db
 
-    return open_db(db_path)
+
+def _open(db_path: Path | None):  # -> sqlite_utils.Database
+    """The database, opened read-only: these commands never write."""
+    from pipeline.core.database import open_readonly
+
+    return open_readonly(_db(db_path))
 
 
 class DateParam(click.ParamType):
@@ -62,7 +67,10 @@ def _today(value: str | None) -> date:
 
     if value is None:
         return date.today()
-    parsed = parse_date(value)
+    try:
+        parsed = parse_date(value)
+    except ValueError as error:
+        raise UsageError(f"--today: {error}") from error
     return parsed.first if isinstance(parsed, DateRange) else parsed
 
 
@@ -105,7 +113,7 @@ def _due_in(deadline: str | None, today: date) -> Text:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--today", "today_text", type=DateParam(), default=None,
               help="Pretend today is DATE (for --overdue, 'next week' and the days-left column).")
-def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue: bool, responsible: str | None,
+def tasks(db_path: Path | None, due_before: str | None, due_after: str | None, overdue: bool, responsible: str | None,
           issuer: str | None, reports: bool, fmt: str, today_text: str | None) -> None:
     """Tasks and report due dates with their letter, sorted by deadline.
 
@@ -124,8 +132,11 @@ def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue:
     from pipeline.analyst.query import tasks as query_tasks
 
     today = _today(today_text)
-    rows = query_tasks(_open(db_path), due_before=due_before, due_after=due_after, overdue=overdue,
-                       responsible=responsible, issuer=issuer, reports=reports, today=today)
+    try:
+        rows = query_tasks(_open(db_path), due_before=due_before, due_after=due_after, overdue=overdue,
+                           responsible=responsible, issuer=issuer, reports=reports, today=today)
+    except ValueError as error:  # a date past the calendar's end, a filter with nothing to match
+        raise UsageError(str(error)) from error
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -151,7 +162,7 @@ def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue:
 @_db_option
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
-def search(query: str, db_path: Path, limit: int, fmt: str) -> None:
+def search(query: str, db_path: Path | None, limit: int, fmt: str) -> None:
     """Full-text search, accent-insensitive: `ke hoach cai cach` finds `kế hoạch cải cách`.
 
     All words must occur; "double quotes" make a phrase; a number such as
@@ -201,7 +212,7 @@ def search(query: str, db_path: Path, limit: int, fmt: str) -> None:
 @click.argument("doc_number")
 @_db_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def cites(doc_number: str, db_path: Path, fmt: str) -> None:
+def cites(doc_number: str, db_path: Path | None, fmt: str) -> None:
     """Letters that cite DOC_NUMBER (`Căn cứ…`, `Thực hiện…`).
 
     Case, spaces and Đ/D do not matter: 2011/qd-ubnd finds 2011/QĐ-UBND.
@@ -236,7 +247,7 @@ def cites(doc_number: str, db_path: Path, fmt: str) -> None:
 @click.option("--originals", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A folder where the desk also looks for original files (repeatable); the inbox's "
                    "done/ folders are searched anyway.")
-def serve(db_path: Path, port: int, host: str, password: str | None, originals: tuple[Path, ...]) -> None:
+def serve(db_path: Path | None, port: int, host: str, password: str | None, originals: tuple[Path, ...]) -> None:
     """Browse the database in Datasette on http://127.0.0.1:PORT, with the review desk.
 
     Facets on issuer, document type, responsible unit and deadline month;
@@ -251,19 +262,18 @@ def serve(db_path: Path, port: int, host: str, password: str | None, originals: 
     """
     from pipeline.analyst.desk.auth import is_loopback
     from pipeline.analyst.serve import serve as run
-    from pipeline.core.errors import CongvanError, UsageError
 
+    path = _db(db_path)
     shown = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
-    try:
-        if not is_loopback(host) and not password:
-            raise UsageError(f"serving on {host} opens the letters to the network: give --password "
-                             "(or CONGVAN_SERVE_PASSWORD), or serve on 127.0.0.1")
-        click.echo(f"Serving {db_path} at http://{shown}:{port}/ (review desk: http://{shown}:{port}/-/desk; "
+    if not is_loopback(host) and not password:
+        raise UsageError(f"serving on {host} opens the letters to the network: give --password "
+                         "(or CONGVAN_SERVE_PASSWORD), or serve on 127.0.0.1")
+
+    def ready() -> None:
+        click.echo(f"Serving {path} at http://{shown}:{port}/ (review desk: http://{shown}:{port}/-/desk; "
                    f"Ctrl-C to stop)" + ("; password required" if password else ""))
-        run(db_path, port=port, host=host, password=password, originals=originals)
-    except CongvanError as error:
-        click.echo(f"congvan: {error.one_line()}", err=True)
-        raise SystemExit(int(error.exit_code)) from error
+
+    run(path, port=port, on_ready=ready, host=host, password=password, originals=originals)
 
 
 def export_calendars(db_path: Path, folder: Path, remind_days: tuple[int, ...] = (1,)) -> None:
@@ -285,7 +295,9 @@ def export_calendars(db_path: Path, folder: Path, remind_days: tuple[int, ...] =
 
 def export_text(db_path: Path, fmt: str, remind_days: tuple[int, ...] = (1,)) -> str:
     """`congvan export` in csv or ics: the whole output as one string."""
-    db = _open(db_path)
+    from pipeline.core.database import open_readonly
+
+    db = open_readonly(db_path)
     if fmt == "csv":
         from pipeline.analyst.query import records_csv
         from pipeline.stages.store import iter_records

@@ -1,7 +1,11 @@
 """The `congvan` command line; each command mirrors a Python function.
 
-Exit codes (documented in README): 0 all good, 1 some input failed,
-2 usage error, 3 another run holds the lock.
+Exit codes: `pipeline.core.errors.ExitCode`, documented in the README; every
+exception becomes its line and code in one place, `pipeline.cli.errors`.
+
+Settings: the group's `--config FILE` (else $CONGVAN_CONFIG, ./congvan.toml,
+~/.config/congvan/congvan.toml), then `CONGVAN_*` variables, then each
+command's options, built once per command (`settings_for`) and passed down.
 """
 
 from __future__ import annotations
@@ -9,24 +13,32 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline import __version__
-from pipeline.cli.options import ocr_engine_option, resolve_ocr_engine
-from pipeline.core.errors import BadInput, CongvanError
+from pipeline.cli.errors import CliState, CongvanGroup
+from pipeline.cli.options import check_ocr_engine, ocr_engine_option
+from pipeline.cli.settings import DB_HELP, settings_for
+from pipeline.core.errors import ExitCode, RunLocked, UsageError
+from pipeline.core.settings import Settings
 
-DEFAULT_DB = "data/congvan.db"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+if TYPE_CHECKING:
+    from pipeline.jobs.ingest import Outcome
 
 err = Console(stderr=True, highlight=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CongvanGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="congvan")
-def main() -> None:
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None, envvar="CONGVAN_CONFIG",
+              help="Settings file (TOML: db, jobs, page_timeout_s, settle_s, max_page_pixels, ...) "
+                   "[default: ./congvan.toml, else ~/.config/congvan/congvan.toml].")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
     """Digitise Vietnamese official letters into a database of tasks and deadlines.
 
     \b
@@ -34,15 +46,18 @@ def main() -> None:
       congvan ingest inbox/ --db data/congvan.db
       congvan extract inbox/cv-479.pdf --json
     """
+    ctx.obj = CliState(config=config)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(path_type=Path),
-              help="SQLite database to write.")
+@click.option("--db", "db_path", default=None, type=click.Path(path_type=Path),
+              help=f"SQLite database to write {DB_HELP}.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes [default: all cores].")
 @click.option("--failed", "failed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Move files that fail into this folder, each with a .error.txt saying why.")
+@click.option("--page-timeout", "page_timeout_s", type=click.FloatRange(min=0.001), default=None,
+              help="Give up on a page after this many seconds of OCR; its document fails [default: 180].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; failures and the summary only.")
 @click.option("--reprocess", is_flag=True,
               help="Read files already in the database again and rewrite their rows (after a better model); "
@@ -51,8 +66,10 @@ def main() -> None:
               help="Run the documents on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here "
                    "[settings: scheduler, CONGVAN_SCHEDULER].")
 @ocr_engine_option
-def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
-           reprocess: bool = False, scheduler: str | None = None, ocr_engine: str | None = None) -> None:
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], db_path: Path | None, jobs: int | None,
+           failed_dir: Path | None, page_timeout_s: float | None, quiet: bool, reprocess: bool = False,
+           scheduler: str | None = None, ocr_engine: str | None = None) -> None:
     """Read letters (PDF, images, text; files or folders) into the database.
 
     A file already in the database (same SHA-256) is skipped without OCR.
@@ -67,49 +84,51 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
     from pipeline.jobs.ingest import collect_files
     from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
-    engine = resolve_ocr_engine(ocr_engine)
+    settings = settings_for(ctx, db=db_path, jobs=jobs, page_timeout_s=page_timeout_s, scheduler=scheduler,
+                            ocr_engine=ocr_engine)
+    check_ocr_engine(settings.ocr_engine)
+    if settings.db.is_dir():
+        raise UsageError(f"--db {settings.db} is a folder; give the database file, e.g. {settings.db / 'congvan.db'}")
     files = collect_files(paths)
     # The same lock as `congvan inbox`: two runs on one database would read the same new file twice.
-    lock = RunLock(lock_path_for(db_path))
+    lock = RunLock(lock_path_for(settings.db))
     try:
         lock.acquire()
     except Locked as error:
-        click.echo(f"congvan: {error}; nothing was done (exit {EXIT_LOCKED})", err=True)
-        sys.exit(EXIT_LOCKED)
+        raise RunLocked(f"{error}; nothing was done (exit {ExitCode.LOCKED:d})") from None
     try:
-        _ingest_locked(files, db_path, jobs, failed_dir, quiet, engine, reprocess, scheduler)
-    except CongvanError as error:  # the cluster lost, or a worker that cannot run congvan
-        click.echo(f"congvan: {error.one_line()} (exit {int(error.exit_code)})", err=True)
-        sys.exit(error.exit_code)
+        _ingest_locked(files, settings, failed_dir, quiet, reprocess)
     finally:
         lock.release()
 
 
-def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
-                   ocr_engine: str, reprocess: bool = False, scheduler: str | None = None) -> None:
-    from pipeline.jobs.cluster import open_runner, scheduler_address
+def _ingest_locked(files: list[Path], settings: Settings, failed_dir: Path | None, quiet: bool,
+                   reprocess: bool = False) -> None:
+    from pipeline.core.files import shown
+    from pipeline.jobs.cluster import open_runner
     from pipeline.jobs.ingest import Ingestor
     from pipeline.stages.store import open_db
 
+    db_path = settings.db
     db = open_db(db_path)
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[current]}"),
         console=err, disable=quiet or not err.is_terminal, transient=False,
     )
-    with progress, open_runner(scheduler_address(scheduler)) as runner, \
-            Ingestor(db, jobs=jobs, failed_dir=failed_dir, reprocess=reprocess, runner=runner,
-                     ocr_engine=ocr_engine) as ingestor:
+    with progress, open_runner(settings.scheduler) as runner, \
+            Ingestor(db, failed_dir=failed_dir, settings=settings, reprocess=reprocess, runner=runner) as ingestor:
         task = progress.add_task("ingest", total=len(files), rate="", current="")
 
         def on_page(_page: object) -> None:
             seconds = max(ingestor.summary.seconds, 1e-6)
             progress.update(task, rate=f"{ingestor.summary.pages_ocr / seconds:.2f} pages/s")
 
-        def on_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
+        def on_outcome(outcome: Outcome) -> None:
             progress.update(task, advance=1, current=outcome.path.name)
-            if outcome.status == "failed":
-                progress.console.print(f"congvan: {outcome.error.one_line()}", style="red", markup=False, soft_wrap=True)
+            if outcome.status == "failed" and outcome.error is not None:
+                line = f"congvan: {shown(outcome.path)}: {shown(outcome.error.cause)}"
+                progress.console.print(line, style="red", markup=False, soft_wrap=True)
 
         ingestor.on_page, ingestor.on_outcome = on_page, on_outcome
         summary = ingestor.run(files)
@@ -120,16 +139,21 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
         + f"{summary.count('duplicate')} already in the database, {summary.count('failed')} failed; "
         f"{summary.tasks} tasks, {summary.deadlines} deadlines; "
         f"{summary.pages_ocr} pages OCR'd in {summary.seconds:.1f} s ({rate:.2f} pages/s) -> {db_path}"
+        + (f"; {summary.internal_errors} internal errors (a bug: tracebacks above)" if summary.internal_errors else "")
     )
-    sys.exit(EXIT_FAILED if summary.count("failed") else EXIT_OK)
+    sys.exit(ExitCode.INPUT_FAILED if summary.count("failed") else ExitCode.OK)
 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON (shared/spec/record.md).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes for a multi-page scan.")
+@click.option("--page-timeout", "page_timeout_s", type=click.FloatRange(min=0.001), default=None,
+              help="Give up on a page after this many seconds of OCR [default: 180].")
 @ocr_engine_option
-def extract(file: Path, as_json: bool, jobs: int | None, ocr_engine: str | None) -> None:
+@click.pass_context
+def extract(ctx: click.Context, file: Path, as_json: bool, jobs: int | None, page_timeout_s: float | None,
+            ocr_engine: str | None) -> None:
     """Print the record of one letter; no database is touched.
 
     \b
@@ -139,13 +163,10 @@ def extract(file: Path, as_json: bool, jobs: int | None, ocr_engine: str | None)
     from pipeline.jobs.ingest import process_file
     from pipeline.stages.ocr import make_pool
 
-    engine = resolve_ocr_engine(ocr_engine)
-    try:
-        with make_pool(jobs) as pool:
-            record, _ = process_file(file, pool, ocr_engine=engine)
-    except BadInput as error:
-        click.echo(f"congvan: {error.one_line()}", err=True)
-        sys.exit(EXIT_FAILED)
+    settings = settings_for(ctx, jobs=jobs, page_timeout_s=page_timeout_s, ocr_engine=ocr_engine)
+    check_ocr_engine(settings.ocr_engine)
+    with make_pool(settings.jobs) as pool:
+        record, _ = process_file(file, pool, settings)  # a BadInput is its one line and exit 1 (cli.errors)
     if as_json:
         click.echo(json.dumps(record.to_json_dict(), ensure_ascii=False, indent=2))
         return
@@ -161,7 +182,7 @@ def extract(file: Path, as_json: bool, jobs: int | None, ocr_engine: str | None)
 @main.command()
 @click.argument("file", default="-", type=click.File("r", encoding="utf-8"))
 @click.option("--changes", is_flag=True, help="Print the changed spans (JSON lines) to stderr.")
-def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
+def restore(file: TextIO, changes: bool) -> None:
     """Restore the diacritics of garbled or stripped Vietnamese text.
 
     Reads FILE (or standard input) and writes the restored text to standard output.
@@ -180,15 +201,17 @@ def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
 
 
 @main.command()
-@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--db", "db_path", default=None, type=click.Path(path_type=Path),
+              help=f"SQLite database to read {DB_HELP}.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "ics"]), default="jsonl", show_default=True)
 @click.option("--remind", "remind", type=click.IntRange(min=0), multiple=True, metavar="DAYS",
               help="ics: a reminder DAYS days before each deadline, at 09:00 (repeatable) [default: 1].")
 @click.option("--no-remind", is_flag=True, help="ics: no reminders.")
 @click.option("--per-unit", "per_unit", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="ics: write one calendar per responsible unit into this folder (UNIT.ics) instead.")
-def export(db_path: Path, fmt: str, remind: tuple[int, ...] = (), no_remind: bool = False,
-           per_unit: Path | None = None) -> None:
+@click.pass_context
+def export(ctx: click.Context, db_path: Path | None, fmt: str, remind: tuple[int, ...] = (),
+           no_remind: bool = False, per_unit: Path | None = None) -> None:
     """Print every stored document as a record, one JSON object per line;
     csv: one row per document (lists as JSON); ics: a calendar of deadlines.
 
@@ -198,8 +221,10 @@ def export(db_path: Path, fmt: str, remind: tuple[int, ...] = (), no_remind: boo
       congvan export --format ics > deadlines.ics
       congvan export --format ics --remind 7 --remind 1 --per-unit calendars/
     """
-    from pipeline.stages.store import iter_records, open_db
+    from pipeline.core.database import open_readonly
+    from pipeline.stages.store import iter_records
 
+    db_path = settings_for(ctx, db=db_path).db
     if fmt != "jsonl":
         from pipeline.cli.analyst import export_calendars, export_text
 
@@ -211,7 +236,7 @@ def export(db_path: Path, fmt: str, remind: tuple[int, ...] = (), no_remind: boo
             return
         sys.stdout.write(export_text(db_path, fmt, reminders))
         return
-    for record in iter_records(open_db(db_path)):
+    for record in iter_records(open_readonly(db_path)):
         click.echo(json.dumps(record, ensure_ascii=False))
 
 

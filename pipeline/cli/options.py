@@ -29,3 +29,14 @@ def resolve_ocr_engine(option: str | None) -> str:
         return check_engine(load_settings().with_options(ocr_engine=option).ocr_engine)
     except UsageError as error:
         raise click.BadParameter(str(error), param_hint="'--ocr-engine'") from error
+
+
+def check_ocr_engine(name: str) -> str:
+    """`name` (from the settings: option > environment > config file) when installed, else a usage error."""
+    from pipeline.core.errors import UsageError
+    from pipeline.engines import check_engine
+
+    try:
+        return check_engine(name)
+    except UsageError as error:
+        raise click.BadParameter(str(error), param_hint="'--ocr-engine'") from error

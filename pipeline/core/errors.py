@@ -10,6 +10,8 @@ in `failures`, moves the file aside and goes on.  The other errors end a run.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from enum import IntEnum
 from pathlib import Path
 
@@ -84,3 +86,33 @@ class ClusterLost(CongvanError):
     """The Dask scheduler or all its workers went away during a run."""
 
     exit_code = ExitCode.CLUSTER_LOST
+
+
+# SQLite's messages for a database that cannot be used at all, as opposed to
+# one document's rows that cannot be written.  Matched on the text because
+# sqlite3 raises OperationalError for most of them (the extended result codes
+# are only on `sqlite_errorcode` from Python 3.11 on, and not for every path).
+_DATABASE_TROUBLE = (
+    "database or disk is full", "disk i/o error", "file is not a database", "database disk image is malformed",
+    "database is locked", "unable to open database file", "attempt to write a readonly database",
+    "readonly database", "database schema has changed", "no such table", "not authorized",
+)
+# errno values that mean the disk or the mount, not the file in hand.
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
+def database_error(error: BaseException, db: Path | str) -> DatabaseError | None:
+    """`error` as a DatabaseError naming `db` when it is about the database or the disk, else None."""
+    if isinstance(error, DatabaseError):
+        return error
+    if isinstance(error, sqlite3.Error):
+        message = str(error).strip() or type(error).__name__
+        per_row = isinstance(error, sqlite3.IntegrityError | sqlite3.DataError)  # one document's rows
+        if isinstance(error, sqlite3.DatabaseError) and not per_row:
+            if any(text in message.lower() for text in _DATABASE_TROUBLE) or type(error) is sqlite3.DatabaseError:
+                return DatabaseError(f"{db}: {message}")
+        return None
+    if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
+        where = error.filename or db
+        return DatabaseError(f"{where}: {error.strerror or error}")
+    return None

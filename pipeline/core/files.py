@@ -29,6 +29,48 @@ def is_ignored(path: Path) -> bool:
     )
 
 
+# Most Linux file systems allow 255 bytes per name; `name (2).pdf.error.txt`
+# must fit too.
+NAME_MAX = 255
+_ERROR_SUFFIX = ".error.txt"
+# Characters that would break a log line or a terminal: C0/C1 controls
+# (newline, carriage return, escape) and the bidirectional overrides.
+_UNSAFE_CHARS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+_UNSAFE_CHARS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+_UNSAFE_CHARS.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+
+
+def shown(path: Path | str) -> str:
+    """A path as one printable line of UTF-8, for logs, messages and the database.
+
+    A name that is not UTF-8 (unzipped from a Windows archive) comes from the
+    OS as surrogate escapes, which cannot be printed or stored; its odd bytes
+    are written `\\xe9`.  A newline or other control character in a name is
+    escaped too, so a crafted name cannot forge a second log line.
+    """
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return text.translate(_UNSAFE_CHARS)
+
+
+def fit_name(name: str, room: int = 0) -> str:
+    """`name` shortened (stem cut, suffix kept) so that it plus `room` bytes fits a directory entry."""
+    limit = NAME_MAX - room
+    encoded = os.fsencode(name)
+    if len(encoded) <= limit:
+        return name
+    suffix = os.fsencode(Path(name).suffix)
+    if len(suffix) > 16:  # not a real extension
+        suffix = b""
+    stem = encoded[: len(encoded) - len(suffix)] if suffix else encoded
+    stem = stem[: max(1, limit - len(suffix) - 1)]
+    # Cut on a character boundary, never inside a UTF-8 sequence.
+    while stem and (stem[-1] & 0xC0) == 0x80:
+        stem = stem[:-1]
+    if stem and stem[-1] >= 0xC0:
+        stem = stem[:-1]
+    return os.fsdecode(stem + b"~" + suffix)
+
+
 def done_folder(done_dir: Path, when: datetime | None = None) -> Path:
     """`done_dir/YYYY/MM`, by the local date the file is filed."""
     when = when or datetime.now()
@@ -38,6 +80,8 @@ def done_folder(done_dir: Path, when: datetime | None = None) -> Path:
 def unique_destination(folder: Path, name: str) -> Path:
     """`folder/name`, or `folder/name (2)` etc. so nothing is ever overwritten."""
     folder.mkdir(parents=True, exist_ok=True)
+    # Room for ` (99)` and `.error.txt`: a failed file's note needs both.
+    name = fit_name(name, room=len(" (99)") + len(_ERROR_SUFFIX))
     candidate = folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
     counter = 2
@@ -57,12 +101,14 @@ def move_aside(path: Path, folder: Path, error: BadInput) -> str | None:
 
     The reason is written first: a kill between the two steps leaves the file
     where it was (it fails again next time, and the reason is rewritten).
+    Returns where the file went, or None when it could not be moved (the
+    caller logs why; the failure is recorded either way).
     """
     note = None
     try:
         destination = unique_destination(folder, path.name)
-        note = destination.with_name(destination.name + ".error.txt")
-        note.write_text(f"{error.one_line()}\nstage: {error.stage}\n", encoding="utf-8")
+        note = destination.with_name(destination.name + _ERROR_SUFFIX)
+        note.write_text(f"{shown(error.path)}: {shown(error.cause)}\nstage: {error.stage}\n", encoding="utf-8")
         return str(move_file_to(path, destination))
     except OSError:
         # Read-only source: the file stays, the failure is still recorded in

@@ -81,13 +81,21 @@ def _coerce(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
+def _is_file(path: Path) -> bool:
+    """A default config file that is there; one we may not even look at (another user's home) is not."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def load_settings(config: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then the config file, then `CONGVAN_*` variables."""
     environ = os.environ if environ is None else environ
     settings = Settings()
     path = config or (Path(environ["CONGVAN_CONFIG"]) if environ.get("CONGVAN_CONFIG") else None)
     if path is None:
-        path = next((p for p in _CONFIG_NAMES if p.is_file()), None)
+        path = next((p for p in _CONFIG_NAMES if _is_file(p)), None)
     if path is not None:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))

@@ -124,8 +124,6 @@ def process_document(job: DocumentJob, settings: Settings | None = None) -> Docu
 
     began, began_cpu = time.monotonic(), time.thread_time()
     settings = settings or Settings()
-    # Per worker process; every task of a run carries the same value.
-    ocr.PAGE_TIMEOUT_S = settings.page_timeout_s
 
     def result(**fields: Any) -> DocumentResult:
         return DocumentResult(job.path, job.sha256, worker=_worker_name(), seconds=time.monotonic() - began,
@@ -139,9 +137,9 @@ def process_document(job: DocumentJob, settings: Settings | None = None) -> Docu
             source = identify(local)
             if source.sha256 != job.sha256:
                 return result(cause="the file's bytes changed on the way to the worker", stage="cluster")
-            document = load(source)
+            document = load(source, max_page_pixels=settings.max_page_pixels)
             stage = "ocr"
-            text = ocr.ocr_document(document, engine=settings.ocr_engine)
+            text = ocr.ocr_document(document, settings=settings)
         # From here on the document is known by the client's name for it, as in a local run.
         text = replace(text, source=replace(text.source, path=Path(job.path)))
         stage = "extract"
@@ -276,9 +274,8 @@ class ClusterRunner:
         """Ingest every file; documents are stored as their results arrive."""
         from distributed import as_completed
 
-        from pipeline.stages import ocr
 
-        settings = self.settings or Settings(page_timeout_s=ocr.PAGE_TIMEOUT_S, ocr_engine=ingestor.ocr_engine)
+        settings = self.settings or ingestor.settings
         summary = ingestor.summary
         queue = list(files)
         index = 0

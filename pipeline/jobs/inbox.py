@@ -3,7 +3,7 @@
 A nightly job (cron, a systemd timer) runs `congvan inbox DIR`.  One pass:
 
 1. take the run lock (`<db>.lock`, see `lock.py`), or exit at once with
-   EXIT_LOCKED;
+   ExitCode.LOCKED;
 2. scan DIR recursively for letters, ignoring hidden and temporary files
    (`files.is_ignored`) and the done/failed folders if they lie inside it;
 3. keep the files that have not changed for `settle` seconds (the later of
@@ -23,11 +23,17 @@ committed or not (SQLite, WAL), and a committed document whose file was not
 yet moved is found by its sha256 and moved as a duplicate.  SIGTERM (and a
 first Ctrl-C) finishes the document being committed and stops; the files not
 reached stay in the inbox.
+
+No single file stops a pass (see `ingest.py`): a file that cannot be read,
+named, OCR'd or moved fails alone.  What does stop a pass is the database or
+the disk (corrupt, read-only, full, no room for the lock): one line on stderr,
+a summary (a `summary` event with --log-json) and ExitCode.DATABASE.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -40,16 +46,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pipeline.core.errors import BadInput, ClusterLost
-from pipeline.core.files import done_folder, is_ignored, move_file, sha256_of
-from pipeline.core.settings import DEFAULT_OCR_ENGINE as DEFAULT_ENGINE
+from pipeline.core.errors import BadInput, ClusterLost, DatabaseError, ExitCode, UsageError, database_error
+from pipeline.core.files import done_folder, is_ignored, move_file, sha256_of, shown
+from pipeline.core.settings import Settings
 from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
 if TYPE_CHECKING:
     from pipeline.jobs.ingest import Outcome, Summary
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
-DEFAULT_SETTLE_S = 60.0
+log_internal = logging.getLogger("congvan")
 
 
 @dataclass(frozen=True)
@@ -64,27 +69,27 @@ class Found:
 
 @dataclass
 class InboxOptions:
+    """What one pass does: the folders and the run's `Settings` (db, jobs, settle, page timeout...)."""
+
     inbox: Path
-    db_path: Path
+    settings: Settings = field(default_factory=Settings)
     done_dir: Path | None = None  # default: a `done` folder beside the inbox
     failed_dir: Path | None = None  # default: a `failed` folder beside the inbox
-    jobs: int | None = None
-    settle_s: float = DEFAULT_SETTLE_S
-    page_timeout_s: float | None = None
     dry_run: bool = False
     log_json: bool = False
-    scheduler: str | None = None  # a Dask scheduler (pipeline.jobs.cluster), or local:N; None: this machine
-    ocr_engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
 
     def __post_init__(self) -> None:
         self.inbox = Path(self.inbox)
-        self.db_path = Path(self.db_path)
         self.done_dir = Path(self.done_dir) if self.done_dir else self.inbox.absolute().parent / "done"
         self.failed_dir = Path(self.failed_dir) if self.failed_dir else self.inbox.absolute().parent / "failed"
 
+    @property
+    def db_path(self) -> Path:
+        return self.settings.db
 
-class UsageError(Exception):
-    pass
+    @property
+    def settle_s(self) -> float:
+        return self.settings.settle_s
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -98,6 +103,9 @@ def _inside(path: Path, folder: Path) -> bool:
 def validate(options: InboxOptions) -> None:
     if not options.inbox.is_dir():
         raise UsageError(f"{options.inbox}: not a folder")
+    if options.db_path.is_dir():
+        raise UsageError(f"--db {options.db_path} is a folder; "
+                         f"give the database file, e.g. {options.db_path / 'congvan.db'}")
     for name, folder in (("--done", options.done_dir), ("--failed", options.failed_dir)):
         assert folder is not None
         if _inside(options.inbox, folder):
@@ -106,17 +114,25 @@ def validate(options: InboxOptions) -> None:
         raise UsageError("--done and --failed must be different folders")
 
 
-def scan(inbox: Path, exclude: list[Path] = (), now: float | None = None) -> list[Found]:  # type: ignore[assignment]
-    """Regular files under `inbox` that may be letters, in a stable order."""
+def scan(inbox: Path, exclude: list[Path] = (), now: float | None = None,  # type: ignore[assignment]
+         on_error: Callable[[OSError], None] | None = None) -> list[Found]:
+    """Regular files under `inbox` that may be letters, in a stable order.
+
+    Symbolic links are never followed nor resolved (a link loop is just a
+    link), and a folder that cannot be listed is reported to `on_error` and
+    passed over: the scan itself never fails on what the inbox holds.
+    """
     now = time.time() if now is None else now
-    excluded = {p.resolve() for p in exclude}
+    # realpath, not Path.resolve: it never raises, even on a symlink loop.
+    excluded = {os.path.realpath(p) for p in exclude}
     found: list[Found] = []
-    for root, dirs, files in os.walk(inbox):
+    for root, dirs, files in os.walk(inbox, onerror=on_error):
         root_path = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (root_path / d).resolve() not in excluded)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(root_path / d)
+                         and os.path.realpath(root_path / d) not in excluded)
         for name in sorted(files):
             path = root_path / name
-            if is_ignored(path) or path.resolve() in excluded:
+            if is_ignored(path):
                 continue
             try:
                 info = path.lstat()
@@ -124,6 +140,8 @@ def scan(inbox: Path, exclude: list[Path] = (), now: float | None = None) -> lis
                 continue  # gone since the listing
             if not stat.S_ISREG(info.st_mode):
                 continue  # symlinks, sockets, fifos: not letters, and not ours to move
+            if os.path.realpath(path) in excluded:
+                continue
             changed = max(info.st_mtime, info.st_ctime)
             found.append(Found(path, info.st_size, info.st_mtime_ns, max(0.0, now - changed)))
     return found
@@ -179,6 +197,8 @@ class Log:
     err: TextIO = field(default_factory=lambda: sys.stderr)
 
     def _emit(self, event: dict[str, Any], text: str) -> None:
+        # Paths and causes come from file names: printable, one line, UTF-8 (see files.shown).
+        event = {k: shown(v) if isinstance(v, str) else v for k, v in event.items()}
         if self.as_json:
             event = {"time": datetime.now().astimezone().isoformat(timespec="seconds"), **event}
             self.out.write(json.dumps(event, ensure_ascii=False) + "\n")
@@ -192,23 +212,24 @@ class Log:
             "moved_to": outcome.moved_to, "document_id": outcome.document_id,
             "seconds": round(outcome.seconds, 3),
         }
-        where = f" -> {outcome.moved_to}" if outcome.moved_to else ""
+        path = shown(outcome.path)
+        where = f" -> {shown(outcome.moved_to)}" if outcome.moved_to else ""
         if outcome.status == "stored":
             record = outcome.record
             tasks = len(record.tasks) if record else 0
             event.update(pages=outcome.pages, tasks=tasks, doc_number=record.doc_number if record else None)
-            text = (f"stored    {outcome.path}{where} (document {outcome.document_id}"
+            text = (f"stored    {path}{where} (document {outcome.document_id}"
                     f"{', ' + record.doc_number if record and record.doc_number else ''}, "
                     f"{outcome.pages} page{'s' if outcome.pages != 1 else ''}, {tasks} task{'s' if tasks != 1 else ''}, "
                     f"{outcome.seconds:.1f} s)")
         elif outcome.status == "duplicate":
-            text = f"duplicate {outcome.path}{where} (already document {outcome.document_id})"
+            text = f"duplicate {path}{where} (already document {outcome.document_id})"
         elif outcome.status == "failed":
             assert outcome.error is not None
             event.update(stage=outcome.error.stage, cause=outcome.error.cause)
-            text = f"failed    {outcome.path}{where}: {outcome.error.cause} (stage {outcome.error.stage})"
+            text = f"failed    {path}{where}: {shown(outcome.error.cause)} (stage {outcome.error.stage})"
         else:
-            text = f"skipped   {outcome.path}: {outcome.note}"
+            text = f"skipped   {path}: {outcome.note}"
         if outcome.note and outcome.status != "skipped":
             text += f"; {outcome.note}"
         if outcome.note:
@@ -218,17 +239,18 @@ class Log:
     def waiting(self, found: Found, settle_s: float) -> None:
         self._emit(
             {"event": "document", "status": "waiting", "path": str(found.path), "age_seconds": round(found.age, 1)},
-            f"waiting   {found.path}: changed {found.age:.0f} s ago (settle {settle_s:g} s); left for the next run",
+            f"waiting   {shown(found.path)}: changed {found.age:.0f} s ago (settle {settle_s:g} s); left for the next run",
         )
 
     def planned(self, path: Path, status: str, detail: str) -> None:
         self._emit({"event": "dry-run", "status": status, "path": str(path), "detail": detail},
-                   f"{status:<9} {path}: {detail}")
+                   f"{status:<9} {shown(path)}: {shown(detail)}")
 
     def summary(self, counts: dict[str, Any], text: str) -> None:
         self._emit({"event": "summary", **counts}, text)
 
     def error(self, event: dict[str, Any], text: str) -> None:
+        text = shown(text)
         self.err.write(f"congvan: {text}\n")
         self.err.flush()
         if self.as_json:
@@ -261,6 +283,7 @@ def file_known(ready: list[Found], db_path: Path, done_dir: Path, log: Log,
     if not ready or not db_path.exists():
         return ready, []
     connection = sqlite3.connect(db_path, timeout=30)
+    connection.execute("PRAGMA busy_timeout = 30000")
     try:
         if connection.execute("select 1 from sqlite_master where type = 'table' and name = 'documents'").fetchone() is None:
             return ready, []
@@ -284,6 +307,8 @@ def file_known(ready: list[Found], db_path: Path, done_dir: Path, log: Log,
             try:
                 moved_to = str(move_file(found.path, done_folder(done_dir)))
             except OSError as error:
+                if database_error(error, db_path) is not None:
+                    raise
                 note = f"stored, but could not be moved to {done_dir} ({error.strerror or error})"
             outcome = Filed(found.path, row[0], moved_to, note, time.monotonic() - began)
             filed.append(outcome)
@@ -294,103 +319,146 @@ def file_known(ready: list[Found], db_path: Path, done_dir: Path, log: Log,
 
 
 def run_inbox(options: InboxOptions, log: Log | None = None) -> int:
-    """One pass over the inbox; returns the exit code."""
+    """One pass over the inbox; returns the exit code (an `ExitCode`)."""
     log = log or Log(as_json=options.log_json)
     try:
         validate(options)
     except UsageError as error:
         log.error({"event": "usage", "error": str(error)}, str(error))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     assert options.done_dir is not None and options.failed_dir is not None
     db = options.db_path
     exclude = [options.done_dir, options.failed_dir, db, db.with_name(db.name + "-wal"),
                db.with_name(db.name + "-shm"), lock_path_for(db)]
-    if options.dry_run:
-        return _dry_run(options, exclude, log)
-    lock = RunLock(lock_path_for(db))
+    started = time.monotonic()
+    progress = _Progress()
     try:
-        lock.acquire()
-    except Locked as error:
-        log.error({"event": "locked", "lock": str(error.path), "holder": error.holder},
-                  f"{error}; this run exits without doing anything (exit {EXIT_LOCKED})")
-        return EXIT_LOCKED
-    try:
-        return _run_locked(options, exclude, log)
-    except ClusterLost as error:  # what was committed stays; the rest is left for the next run
-        log.error({"event": "cluster-lost", "error": error.one_line(), "exit_code": int(error.exit_code)},
-                  f"{error.one_line()} (exit {int(error.exit_code)})")
-        return int(error.exit_code)
-    finally:
-        lock.release()
+        if options.dry_run:
+            return _dry_run(options, exclude, log)
+        lock = RunLock(lock_path_for(db))
+        try:
+            lock.acquire()
+        except Locked as error:
+            log.error({"event": "locked", "lock": str(error.path), "holder": error.holder},
+                      f"{error}; this run exits without doing anything (exit {ExitCode.LOCKED:d})")
+            return ExitCode.LOCKED
+        try:
+            return _run_locked(options, exclude, log, progress)
+        except ClusterLost as error:  # what was committed stays; the rest is left for the next run
+            log.error({"event": "cluster-lost", "error": error.one_line(), "exit_code": int(error.exit_code)},
+                      f"{error.one_line()} (exit {int(error.exit_code)})")
+            return error.exit_code
+        finally:
+            lock.release()
+    except Exception as error:
+        trouble = error if isinstance(error, DatabaseError) else database_error(error, db)
+        if trouble is None:
+            raise  # a bug: the CLI's wrapper logs it once (ExitCode.INTERNAL)
+        code = trouble.exit_code
+        log.error({"event": "error", "kind": "database", "error": trouble.one_line(), "exit_code": int(code)},
+                  f"{trouble.one_line()}; the run stops here, nothing half-written is kept (exit {code:d})")
+        _log_summary(log, options, progress.summary, progress.seen, progress.waiting, progress.filed,
+                     time.monotonic() - started, code, error=trouble.one_line())
+        return code
 
 
-def _run_locked(options: InboxOptions, exclude: list[Path], log: Log) -> int:
+@dataclass
+class _Progress:
+    """How far a pass got, for the summary of a pass the database stopped."""
+
+    seen: int = 0
+    waiting: int = 0
+    filed: int = 0
+    summary: Any = None
+
+    def __post_init__(self) -> None:
+        self.summary = _empty_summary(None)
+
+
+def _empty_summary(stopped: str | None) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(count=lambda status: 0, not_started=0, pages_ocr=0, tasks=0, stopped=stopped,
+                           internal_errors=0)
+
+
+def _run_locked(options: InboxOptions, exclude: list[Path], log: Log, progress: _Progress) -> int:
     assert options.done_dir is not None
     started = time.monotonic()
-    found = scan(options.inbox, exclude)
+
+    def unlistable(error: OSError) -> None:
+        log.error({"event": "folder", "path": str(error.filename), "error": error.strerror},
+                  f"{error.filename}: cannot list this folder ({error.strerror}); its files are left")
+
+    found = scan(options.inbox, exclude, on_error=unlistable)
     ready = [f for f in found if f.age >= options.settle_s]
     waiting = [f for f in found if f.age < options.settle_s]
+    progress.seen, progress.waiting = len(found), len(waiting)
     for item in waiting:
         log.waiting(item, options.settle_s)
     with StopFlag() as stop:
         rest, filed = file_known(ready, options.db_path, options.done_dir, log, stop)
-        summary = _ingest(options, rest, log, stop) if rest and not stop() else None
+        progress.filed = len(filed)
+        summary = _ingest(options, rest, log, stop, progress) if rest and not stop() else None
     if summary is None:
-        from types import SimpleNamespace
-
-        summary = SimpleNamespace(count=lambda status: 0, not_started=0, pages_ocr=0, tasks=0, stopped=stop())
+        summary = _empty_summary(stop())
         if stop():
             summary.not_started = len(rest)
-    code = EXIT_FAILED if summary.count("failed") else EXIT_OK
+    code = ExitCode.INPUT_FAILED if summary.count("failed") else ExitCode.OK
     _log_summary(log, options, summary, len(found), len(waiting), len(filed), time.monotonic() - started, code)
     return code
 
 
-def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag) -> Summary:
+def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag, progress: _Progress) -> Summary:
+    from pipeline.jobs.cluster import open_runner
     from pipeline.jobs.ingest import Ingestor
-    from pipeline.stages import ocr
     from pipeline.stages.store import open_db
 
-    if options.page_timeout_s:
-        ocr.PAGE_TIMEOUT_S = options.page_timeout_s
-    from pipeline.jobs.cluster import open_runner
-
     db = open_db(options.db_path)
-    with open_runner(options.scheduler) as runner, \
-            Ingestor(db, jobs=options.jobs, failed_dir=options.failed_dir, done_dir=options.done_dir,
+    with open_runner(options.settings.scheduler) as runner, \
+            Ingestor(db, failed_dir=options.failed_dir, done_dir=options.done_dir, settings=options.settings,
                      on_outcome=log.outcome, check=unchanged({f.path: f for f in files}), should_stop=stop,
-                     runner=runner, ocr_engine=options.ocr_engine) as ingestor:
+                     runner=runner) as ingestor:
+        progress.summary = ingestor.summary
         return ingestor.run(f.path for f in files)
 
 
 def _log_summary(log: Log, options: InboxOptions, summary: Any, seen: int, waiting: int, filed: int,
-                 seconds: float, code: int) -> None:
+                 seconds: float, code: int, error: str | None = None) -> None:
     left = waiting + summary.count("skipped") + summary.not_started
     counts = {
         "files": seen, "stored": summary.count("stored"), "duplicates": summary.count("duplicate") + filed,
         "failed": summary.count("failed"), "left": left, "waiting": waiting,
         "skipped": summary.count("skipped"), "not_started": summary.not_started,
         "pages_ocr": summary.pages_ocr, "tasks": summary.tasks, "seconds": round(seconds, 2),
-        "stopped": summary.stopped, "exit_code": code, "db": str(options.db_path),
+        "internal_errors": summary.internal_errors,
+        "stopped": summary.stopped, "exit_code": int(code), "db": str(options.db_path),
     }
+    if error:
+        counts["error"] = error
     rate = summary.pages_ocr / seconds * 60 if seconds > 0 else 0.0
     text = (f"congvan inbox {options.inbox}: {seen} files: {counts['stored']} stored, "
             f"{counts['duplicates']} duplicates, {counts['failed']} failed, {left} left for the next run; "
             f"{summary.tasks} tasks; {summary.pages_ocr} pages OCR'd ({rate:.1f} pages/min); "
             f"{seconds:.1f} s -> {options.db_path}")
+    if summary.internal_errors:
+        text += f"; {summary.internal_errors} internal errors (a bug: tracebacks logged above)"
     if summary.stopped:
         text += f"; stopped early by {summary.stopped}"
-    text += f"; exit {code}"
+    if error:
+        text += f"; stopped by a database error: {error}"
+    text += f"; exit {code:d}"
     log.summary(counts, text)
 
 
 def _dry_run(options: InboxOptions, exclude: list[Path], log: Log) -> int:
     """What a run would do now; reads files and the database, changes nothing."""
+    from pipeline.core.database import connect_readonly
     from pipeline.stages.load import identify
 
     db: sqlite3.Connection | None = None
     if options.db_path.exists():
-        db = sqlite3.connect(f"file:{options.db_path.absolute()}?mode=ro", uri=True)
+        db = connect_readonly(options.db_path, require_documents=False)
 
     def known(sha256: str) -> int | None:
         if db is None:
@@ -415,6 +483,11 @@ def _dry_run(options: InboxOptions, exclude: list[Path], log: Log) -> int:
             counts["fail"] += 1
             log.planned(item.path, "fail", f"{error.cause} (would go to {options.failed_dir})")
             continue
+        except Exception as error:  # one file never stops the listing either
+            log_internal.error("internal error on %s", shown(item.path), exc_info=error)
+            counts["fail"] += 1
+            log.planned(item.path, "fail", f"internal error: {type(error).__name__} (would go to {options.failed_dir})")
+            continue
         doc_id = known(source.sha256)
         if doc_id is not None:
             counts["duplicates"] += 1
@@ -432,4 +505,4 @@ def _dry_run(options: InboxOptions, exclude: list[Path], log: Log) -> int:
                 f"dry run over {options.inbox}: {counts['files']} files: {counts['process']} would be processed, "
                 f"{counts['duplicates']} duplicates, {counts['fail']} would fail on reading, "
                 f"{counts['waiting']} still settling; nothing was changed")
-    return EXIT_OK
+    return ExitCode.OK

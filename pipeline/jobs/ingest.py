@@ -11,10 +11,18 @@ are committed, and a file already in the database goes there too: a run killed
 between the commit and the move is completed by the next run, which finds the
 sha256 and moves the file as a duplicate.  With `failed_dir`, a file that
 fails goes there with a `.error.txt` beside it.  Nothing is ever deleted.
+
+One file never stops a batch: any exception while handling it (reading,
+naming, OCR, restore, extract, store, moving) becomes that file's failure,
+with its stage and a one-line cause.  An exception congvan did not expect is
+logged once with its traceback (logger `congvan`) and counted in
+`Summary.internal_errors`.  Only trouble with the database or the disk itself
+(`core.errors.database_error`) ends the run, as a `DatabaseError`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -28,7 +36,7 @@ from typing import Literal, Protocol
 
 from sqlite_utils import Database
 
-from pipeline.core.errors import BadInput
+from pipeline.core.errors import BadInput, database_error
 from pipeline.core.files import (  # noqa: F401
     IGNORED_NAMES,
     IGNORED_SUFFIXES,
@@ -37,9 +45,10 @@ from pipeline.core.files import (  # noqa: F401
     move_aside,
     move_file,
     move_file_to,
+    shown,
     unique_destination,
 )
-from pipeline.core.settings import DEFAULT_OCR_ENGINE as DEFAULT_ENGINE
+from pipeline.core.settings import Settings
 from pipeline.core.types import DocumentText, InputFile, PageText, Record, RestoredText
 from pipeline.core.vietnamese import looks_vietnamese, words
 from pipeline.stages.load import identify, load
@@ -53,6 +62,8 @@ from pipeline.stages.ocr import (
     submit_pages,
 )
 from pipeline.stages.store import document_id, record_failure, store
+
+log = logging.getLogger("congvan")
 
 
 def collect_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -83,22 +94,35 @@ def check_language(text: DocumentText) -> None:
         raise BadInput(text.source.path, "not a Vietnamese letter (its text reads as another language)", stage="ocr")
 
 
-def finish(text: DocumentText) -> tuple[Record, RestoredText]:
+class Stage:
+    """Which stage a document is in, so an unexpected exception can name it."""
+
+    def __init__(self, name: str = "load") -> None:
+        self.name = name
+
+
+def finish(text: DocumentText, stage: Stage | None = None) -> tuple[Record, RestoredText]:
     """The stages after OCR: language check, restore, extract."""
     # Imported here: the models behind them are only needed once a new
     # document arrives, and a run over known files should start fast.
     from pipeline.stages.extract import extract
     from pipeline.stages.restore import restore
 
+    stage = stage or Stage()
+    stage.name = "ocr"
     check_language(text)
+    stage.name = "restore"
     restored = restore(text)
+    stage.name = "extract"
     return extract(restored), restored
 
 
 def process_file(path: Path | str, pool: Executor | None = None,
-                 ocr_engine: str = DEFAULT_ENGINE) -> tuple[Record, RestoredText]:
-    """Run one file through load, preprocess, OCR, restore and extract."""
-    return finish(ocr_document(load(identify(Path(path))), pool, engine=ocr_engine))
+                 settings: Settings | None = None) -> tuple[Record, RestoredText]:
+    """Run one file through load, preprocess, OCR, restore and extract (the OCR engine of `settings`)."""
+    settings = settings or Settings()
+    document = load(identify(Path(path)), max_page_pixels=settings.max_page_pixels)
+    return finish(ocr_document(document, pool, settings=settings))
 
 
 # reprocessed: a known file read again (`--reprocess`), its rows rewritten, corrections kept.
@@ -126,6 +150,7 @@ class Summary:
     pages_ocr: int = 0
     stopped: str | None = None  # why the run stopped early (a signal), if it did
     not_started: int = 0  # files never looked at because the run stopped early
+    internal_errors: int = 0  # failures from an exception congvan did not expect (a bug; logged with traceback)
 
     def count(self, status: Status) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -203,16 +228,16 @@ class Ingestor:
                  done_dir: Path | None = None,
                  check: Callable[[Path], str | None] | None = None,
                  should_stop: Callable[[], str | None] | None = None,
+                 settings: Settings | None = None,
                  reprocess: bool = False,
-                 runner: DocumentRunner | None = None,
-                 ocr_engine: str = DEFAULT_ENGINE) -> None:
+                 runner: DocumentRunner | None = None) -> None:
         self.db = db
+        self.settings = settings or Settings()
         # Known files are read again and their rows rewritten (store(replace=True)),
         # keeping their ids and every correction: after a better model, say.
         self.reprocess = reprocess
         self.runner = runner
-        self.ocr_engine = ocr_engine
-        self.jobs = jobs or os.cpu_count() or 1
+        self.jobs = jobs or self.settings.jobs or os.cpu_count() or 1
         self.failed_dir = failed_dir
         self.done_dir = done_dir
         self.on_page = on_page
@@ -275,11 +300,24 @@ class Ingestor:
             self._report(Outcome(path, "skipped", note=reason))
         return reason is None
 
+    def _unexpected(self, path: Path, stage: str, error: Exception) -> BadInput:
+        """An exception nobody planned for, as this file's failure (or the run's end, for the database)."""
+        trouble = database_error(error, self.settings.db)
+        if trouble is not None:
+            raise trouble from error
+        self.summary.internal_errors += 1
+        log.error("internal error on %s (stage %s); the file fails, the run goes on",
+                  shown(path), stage, exc_info=error)
+        first_line = (str(error).strip().splitlines() or [""])[0][:200]
+        return BadInput(path, f"internal error: {type(error).__name__}" + (f": {first_line}" if first_line else ""),
+                        stage=stage)
+
     def _start(self, path: Path) -> _InFlight | None:
         began = time.monotonic()
-        if not self._checked(path):
-            return None
+        stage = "load"
         try:
+            if not self._checked(path):
+                return None
             source = identify(path)
             if not self._checked(path):
                 return None
@@ -291,11 +329,15 @@ class Ingestor:
             if existing is not None and not self.reprocess:
                 self._done(path, "duplicate", existing, began=began)
                 return None
-            document = load(source)
+            document = load(source, max_page_pixels=self.settings.max_page_pixels)
+            stage = "ocr"
             # Text needs no pool: a run over text files never starts one.
-            pending = submit_pages(document, self.pool if document.needs_ocr else _NO_POOL, self.ocr_engine)
+            pending = submit_pages(document, self.pool if document.needs_ocr else _NO_POOL, self.settings)
         except BadInput as error:
             self._fail(path, error, None, began)
+            return None
+        except Exception as error:  # one file never stops the batch
+            self._fail(path, self._unexpected(path, stage, error), None, began)
             return None
         item = _InFlight(source, pending, began)
         self._in_flight[source.sha256] = item
@@ -303,6 +345,7 @@ class Ingestor:
 
     def _finish(self, item: _InFlight, window: Iterable[_InFlight] = ()) -> None:
         path, sha256 = item.source.path, item.source.sha256
+        stage = Stage("ocr")
         try:
             try:
                 text = collect_pages(item.pending, self._count_page)
@@ -313,21 +356,30 @@ class Ingestor:
                 if isinstance(error.__cause__, TimeoutError):
                     self._restart_pool(window)  # the stuck worker would hold a core all night
                 raise
-            record, restored = finish(text)
+            record, restored = finish(text, stage)
+            stage.name = "store"
+            record.source = shown(record.source)  # a name that is not UTF-8 cannot be stored as text
+            _test_delay(path)
+            known = self.reprocess and document_id(self.db, sha256) is not None
+            doc_id = store(self.db, record, restored, replace=self.reprocess)
         except BadInput as error:
-            del self._in_flight[sha256]
-            self._fail(path, error, sha256, item.started)
-            for copy in item.copies:
-                self._fail(copy, BadInput(copy, error.cause, error.stage), sha256, item.started)
+            self._failed_document(item, error)
             return
-        _test_delay(path)
-        known = self.reprocess and document_id(self.db, sha256) is not None
-        doc_id = store(self.db, record, restored, replace=self.reprocess)
+        except Exception as error:  # one file never stops the batch
+            self._failed_document(item, self._unexpected(path, stage.name, error))
+            return
         _test_after_commit()
         del self._in_flight[sha256]
         self._done(path, "reprocessed" if known else "stored", doc_id, record, item.started)
         for copy in item.copies:
             self._done(copy, "duplicate", doc_id, began=item.started)
+
+    def _failed_document(self, item: _InFlight, error: BadInput) -> None:
+        path, sha256 = item.source.path, item.source.sha256
+        del self._in_flight[sha256]
+        self._fail(path, error, sha256, item.started)
+        for copy in item.copies:
+            self._fail(copy, BadInput(copy, error.cause, error.stage), sha256, item.started)
 
     def _restart_pool(self, window: Iterable[_InFlight]) -> None:
         """Replace a broken or stuck pool and send it the pages still wanted."""
@@ -335,7 +387,7 @@ class Ingestor:
             kill_pool(self._pool)
             self._pool = None
         for other in window:
-            other.pending = submit_pages(other.pending.document, self.pool, self.ocr_engine)
+            other.pending = submit_pages(other.pending.document, self.pool, self.settings)
 
     def _count_page(self, page: PageText) -> None:
         if page.source == "ocr":
@@ -352,13 +404,32 @@ class Ingestor:
                 moved_to = str(move_file(path, done_folder(self.done_dir)))
             except OSError as error:
                 note = f"stored, but could not be moved to {self.done_dir} ({error.strerror or error})"
+            except Exception as error:  # the row is committed; the next run moves the file as a duplicate
+                log.error("internal error moving %s", shown(path), exc_info=error)
+                self.summary.internal_errors += 1
+                note = f"stored, but could not be moved to {self.done_dir} ({type(error).__name__})"
         self._report(Outcome(path, status, doc_id, record, pages=record.pages if record else 0,
                              moved_to=moved_to, note=note, seconds=_since(began)))
 
     def _fail(self, path: Path, error: BadInput, sha256: str | None, began: float | None = None) -> None:
-        moved_to = move_aside(path, self.failed_dir, error) if self.failed_dir else None
-        record_failure(self.db, str(path), error.cause, error.stage, sha256, moved_to)
-        self._report(Outcome(path, "failed", error=error, moved_to=moved_to, seconds=_since(began)))
+        moved_to, note = None, None
+        if self.failed_dir is not None:
+            try:
+                moved_to = move_aside(path, self.failed_dir, error)
+            except Exception as move_error:  # move_aside handles OSError itself; anything else is a bug
+                log.error("internal error moving %s aside", shown(path), exc_info=move_error)
+                self.summary.internal_errors += 1
+            if moved_to is None:
+                note = f"left in place: could not be moved to {self.failed_dir}"
+        try:
+            record_failure(self.db, shown(path), shown(error.cause), error.stage, sha256,
+                           shown(moved_to) if moved_to else None)
+        except Exception as db_error:
+            trouble = database_error(db_error, self.settings.db)
+            if trouble is not None:
+                raise trouble from db_error
+            raise
+        self._report(Outcome(path, "failed", error=error, moved_to=moved_to, note=note, seconds=_since(began)))
 
     def _report(self, outcome: Outcome) -> None:
         self.summary.outcomes.append(outcome)

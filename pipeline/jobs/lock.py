@@ -14,9 +14,11 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.core.errors import DatabaseError, RunLocked
 
-class Locked(Exception):
-    """Another process holds the lock."""
+
+class Locked(RunLocked):
+    """Another process holds the lock (exit code 3)."""
 
     def __init__(self, path: Path, holder: str) -> None:
         super().__init__(f"another congvan run holds {path}" + (f" ({holder})" if holder else ""))
@@ -25,7 +27,13 @@ class Locked(Exception):
 
 
 def lock_path_for(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".lock")
+    """`DB.lock` beside the database the path leads to.
+
+    Resolved first: `--db` through a symlink locks the same file as a run
+    given the real path, so the two never write one database at once.
+    """
+    real = Path(os.path.realpath(db_path))
+    return real.with_name(real.name + ".lock")
 
 
 class RunLock:
@@ -36,8 +44,13 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        """Take the lock; `Locked` when another run has it, `DatabaseError` when
+        the lock file cannot be made (no room, a read-only folder)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            raise DatabaseError(f"cannot create the lock file {self.path}: {error.strerror or error}") from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -47,8 +60,11 @@ class RunLock:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}, started {datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}, started {datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode())
+        except OSError:
+            pass  # a full disk: the lock is held all the same, only the note for a second run is missing
         self._fd = fd
         # A forked child (an OCR worker) must not keep the lock alive after
         # this process dies: it closes its copy of the descriptor at once.

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.core.errors import BadInput
+from pipeline.core.settings import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_PAGE_TIMEOUT_S, Settings
 from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Table, TextSource
 from pipeline.engines import DEFAULT_ENGINE, OcrEngine, OcrFailed, PageTimedOut, get_engine, slot_reader
 from pipeline.engines.tesseract import words_to_text  # noqa: F401  (kept importable from here)
@@ -31,10 +32,11 @@ from pipeline.stages.preprocess import is_blank, preprocess_page, rotate_right_a
 from pipeline.stages.table_scan import cv2_error, read_tables
 
 log = logging.getLogger(__name__)
-# A page that takes longer than this is given up (Tesseract cancels it) and its
-# document fails, so one bad page cannot stall a batch.  A page may be read
-# twice (upright check), so waiting on one allows a little over twice this.
-PAGE_TIMEOUT_S = 180.0
+# A page that takes longer than `Settings.page_timeout_s` is given up (the
+# engine cancels it) and its document fails, so one bad page cannot stall a
+# batch.  A page may be read twice (upright check), so waiting on one allows
+# a little over twice this.  The value travels in each PageJob to the workers.
+PAGE_TIMEOUT_S = DEFAULT_PAGE_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class PageJob:
     dpi: int = 300
     timeout: float | None = None  # seconds per engine call; None: PAGE_TIMEOUT_S
     engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
+    max_pixels: int = DEFAULT_MAX_PAGE_PIXELS  # Settings.max_page_pixels: no upscaling past it
 
 
 # (A page whose mean word confidence is under its engine's `upright_confidence`
@@ -58,12 +61,13 @@ READ_HEADER_SLOTS = True
 
 
 def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotation: bool = True,
-               timeout: float | None = None, engine: str = DEFAULT_ENGINE) -> PageText:
+               timeout: float | None = None, engine: str = DEFAULT_ENGINE,
+               max_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> PageText:
     """Preprocess and OCR one page image with the engine named `engine`, turning it upright if it reads badly."""
     reader = get_engine(engine)
     if getattr(reader, "straightens", False):
         return _read_straightening(reader, image, dpi, number, detect_rotation, timeout or PAGE_TIMEOUT_S)
-    prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation)
+    prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation, max_pixels=max_pixels)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
     grey = grey_page(image, dpi, prepared, prepared.rotated_by) if reader.reads_grey else None
@@ -140,20 +144,23 @@ def read_page(job: PageJob) -> PageText:
         os.write(2, f"congvan-test: reading page {job.number}\n".encode())
     image = job.image if job.image is not None else rasterise_pdf_page(job.pdf)  # type: ignore[arg-type]
     dpi = job.dpi if job.image is not None else job.pdf.dpi  # type: ignore[union-attr]
-    return read_image(image, dpi, job.number, timeout=job.timeout, engine=job.engine)
+    return read_image(image, dpi, job.number, timeout=job.timeout, engine=job.engine, max_pixels=job.max_pixels)
 
 
-def _jobs_for(document: LoadedDocument, engine: str = DEFAULT_ENGINE) -> list[PageJob]:
+def _jobs_for(document: LoadedDocument, settings: Settings | None = None, engine: str | None = None) -> list[PageJob]:
+    settings = settings or Settings()
+    timeout, max_pixels = settings.page_timeout_s, settings.max_page_pixels
+    engine = engine or settings.ocr_engine
     jobs = []
     for page in document.pages:
         if page.text is not None:
             continue
         if page.image is not None:
-            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, timeout=PAGE_TIMEOUT_S,
-                                engine=engine))
+            jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, timeout=timeout,
+                                engine=engine, max_pixels=max_pixels))
         else:
-            jobs.append(PageJob(number=page.number, pdf=PdfPageRef(document.source.path, page.number, page.dpi),
-                                timeout=PAGE_TIMEOUT_S, engine=engine))
+            ref = PdfPageRef(document.source.path, page.number, page.dpi, max_pixels=max_pixels)
+            jobs.append(PageJob(number=page.number, pdf=ref, timeout=timeout, engine=engine, max_pixels=max_pixels))
     return jobs
 
 
@@ -232,29 +239,33 @@ class PendingText:
 
     document: LoadedDocument
     futures: dict[int, Future]
+    settings: Settings = Settings()
 
 
-def submit_pages(document: LoadedDocument, pool: Executor, engine: str = DEFAULT_ENGINE) -> PendingText:
-    """Queue every page that needs OCR, to be read by the engine named `engine`; returns at once."""
-    return PendingText(document, {job.number: pool.submit(read_page, job) for job in _jobs_for(document, engine)})
+def submit_pages(document: LoadedDocument, pool: Executor, settings: Settings | None = None,
+                 engine: str | None = None) -> PendingText:
+    """Queue every page that needs OCR, to be read by the settings' engine (or `engine`); returns at once."""
+    settings = settings or Settings()
+    futures = {job.number: pool.submit(read_page, job) for job in _jobs_for(document, settings, engine)}
+    return PendingText(document, futures, settings)
 
 
 def collect_pages(pending: PendingText, on_page: Callable[[PageText], None] | None = None) -> DocumentText:
     """Wait for a document's pages and assemble its text."""
     document = pending.document
+    timeout = pending.settings.page_timeout_s
     read: dict[int, PageText] = {}
     try:
         for number, future in pending.futures.items():
-            # Safety net only: Tesseract itself stops after PAGE_TIMEOUT_S,
+            # Safety net only: Tesseract itself stops after the page timeout,
             # twice per page at most, and pages queue behind others.
-            read[number] = future.result(timeout=PAGE_TIMEOUT_S * 4)
+            read[number] = future.result(timeout=timeout * 4)
             if on_page:
                 on_page(read[number])
     except OcrFailed as error:
         raise BadInput(document.source.path, f"OCR failed ({error})", stage="ocr") from error
     except (PageTimedOut, TimeoutError) as error:
-        raise BadInput(document.source.path, f"OCR timed out on a page after {PAGE_TIMEOUT_S:g} s",
-                       stage="ocr") from error
+        raise BadInput(document.source.path, f"OCR timed out on a page after {timeout:g} s", stage="ocr") from error
     finally:
         for future in pending.futures.values():
             future.cancel()
@@ -284,7 +295,8 @@ def ocr_document(
     document: LoadedDocument,
     pool: Executor | None = None,
     on_page: Callable[[PageText], None] | None = None,
-    engine: str = DEFAULT_ENGINE,
+    settings: Settings | None = None,
+    engine: str | None = None,
 ) -> DocumentText:
-    """OCR the pages that need it (in `pool` when given) with the engine named `engine`, and keep the rest."""
-    return collect_pages(submit_pages(document, pool or InlineExecutor(), engine), on_page)
+    """OCR the pages that need it (in `pool` when given) with the settings' engine (or `engine`), keep the rest."""
+    return collect_pages(submit_pages(document, pool or InlineExecutor(), settings, engine), on_page)

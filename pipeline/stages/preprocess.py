@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.core.settings import DEFAULT_MAX_PAGE_PIXELS
+
 TARGET_DPI = 300
 MAX_DESKEW_DEGREES = 10.0
 # Tesseract's own line finder absorbs a skew this small; turning a whole
@@ -34,12 +36,21 @@ class PreparedImage:
     blank: bool = False  # no ink worth reading on the page
 
 
-def upscale(image: np.ndarray, dpi: int) -> tuple[np.ndarray, int]:
+def upscale(image: np.ndarray, dpi: int, max_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> tuple[np.ndarray, int]:
+    """Bring a low-resolution page up to ~TARGET_DPI, never past `max_pixels`.
+
+    The budget wins over the resolution: a huge image that claims a low dpi
+    (a 9000 x 9000 PNG "at 50 dpi") is read as it is rather than blown up
+    six-fold into gigabytes.
+    """
     if dpi >= TARGET_DPI * 0.8:
         return image, dpi
-    scale = TARGET_DPI / max(dpi, 1)
+    pixels = image.shape[0] * image.shape[1]
+    scale = min(TARGET_DPI / max(dpi, 1), (max_pixels / max(pixels, 1)) ** 0.5)
+    if scale <= 1.05:
+        return image, dpi
     resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    return resized, TARGET_DPI
+    return resized, int(round(dpi * scale))
 
 
 def is_blank(image: np.ndarray) -> bool:
@@ -57,7 +68,7 @@ def is_blank(image: np.ndarray) -> bool:
     # Letters are many small components; noise is few or tiny.
     areas, heights = stats[1:, cv2.CC_STAT_AREA], stats[1:, cv2.CC_STAT_HEIGHT]
     glyph_like = np.count_nonzero((areas > 2) & (heights < small.shape[0] / 10))
-    return glyph_like < 30
+    return bool(glyph_like < 30)
 
 
 def rotate_right_angle(image: np.ndarray, degrees: int) -> np.ndarray:
@@ -145,8 +156,9 @@ def clean(image: np.ndarray) -> np.ndarray:
     return cv2.threshold(denoised, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
 
 
-def preprocess_page(image: np.ndarray, dpi: int = TARGET_DPI, detect_rotation: bool = True) -> PreparedImage:
-    image, dpi = upscale(image, dpi)
+def preprocess_page(image: np.ndarray, dpi: int = TARGET_DPI, detect_rotation: bool = True,
+                    max_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> PreparedImage:
+    image, dpi = upscale(image, dpi, max_pixels)
     if is_blank(image):
         return PreparedImage(image=image, dpi=dpi, blank=True)
     rotated_by = detect_quarter_turn(image) if detect_rotation else 0

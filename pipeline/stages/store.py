@@ -48,6 +48,53 @@ _DOCUMENT_SCHEMA: dict[str, type] = {
     "confidence": str, "restorer": str, "text": str, "ingested_at": str,
 }
 
+# A task or reporting due date joined with its letter: the rows of `congvan
+# tasks`, the calendar and the analyst's web view (pipeline/analyst/).
+_ITEMS_TEMPLATE = """
+select 'task' as kind, t.deadline, t.responsible, t.cooperating, t.text, t.recurrence,
+       d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
+       'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid,
+       t.id as task_id, t.done_at
+  from tasks t join documents d on d.id = t.document_id
+union all
+select 'report', p.due, {owner}, null,
+       'Báo cáo ' || coalesce(p.label, '') ||
+         case when p.start is not null or p."end" is not null
+              then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end
+         {receiver},
+       null,
+       d.id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
+       'report-' || substr(d.sha256, 1, 16) || '-' || p.position, null, null
+  from reporting_periods p join documents d on d.id = p.document_id
+"""
+ITEMS_SQL = _ITEMS_TEMPLATE.format(owner="null", receiver="")
+# A report's owner (who sends it) as its responsible, and whom it goes to in its text, where the
+# database has them (issue 17; an older database gains the columns on its next write).
+ITEMS_SQL_WITH_OWNER = _ITEMS_TEMPLATE.format(
+    owner="p.owner", receiver="|| case when p.receiver is not null then ', gửi ' || p.receiver else '' end")
+
+
+def items_sql(db: Database) -> str:
+    """The listing's SQL for this database: with report owners when its reporting_periods has them."""
+    return ITEMS_SQL_WITH_OWNER if "owner" in db.table("reporting_periods").columns_dict else ITEMS_SQL
+
+
+def _task_deadlines(items: str) -> str:
+    # Dated items only: Datasette sorts nulls first, and an undated task is no deadline.
+    return f"""select items.*, substr(items.deadline, 1, 7) as deadline_month
+  from ({items}) as items
+ where items.deadline is not null"""
+
+
+# Views the analyst's web view (Datasette) facets on.  Made here, by the
+# writer, so that `congvan serve` and the other readers never write.
+VIEWS = {"task_deadlines": _task_deadlines(ITEMS_SQL)}
+
+
+def views(db: Database) -> dict[str, str]:
+    """VIEWS as this database's columns allow (report owners where it has them)."""
+    return {"task_deadlines": _task_deadlines(items_sql(db))}
+
 
 def now_iso() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
@@ -62,7 +109,17 @@ def open_db(path: Path | str) -> Database:
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 30000")
     ensure_schema(db)
+    ensure_views(db)
     return db
+
+
+def ensure_views(db: Database) -> None:
+    """Create the views, or bring them up to date; writes nothing when they are."""
+    for name, sql in views(db).items():
+        current = db.execute("select sql from sqlite_master where type = 'view' and name = ?", [name]).fetchone()
+        if current is None or sql not in current[0]:
+            with db.atomic():  # a reader never sees the view missing
+                db.create_view(name, sql, replace=True)
 
 
 def ensure_schema(db: Database) -> None:
