@@ -1,0 +1,394 @@
+"""Reading the handwritten number and day/month of a letter's header, or saying nothing.
+
+The clerk fills `Số: ____ /KH-UBND` and `ngày __ tháng __ năm 2025` by hand
+at registration.  Here, on page one at the scan's full resolution:
+
+1. the slots are found from the page pass's word boxes: the number between
+   `Số:` and the printed code's slash, the day between `ngày` and `tháng`,
+   the month between `tháng` and `năm` (OCR often glues the handwriting to a
+   printed word, `ngày$tháng`; then the printed word's width is estimated
+   from `năm`, which is always printed);
+2. the slot's ink is cut into glyphs: connected components, pieces above one
+   another merged (a 5's bar, a 7's cross), dots, colons and rules dropped,
+   two digits touching split where the ink is thinnest;
+3. each glyph is read by the project's digit recogniser
+   (pipeline/engines/digits.py), under several binarisations;
+4. a slot gets a value only when every variant reads the same digits, every
+   glyph is a digit (not `other`), and the value is well formed; its
+   confidence is the product of the glyphs' mean probabilities.
+
+The extractor (extractors/header.py) then weighs the value against what else
+the page says (the month printed, a signature's day, the arrival stamp).
+Each slot's result keeps its box on the page, for the review desk.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from pipeline.core.types import Word
+from pipeline.engines.digits import OTHER, DigitModel, load_model, normalise
+
+HEADER_PART = 0.4
+NUMBER_ANCHOR = re.compile(r"^S[ốoôóồỗộọò6ổƠơỏ]", re.I)
+CODE_WORD = re.compile(r"/\s*[A-ZĐa-z]|^[A-ZĐ]{1,6}[a-z]?-[A-ZĐ0-9]")
+DAY_ANCHOR = re.compile(r"^[nN][gq][àaáảạăâ][yv]")
+MONTH_ANCHOR = re.compile(r"th[áaàảạă]n[gq]", re.I)
+YEAR_ANCHOR = re.compile(r"^n[ăaâ]m", re.I)
+YEAR = re.compile(r"^(19|20)\d\d[.,]?$")
+# Printed widths relative to the width of `năm` (measured on dev scans: ngày 1.15, tháng 1.35).
+NGAY_PER_NAM = 1.16
+THANG_PER_NAM = 1.42
+# Binarisation variants: Otsu's threshold scaled, and a stroke thickening.
+VARIANTS = ((1.0, 0), (0.8, 0), (1.15, 0), (1.0, 1))
+MAX_DIGITS = {"number": 5, "day": 2, "month": 2}
+
+
+@dataclass
+class Slot:
+    name: str  # number, day, month
+    box: tuple[int, int, int, int]  # left, top, right, bottom on the page
+    ref_height: int  # height of the line's printed capitals
+    # Where the printed code's slash is not known from the words (`€ÉÊ/TB-STTTT`
+    # glued to the ink): look for it right of this x; the slot ends there.
+    slash_after: int | None = None
+
+
+@dataclass
+class SlotReading:
+    """What the recogniser made of one slot (kept in the record for the review desk)."""
+
+    name: str
+    value: str | None  # the digits, when every variant agreed and every glyph was a digit
+    confidence: float  # product over glyphs of the mean probability of the digit read
+    box: tuple[int, int, int, int]  # left, top, width, height on page one
+    digits: list[list[float]] = field(default_factory=list)  # per glyph: probability of each class
+    variants: list[str] = field(default_factory=list)  # the string each binarisation read (`?`: not a digit)
+    reason: str = ""  # why no value
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["digits"] = [[round(p, 3) for p in row] for row in self.digits]
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> SlotReading:
+        data = json.loads(text)
+        data["box"] = tuple(data["box"])
+        return cls(**data)
+
+
+# ----------------------------------------------------------------------------- finding the slots
+
+def _same_line(words: list[Word], start: int, limit: int = 12) -> list[Word]:
+    first = words[start]
+    return [w for w in words[start + 1:start + 1 + limit] if w.line == first.line and w.box is not None]
+
+
+def _right(word: Word) -> int:
+    assert word.box is not None
+    return word.box[0] + word.box[2]
+
+
+def find_slots(words: list[Word], page_height: int) -> list[Slot]:
+    """The number, day and month slots of the header, where the page pass's words place them."""
+    slots: list[Slot] = []
+    header = [w for w in words if w.box is not None and w.box[1] < page_height * HEADER_PART]
+    number = _number_slot(header)
+    if number:
+        slots.append(number)
+    slots += _date_slots(header)
+    return slots
+
+
+CODE_SLASH = re.compile(r"/(?=[A-ZĐ])")
+CODE_CAPS = re.compile(r"[A-ZĐ][A-ZĐ0-9]{0,6}[a-z]?-[A-ZĐ0-9]")
+
+
+def _number_slot(words: list[Word]) -> Slot | None:
+    for i, word in enumerate(words):
+        if not NUMBER_ANCHOR.match(word.text) or len(word.text) > 14 or word.box is None:
+            continue
+        if CODE_SLASH.search(word.text) or CODE_CAPS.search(word.text[2:]):
+            continue  # number and code glued to `Số`: no reliable place to cut
+        rest = _same_line(words, i, 4)
+        code = next((w for w in rest[:3] if CODE_SLASH.search(w.text) or CODE_CAPS.search(w.text)), None)
+        if code is None or code.box is None:
+            continue
+        ref = max(20, min(int(min(code.box[3], 0.8 * word.box[3])), 70))
+        # Left: after the printed `Số:` (about 1.7 capitals' height wide; less when the
+        # OCR word also swallowed handwriting, `Số298` read `Số.`).
+        left = min(_right(word), word.box[0] + int(1.7 * ref))
+        top = min(word.box[1], code.box[1])
+        bottom = max(word.box[1] + word.box[3], code.box[1] + code.box[3])
+        band = (top - int(0.9 * ref), bottom + int(0.5 * ref))
+        slash = CODE_SLASH.search(code.text)
+        if (slash and slash.start() == 0) or (not slash and CODE_CAPS.match(code.text)):
+            # `/CT-UBND`, or `KH-SYT` whose slash OCR lost: the code starts at the word.
+            right = code.box[0] + (int(0.15 * ref) if slash else 0)
+            if right - left < 0.6 * ref:
+                return None
+            return Slot("number", (left, band[0], right, band[1]), ref)
+        # Handwriting glued before the code (`//2/UBND-`, `€ÉÊ/TB-STTTT`, `49ÿC04-P6`):
+        # the slash is searched for in the ink, right of where the word's letters put it.
+        at = slash.start() if slash else CODE_CAPS.search(code.text).start()  # type: ignore[union-attr]
+        estimate = _right(code) - int(code.box[2] * (len(code.text) - at) / max(len(code.text), 1))
+        return Slot("number", (left, band[0], _right(code), band[1]), ref, slash_after=estimate - int(0.5 * ref))
+    return None
+
+
+def _wide(word: Word, expected: float) -> bool:
+    """An anchor word much wider than printed: OCR glued handwriting to it."""
+    return word.box is not None and word.box[2] > 1.25 * expected
+
+
+def _date_slots(words: list[Word]) -> list[Slot]:
+    lines: dict[int, list[Word]] = {}
+    for word in words:
+        lines.setdefault(word.line, []).append(word)
+    for line in sorted(lines):
+        row = [w for w in lines[line] if w.box is not None]
+        ngay_at = next((k for k, w in enumerate(row) if DAY_ANCHOR.match(w.text)), None)
+        if ngay_at is None:
+            continue
+        after = row[ngay_at:]
+        nam = next((w for w in after[1:] if YEAR_ANCHOR.match(w.text)), None)
+        if nam is None or not any(MONTH_ANCHOR.search(w.text) for w in after[:-1]):
+            continue
+        # The header's date line is the first with `ngày … tháng … năm`: no later line is tried.
+        return _date_line_slots(after, nam)
+    return []
+
+
+def _date_line_slots(after: list[Word], nam: Word) -> list[Slot]:
+    assert nam.box is not None
+    ngay = after[0]
+    assert ngay.box is not None
+    thang = next((w for w in after if MONTH_ANCHOR.search(w.text) and w is not nam), None)
+    nam_width = float(nam.box[2]) if len(nam.text) <= 4 else nam.box[3] * 2.5
+    ref = max(20, min(int(nam.box[3]), 60))
+    ngay_end = ngay.box[0] + int(NGAY_PER_NAM * nam_width) if _wide(ngay, NGAY_PER_NAM * nam_width) or \
+        len(ngay.text) > 5 else _right(ngay)
+    top = min(nam.box[1], ngay.box[1])
+    bottom = nam.box[1] + nam.box[3]
+    band = (top - int(0.9 * ref), bottom + int(0.6 * ref))
+    slots = []
+    if thang is None or thang.box is None:
+        return []
+    thang_width = THANG_PER_NAM * nam_width
+    if thang is ngay or not MONTH_ANCHOR.match(thang.text):  # `ngày$tháng`, `thángO†` read as `xthang`
+        thang_start, thang_end = _right(thang) - int(thang_width), _right(thang)
+    elif _wide(thang, thang_width):  # `tháng02` glued to the month
+        thang_start, thang_end = thang.box[0], thang.box[0] + int(thang_width)
+    else:
+        thang_start, thang_end = thang.box[0], _right(thang)
+    if thang_start - ngay_end >= 0.5 * ref:
+        slots.append(Slot("day", (ngay_end, band[0], thang_start, band[1]), ref))
+    if nam.box[0] - thang_end >= 0.5 * ref:
+        slots.append(Slot("month", (thang_end, band[0], nam.box[0], band[1]), ref))
+    return slots
+
+
+# ----------------------------------------------------------------------------- cutting the ink
+
+@dataclass
+class Glyph:
+    left: int
+    right: int
+    ink: np.ndarray  # the glyph's ink alone (0..1), cropped to its box
+
+
+def _ink(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ink darkness 0..1 from grey, with Otsu's threshold expressed on that scale."""
+    import cv2
+
+    grey = crop.astype(np.float32)
+    paper = float(np.percentile(grey, 90))
+    dark = float(np.percentile(grey, 1))
+    span = max(paper - dark, 30.0)
+    ink = np.clip((paper - grey) / span, 0, 1)
+    level, _ = cv2.threshold((ink * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return ink, max(float(level) / 255, 0.2)
+
+
+def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) -> list[Glyph]:
+    """The slot's glyphs, left to right."""
+    import cv2
+
+    ink, level = _ink(crop)
+    mask = (ink > level * scale).astype(np.uint8)
+    if thicken:
+        mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    parts = []
+    height = crop.shape[0]
+    for k in range(1, count):
+        x, y, w, h, area = stats[k]
+        if area < max(6, 0.015 * ref * ref):
+            continue  # specks, the dotted line's dots
+        if w > 4 * ref and h < 0.5 * ref:
+            continue  # a rule
+        if h >= height - 2 and w < 0.2 * ref:
+            continue  # a vertical line through the whole band (a frame, a fold)
+        parts.append([x, x + w, y, y + h, [k]])
+    # merge pieces that stand over one another (a 5's bar, a 7's cross, a broken stroke)
+    parts.sort(key=lambda p: p[0])
+    merged: list[list] = []
+    for part in parts:
+        if merged:
+            last = merged[-1]
+            overlap = min(last[1], part[1]) - max(last[0], part[0])
+            if overlap > 0.5 * min(last[1] - last[0], part[1] - part[0]):
+                merged[-1] = [min(last[0], part[0]), max(last[1], part[1]), min(last[2], part[2]),
+                              max(last[3], part[3]), last[4] + part[4]]
+                continue
+        merged.append(part)
+    glyphs = []
+    for x0, x1, y0, y1, ks in merged:
+        if y1 - y0 < 0.45 * ref:
+            continue  # a colon, a period, a dash, a stray mark
+        region = np.isin(labels[y0:y1, x0:x1], ks)
+        if thicken:
+            region = cv2.dilate(region.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool)
+        glyphs.append(Glyph(x0, x1, np.where(region, np.maximum(ink[y0:y1, x0:x1], level), 0).astype(np.float32)))
+    return glyphs
+
+
+def _splits(glyph: Glyph, parts: int) -> list[list[np.ndarray]]:
+    """Ways to cut a wide glyph into `parts` at the thinnest columns."""
+    ink = glyph.ink
+    width = ink.shape[1]
+    profile = (ink > 0.2).sum(axis=0).astype(float)
+    out = []
+    if parts == 2:
+        lo, hi = int(width * 0.3), int(width * 0.7)
+        if hi - lo < 2:
+            return []
+        order = np.argsort(profile[lo:hi])[:3] + lo
+        for cut in order:
+            out.append([ink[:, :cut], ink[:, cut:]])
+    elif parts == 3:
+        a = int(np.argmin(profile[int(width * 0.22):int(width * 0.45)])) + int(width * 0.22)
+        b = int(np.argmin(profile[int(width * 0.55):int(width * 0.78)])) + int(width * 0.55)
+        out.append([ink[:, :a], ink[:, a:b], ink[:, b:]])
+    return out
+
+
+# ----------------------------------------------------------------------------- reading
+
+def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.ndarray]:
+    """Class probabilities per glyph; a wide glyph not read as one digit is split into two or three."""
+    probs = model.probabilities(np.stack([normalise(g.ink) for g in glyphs])) if glyphs else np.zeros((0, 11))
+    out: list[np.ndarray] = []
+    for glyph, p in zip(glyphs, probs):
+        aspect = glyph.ink.shape[1] / max(glyph.ink.shape[0], 1)
+        if (p.argmax() == OTHER or p.max() < 0.6) and aspect > 0.75:
+            best: list[np.ndarray] | None = None
+            best_score = float(p[:OTHER].max())
+            for parts in (2, 3) if aspect > 1.3 else (2,):
+                for pieces in _splits(glyph, parts):
+                    if any(piece.shape[1] < 3 for piece in pieces):
+                        continue
+                    pp = model.probabilities(np.stack([normalise(piece) for piece in pieces]))
+                    if (pp.argmax(axis=1) == OTHER).any():
+                        continue
+                    score = float(pp[:, :OTHER].max(axis=1).min())
+                    if score > best_score:
+                        best, best_score = list(pp), score
+            if best is not None:
+                out += best
+                continue
+        out.append(p)
+    return out
+
+
+def slash_like(glyph: Glyph, ref: int) -> bool:
+    """A printed slash: about a capital high, thin, and its ink on one rising diagonal."""
+    h, w = glyph.ink.shape
+    if not (0.7 * ref <= h <= 1.9 * ref and 0.12 <= w / max(h, 1) <= 0.8):
+        return False
+    ys, xs = np.nonzero(glyph.ink > 0.3)
+    if len(xs) < 8 or xs.std() == 0:
+        return False
+    return float(np.corrcoef(xs, -ys)[0, 1]) > 0.8
+
+
+def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicken: int
+                 ) -> tuple[list[Glyph], list[Glyph], str]:
+    """(the slot's glyphs, glyphs of the printed code after its slash, problem) for one binarisation.
+
+    `crop` reaches `margin` pixels past the slot on both sides, so a glyph the
+    slot's edge cuts is seen whole: it belongs to the slot when its middle does.
+    """
+    ref = slot.ref_height
+    inner = (margin, crop.shape[1] - margin)
+    glyphs = [g for g in segment(crop, ref, scale, thicken) if inner[0] <= (g.left + g.right) / 2 < inner[1]]
+    if slot.slash_after is not None:
+        start = slot.slash_after - slot.box[0] + margin
+        at = next((k for k, g in enumerate(glyphs) if (g.left + g.right) / 2 >= start and slash_like(g, ref)), None)
+        if at is None:
+            return [], [], "the code's slash not found"
+        return glyphs[:at], glyphs[at + 1:], ""
+    if slot.name == "number" and glyphs and glyphs[-1].right >= inner[1] - 0.6 * ref and slash_like(glyphs[-1], ref):
+        glyphs = glyphs[:-1]  # the slash OCR lost (`KH-SYT`)
+    return glyphs, [], ""
+
+
+def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
+    left, top, right, bottom = slot.box
+    top, left = max(0, top), max(0, left)
+    margin = min(left, int(0.8 * slot.ref_height))
+    crop = grey[top:bottom, left - margin:right + margin]
+    box = (left, top, right - left, bottom - top)
+    reading = SlotReading(slot.name, None, 0.0, box)
+    if crop.size == 0 or crop.shape[1] < 2 * margin + 4:
+        reading.reason = "empty slot"
+        return reading
+    per_variant: list[list[np.ndarray]] = []
+    problems = set()
+    for scale, thicken in VARIANTS:
+        glyphs, code, problem = _slot_glyphs(crop, slot, margin, scale, thicken)
+        if problem:
+            problems.add(problem)
+        probs = _read_glyphs(model, glyphs, slot.ref_height)
+        per_variant.append(probs)
+        reading.variants.append("".join(str(int(p.argmax())) if p.argmax() != OTHER else "?" for p in probs))
+        if code:
+            code_probs = model.probabilities(np.stack([normalise(g.ink) for g in code]))
+            if (code_probs[:, :OTHER].max(axis=1) > 0.5).any():
+                problems.add("a digit after the slash taken")  # the `slash` may have been a 1
+        if glyphs:
+            reading.box = (left - margin + glyphs[0].left, top, glyphs[-1].right - glyphs[0].left, bottom - top)
+    first = reading.variants[0]
+    if problems:
+        reading.reason = "; ".join(sorted(problems))
+    elif not first:
+        reading.reason = "no ink"
+    elif any(v != first for v in reading.variants):
+        reading.reason = "variants disagree"
+    elif "?" in first:
+        reading.reason = "a glyph is not a digit"
+    elif len(first) > MAX_DIGITS[slot.name]:
+        reading.reason = "too many glyphs"
+    if reading.reason:
+        return reading
+    mean = np.mean(np.stack([np.stack(v) for v in per_variant]), axis=0)  # glyphs x classes
+    reading.digits = mean.tolist()
+    reading.value = first
+    reading.confidence = round(float(np.prod([row[int(d)] for row, d in zip(mean, first)])), 4)
+    return reading
+
+
+def read_handwriting(grey: np.ndarray, words: list[Word], model: DigitModel | None = None) -> dict[str, list[str]]:
+    """`{"hand_number": [json], "hand_day": [...], "hand_month": [...]}` for the slots found ({} without a model)."""
+    model = model or load_model()
+    if model is None:
+        return {}
+    out: dict[str, list[str]] = {}
+    for slot in find_slots(words, grey.shape[0]):
+        out[f"hand_{slot.name}"] = [read_slot(grey, slot, model).to_json()]
+    return out
