@@ -46,7 +46,8 @@ TITLE_WORDS = sorted({
 # `Số:` as printed and as OCR reads it (`S6:`, `Sô`, `So`).
 NUMBER_RE = re.compile(
     r"(?:^|(?<=\s))S[ốoôóồỗộọò6ổ]\s*[:.;]?\s*(?P<num>[^\s/]{0,8}?)\s*"
-    r"(?P<code>(?:/\s*(?:19|20)\d{2}\s*)?/\s*[A-Za-zĐđÐ][A-Za-zĐđÐ&\-]*(?:\s*-\s*[A-ZĐÐ][A-Za-zĐđÐ&]*)*)"
+    # The code is kept whole, digits included (`KH-TCTLNTW-C04`, `CV-PA83`).
+    r"(?P<code>(?:/\s*(?:19|20)\d{2}\s*)?/\s*[A-Za-zĐđÐ][A-Za-zĐđÐ&\-0-9]*(?:\s*-\s*[A-ZĐÐ][A-Za-zĐđÐ&0-9]*)*)"
 )
 # The date slot: `Hà Nội, ngày` even when what follows is handwriting OCR could not read.
 DATE_SLOT_RE = re.compile(r"(?P<pre>[^,\n]{0,60}?)\s*[,.]\s*ng[àaá]y", re.I)

@@ -56,6 +56,10 @@ class Slot:
     # Where the printed code's slash is not known from the words (`€ÉÊ/TB-STTTT`
     # glued to the ink): look for it right of this x; the slot ends there.
     slash_after: int | None = None
+    # Whether each edge (left, right) comes from a printed word's own box, or
+    # was estimated (the word was glued to the ink): a digit just past an
+    # estimated edge means the slot may be cut short.
+    estimated: tuple[bool, bool] = (False, False)
 
 
 @dataclass
@@ -123,6 +127,7 @@ def _number_slot(words: list[Word]) -> Slot | None:
         # Left: after the printed `Số:` (about 1.7 capitals' height wide; less when the
         # OCR word also swallowed handwriting, `Số298` read `Số.`).
         left = min(_right(word), word.box[0] + int(1.7 * ref))
+        left_estimated = left != _right(word)
         top = min(word.box[1], code.box[1])
         bottom = max(word.box[1] + word.box[3], code.box[1] + code.box[3])
         band = (top - int(0.9 * ref), bottom + int(0.5 * ref))
@@ -132,12 +137,13 @@ def _number_slot(words: list[Word]) -> Slot | None:
             right = code.box[0] + (int(0.15 * ref) if slash else 0)
             if right - left < 0.6 * ref:
                 return None
-            return Slot("number", (left, band[0], right, band[1]), ref)
+            return Slot("number", (left, band[0], right, band[1]), ref, estimated=(left_estimated, False))
         # Handwriting glued before the code (`//2/UBND-`, `€ÉÊ/TB-STTTT`, `49ÿC04-P6`):
         # the slash is searched for in the ink, right of where the word's letters put it.
         at = slash.start() if slash else CODE_CAPS.search(code.text).start()  # type: ignore[union-attr]
         estimate = _right(code) - int(code.box[2] * (len(code.text) - at) / max(len(code.text), 1))
-        return Slot("number", (left, band[0], _right(code), band[1]), ref, slash_after=estimate - int(0.5 * ref))
+        return Slot("number", (left, band[0], _right(code), band[1]), ref, slash_after=estimate - int(0.5 * ref),
+                    estimated=(left_estimated, False))
     return None
 
 
@@ -171,8 +177,8 @@ def _date_line_slots(after: list[Word], nam: Word) -> list[Slot]:
     thang = next((w for w in after if MONTH_ANCHOR.search(w.text) and w is not nam), None)
     nam_width = float(nam.box[2]) if len(nam.text) <= 4 else nam.box[3] * 2.5
     ref = max(20, min(int(nam.box[3]), 60))
-    ngay_end = ngay.box[0] + int(NGAY_PER_NAM * nam_width) if _wide(ngay, NGAY_PER_NAM * nam_width) or \
-        len(ngay.text) > 5 else _right(ngay)
+    ngay_glued = _wide(ngay, NGAY_PER_NAM * nam_width) or len(ngay.text) > 5
+    ngay_end = ngay.box[0] + int(NGAY_PER_NAM * nam_width) if ngay_glued else _right(ngay)
     top = min(nam.box[1], ngay.box[1])
     bottom = nam.box[1] + nam.box[3]
     band = (top - int(0.9 * ref), bottom + int(0.6 * ref))
@@ -180,16 +186,19 @@ def _date_line_slots(after: list[Word], nam: Word) -> list[Slot]:
     if thang is None or thang.box is None:
         return []
     thang_width = THANG_PER_NAM * nam_width
+    start_glued = end_glued = False
     if thang is ngay or not MONTH_ANCHOR.match(thang.text):  # `ngày$tháng`, `thángO†` read as `xthang`
         thang_start, thang_end = _right(thang) - int(thang_width), _right(thang)
+        start_glued = True
     elif _wide(thang, thang_width):  # `tháng02` glued to the month
         thang_start, thang_end = thang.box[0], thang.box[0] + int(thang_width)
+        end_glued = True
     else:
         thang_start, thang_end = thang.box[0], _right(thang)
     if thang_start - ngay_end >= 0.5 * ref:
-        slots.append(Slot("day", (ngay_end, band[0], thang_start, band[1]), ref))
+        slots.append(Slot("day", (ngay_end, band[0], thang_start, band[1]), ref, estimated=(ngay_glued, start_glued)))
     if nam.box[0] - thang_end >= 0.5 * ref:
-        slots.append(Slot("month", (thang_end, band[0], nam.box[0], band[1]), ref))
+        slots.append(Slot("month", (thang_end, band[0], nam.box[0], band[1]), ref, estimated=(end_glued, False)))
     return slots
 
 
@@ -242,7 +251,8 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
         if merged:
             last = merged[-1]
             overlap = min(last[1], part[1]) - max(last[0], part[0])
-            if overlap > 0.5 * min(last[1] - last[0], part[1] - part[0]):
+            gap = max(part[2] - last[3], last[2] - part[3])  # vertical distance; < 0 when they overlap
+            if overlap > 0.5 * min(last[1] - last[0], part[1] - part[0]) and gap < 0.3 * ref:
                 merged[-1] = [min(last[0], part[0]), max(last[1], part[1]), min(last[2], part[2]),
                               max(last[3], part[3]), last[4] + part[4]]
                 continue
@@ -318,24 +328,42 @@ def slash_like(glyph: Glyph, ref: int) -> bool:
 
 
 def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicken: int
-                 ) -> tuple[list[Glyph], list[Glyph], str]:
-    """(the slot's glyphs, glyphs of the printed code after its slash, problem) for one binarisation.
+                 ) -> tuple[list[Glyph], list[Glyph], list[Glyph], str]:
+    """(the slot's glyphs, glyphs of the printed code after its slash, glyphs just outside, problem).
 
     `crop` reaches `margin` pixels past the slot on both sides, so a glyph the
     slot's edge cuts is seen whole: it belongs to the slot when its middle does.
     """
     ref = slot.ref_height
     inner = (margin, crop.shape[1] - margin)
-    glyphs = [g for g in segment(crop, ref, scale, thicken) if inner[0] <= (g.left + g.right) / 2 < inner[1]]
+    everything = segment(crop, ref, scale, thicken)
+    glyphs = [g for g in everything if inner[0] <= (g.left + g.right) / 2 < inner[1]]
+    outside = [g for g in everything if g not in glyphs]
     if slot.slash_after is not None:
         start = slot.slash_after - slot.box[0] + margin
         at = next((k for k, g in enumerate(glyphs) if (g.left + g.right) / 2 >= start and slash_like(g, ref)), None)
         if at is None:
-            return [], [], "the code's slash not found"
-        return glyphs[:at], glyphs[at + 1:], ""
+            return [], [], [], "the code's slash not found"
+        return glyphs[:at], glyphs[at + 1:], [g for g in outside if g.right <= inner[0] + 1], ""
     if slot.name == "number" and glyphs and glyphs[-1].right >= inner[1] - 0.6 * ref and slash_like(glyphs[-1], ref):
         glyphs = glyphs[:-1]  # the slash OCR lost (`KH-SYT`)
-    return glyphs, [], ""
+    return glyphs, [], outside, ""
+
+
+def _edge_letters(model: DigitModel, glyphs: list[Glyph], crop_width: int, margin: int, ref: int) -> list[Glyph]:
+    """The glyphs less a printed letter at either end (`t` of a `tháng` whose width was estimated)."""
+    def printed_letter(g: Glyph) -> bool:
+        near = g.left <= margin + 0.4 * ref or g.right >= crop_width - margin - 0.4 * ref
+        if not near or g.ink.shape[0] >= 1.2 * ref:
+            return False
+        p = model.probabilities(normalise(g.ink)[None])[0]
+        return bool(p.argmax() == OTHER and p[OTHER] > 0.8)
+
+    while glyphs and printed_letter(glyphs[0]):
+        glyphs = glyphs[1:]
+    while glyphs and printed_letter(glyphs[-1]):
+        glyphs = glyphs[:-1]
+    return glyphs
 
 
 def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
@@ -351,9 +379,20 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
     per_variant: list[list[np.ndarray]] = []
     problems = set()
     for scale, thicken in VARIANTS:
-        glyphs, code, problem = _slot_glyphs(crop, slot, margin, scale, thicken)
+        glyphs, code, outside, problem = _slot_glyphs(crop, slot, margin, scale, thicken)
         if problem:
             problems.add(problem)
+        glyphs = _edge_letters(model, glyphs, crop.shape[1], margin, slot.ref_height)
+        # A digit just outside the slot: the slot's edge (estimated where OCR glued
+        # the ink to a printed word) may have cut the value short.
+        reach = slot.ref_height * 1.2
+        near = [g for g in outside if glyphs and (
+            (slot.estimated[0] and glyphs[0].left - reach < g.right and g.left < glyphs[0].left)
+            or (slot.estimated[1] and g.left < glyphs[-1].right + reach and g.right > glyphs[-1].right))]
+        if near:
+            near_probs = model.probabilities(np.stack([normalise(g.ink) for g in near]))
+            if (near_probs[:, :OTHER].max(axis=1) > 0.5).any():
+                problems.add("a digit at the slot's edge")
         probs = _read_glyphs(model, glyphs, slot.ref_height)
         per_variant.append(probs)
         reading.variants.append("".join(str(int(p.argmax())) if p.argmax() != OTHER else "?" for p in probs))

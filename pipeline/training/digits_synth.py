@@ -193,7 +193,7 @@ class Synth:
 
     def digit_shape(self, digit: int) -> np.ndarray:
         r = self.rng.random()
-        if r < 0.45:
+        if r < 0.45 or not self.train_fonts:  # (no handwriting fonts installed: pen strokes only)
             return self.strokes(digit)
         if r < 0.9 or _sk_digits()[0] is None:
             return self.font_glyph(str(digit), self.train_fonts[self.rng.integers(len(self.train_fonts))])
@@ -227,7 +227,8 @@ class Synth:
                 canvas[30:30 + int(rng.integers(2, 6)), x:x + int(rng.integers(2, 6))] = 1
             return canvas
         text = PRINT_OTHER[rng.integers(len(PRINT_OTHER))]  # a handwriting-font letter
-        return self.font_glyph(text, self.train_fonts[rng.integers(len(self.train_fonts))])
+        fonts = self.train_fonts or self.print_fonts
+        return self.font_glyph(text, fonts[rng.integers(len(fonts))])
 
     # ------------------------------------------------------------------ degradations
 
