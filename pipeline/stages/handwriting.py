@@ -43,8 +43,8 @@ YEAR = re.compile(r"^(19|20)\d\d[.,]?$")
 # Printed widths relative to the width of `năm` (measured on dev scans: ngày 1.15, tháng 1.35).
 NGAY_PER_NAM = 1.16
 THANG_PER_NAM = 1.42
-# Binarisation variants: Otsu's threshold scaled, and a stroke thickening.
-VARIANTS = ((1.0, 0), (0.8, 0), (1.15, 0), (1.0, 1))
+# Readings of a slot: (Otsu's threshold scaled by, stroke thickening, image scale).
+VARIANTS = ((1.0, 0, 1.0), (0.8, 0, 1.0), (1.15, 0, 1.0), (1.0, 1, 1.0), (1.0, 0, 0.6))
 MAX_DIGITS = {"number": 5, "day": 2, "month": 2}
 
 
@@ -127,7 +127,7 @@ def _number_slot(words: list[Word]) -> Slot | None:
         # Left: after the printed `Số:` (about 1.7 capitals' height wide; less when the
         # OCR word also swallowed handwriting, `Số298` read `Số.`).
         left = min(_right(word), word.box[0] + int(1.7 * ref))
-        left_estimated = left != _right(word)
+        left_estimated = _right(word) - left > 0.3 * ref
         top = min(word.box[1], code.box[1])
         bottom = max(word.box[1] + word.box[3], code.box[1] + code.box[3])
         band = (top - int(0.9 * ref), bottom + int(0.5 * ref))
@@ -209,6 +209,7 @@ class Glyph:
     left: int
     right: int
     ink: np.ndarray  # the glyph's ink alone (0..1), cropped to its box
+    top: int = 0
 
 
 def _ink(crop: np.ndarray) -> tuple[np.ndarray, float]:
@@ -229,7 +230,7 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
     import cv2
 
     ink, level = _ink(crop)
-    mask = (ink > level * scale).astype(np.uint8)
+    mask: np.ndarray = (ink > level * scale).astype(np.uint8)
     if thicken:
         mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -264,7 +265,7 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
         region = np.isin(labels[y0:y1, x0:x1], ks)
         if thicken:
             region = cv2.dilate(region.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool)
-        glyphs.append(Glyph(x0, x1, np.where(region, np.maximum(ink[y0:y1, x0:x1], level), 0).astype(np.float32)))
+        glyphs.append(Glyph(x0, x1, np.where(region, np.maximum(ink[y0:y1, x0:x1], level), 0).astype(np.float32), y0))
     return glyphs
 
 
@@ -327,27 +328,58 @@ def slash_like(glyph: Glyph, ref: int) -> bool:
     return float(np.corrcoef(xs, -ys)[0, 1]) > 0.8
 
 
-def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicken: int
+def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicken: int, size: float = 1.0
                  ) -> tuple[list[Glyph], list[Glyph], list[Glyph], str]:
     """(the slot's glyphs, glyphs of the printed code after its slash, glyphs just outside, problem).
 
     `crop` reaches `margin` pixels past the slot on both sides, so a glyph the
     slot's edge cuts is seen whole: it belongs to the slot when its middle does.
     """
-    ref = slot.ref_height
+    if size != 1.0:
+        import cv2
+
+        crop = cv2.resize(crop, None, fx=size, fy=size, interpolation=cv2.INTER_AREA)
+    ref = max(8, int(slot.ref_height * size))
+    margin = int(margin * size)
     inner = (margin, crop.shape[1] - margin)
     everything = segment(crop, ref, scale, thicken)
     glyphs = [g for g in everything if inner[0] <= (g.left + g.right) / 2 < inner[1]]
     outside = [g for g in everything if g not in glyphs]
     if slot.slash_after is not None:
-        start = slot.slash_after - slot.box[0] + margin
-        at = next((k for k, g in enumerate(glyphs) if (g.left + g.right) / 2 >= start and slash_like(g, ref)), None)
+        at = _printed_run(glyphs)
         if at is None:
-            return [], [], [], "the code's slash not found"
-        return glyphs[:at], glyphs[at + 1:], [g for g in outside if g.right <= inner[0] + 1], ""
+            return [], [], [], "the printed code not told from the ink"
+        number = glyphs[:at]
+        if number and slash_like(number[-1], ref):
+            number = number[:-1]
+        return number, glyphs[at:], [g for g in outside if g.right <= inner[0] + 1], ""
     if slot.name == "number" and glyphs and glyphs[-1].right >= inner[1] - 0.6 * ref and slash_like(glyphs[-1], ref):
         glyphs = glyphs[:-1]  # the slash OCR lost (`KH-SYT`)
     return glyphs, [], outside, ""
+
+
+def _printed_run(glyphs: list[Glyph]) -> int | None:
+    """Where the printed code starts in a slot that runs into it: the index of its first glyph.
+
+    Printed capitals share one height and one top line; walking left from the
+    code's end, the run stops at the first glyph that does not, which must be
+    clearly handwriting (taller, or off the line), else there is no telling.
+    """
+    if len(glyphs) < 4:
+        return None
+    tail = glyphs[-3:]
+    height = float(np.median([g.ink.shape[0] for g in tail]))
+    top = float(np.median([g.top for g in tail]))
+    at = len(glyphs)
+    for k in range(len(glyphs) - 1, -1, -1):
+        g = glyphs[k]
+        if abs(g.ink.shape[0] - height) <= 0.2 * height and abs(g.top - top) <= 0.25 * height:
+            at = k
+            continue
+        if g.ink.shape[0] > 1.25 * height or abs(g.top - top) > 0.35 * height or slash_like(g, int(height)):
+            return at if at < len(glyphs) else None
+        return None
+    return None
 
 
 def _edge_letters(model: DigitModel, glyphs: list[Glyph], crop_width: int, margin: int, ref: int) -> list[Glyph]:
@@ -378,14 +410,15 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         return reading
     per_variant: list[list[np.ndarray]] = []
     problems = set()
-    for scale, thicken in VARIANTS:
-        glyphs, code, outside, problem = _slot_glyphs(crop, slot, margin, scale, thicken)
+    for scale, thicken, size in VARIANTS:
+        glyphs, code, outside, problem = _slot_glyphs(crop, slot, margin, scale, thicken, size)
         if problem:
             problems.add(problem)
-        glyphs = _edge_letters(model, glyphs, crop.shape[1], margin, slot.ref_height)
+        ref = max(8, int(slot.ref_height * size))
+        glyphs = _edge_letters(model, glyphs, int(crop.shape[1] * size), int(margin * size), ref)
         # A digit just outside the slot: the slot's edge (estimated where OCR glued
         # the ink to a printed word) may have cut the value short.
-        reach = slot.ref_height * 1.2
+        reach = ref * 1.2
         near = [g for g in outside if glyphs and (
             (slot.estimated[0] and glyphs[0].left - reach < g.right and g.left < glyphs[0].left)
             or (slot.estimated[1] and g.left < glyphs[-1].right + reach and g.right > glyphs[-1].right))]
@@ -393,14 +426,14 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
             near_probs = model.probabilities(np.stack([normalise(g.ink) for g in near]))
             if (near_probs[:, :OTHER].max(axis=1) > 0.5).any():
                 problems.add("a digit at the slot's edge")
-        probs = _read_glyphs(model, glyphs, slot.ref_height)
+        probs = _read_glyphs(model, glyphs, ref)
         per_variant.append(probs)
         reading.variants.append("".join(str(int(p.argmax())) if p.argmax() != OTHER else "?" for p in probs))
         if code:
             code_probs = model.probabilities(np.stack([normalise(g.ink) for g in code]))
             if (code_probs[:, :OTHER].max(axis=1) > 0.5).any():
                 problems.add("a digit after the slash taken")  # the `slash` may have been a 1
-        if glyphs:
+        if glyphs and size == 1.0:
             reading.box = (left - margin + glyphs[0].left, top, glyphs[-1].right - glyphs[0].left, bottom - top)
     first = reading.variants[0]
     if problems:

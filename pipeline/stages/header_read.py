@@ -46,6 +46,7 @@ READ_HANDWRITING = True
 def _line_words(words: list[Word], start: int) -> list[Word]:
     """Words after `start` on its line, up to the first wide gap (the other column)."""
     first = words[start]
+    assert first.box is not None
     out = []
     right = first.box[0] + first.box[2]
     height = max(first.box[3], 1)

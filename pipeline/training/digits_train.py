@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     xt = torch.tensor(x[:, None]).to(device)
     yt = torch.tensor(y, dtype=torch.long).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=3e-3, total_steps=args.epochs * (len(x) // 128 + 1))
+    steps = args.epochs * (len(x) // 128 + 1)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=3e-3, total_steps=steps)
     generator = torch.Generator(device="cpu").manual_seed(TRAIN_SEED)
     for epoch in range(args.epochs):
         net.train()
