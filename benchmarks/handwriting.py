@@ -141,6 +141,7 @@ def render_slot(synth, rng: np.random.Generator, digits: str) -> tuple[np.ndarra
             continue
         ys, xs = np.nonzero(ink > 0.1)
         ink = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        ink = ink / max(float(ink.max()), 1e-3)  # one pen: the slot's digits share an ink tone
         h, w = ink.shape
         scale = rng.uniform(0.9, 1.1) * hand_size / h
         import cv2

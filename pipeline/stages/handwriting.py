@@ -46,6 +46,7 @@ THANG_PER_NAM = 1.42
 # Readings of a slot: (Otsu's threshold scaled by, stroke thickening, image scale).
 VARIANTS = ((1.0, 0, 1.0), (0.8, 0, 1.0), (1.15, 0, 1.0), (1.0, 1, 1.0), (1.0, 0, 0.6))
 MAX_DIGITS = {"number": 5, "day": 2, "month": 2}
+MIN_AGREEING = 3
 
 
 @dataclass
@@ -60,6 +61,9 @@ class Slot:
     # was estimated (the word was glued to the ink): a digit just past an
     # estimated edge means the slot may be cut short.
     estimated: tuple[bool, bool] = (False, False)
+    # The printed line's baseline and capital height on the page (for telling print from ink), when known.
+    baseline: int | None = None
+    cap_height: int | None = None
 
 
 @dataclass
@@ -137,13 +141,14 @@ def _number_slot(words: list[Word]) -> Slot | None:
             right = code.box[0] + (int(0.15 * ref) if slash else 0)
             if right - left < 0.6 * ref:
                 return None
-            return Slot("number", (left, band[0], right, band[1]), ref, estimated=(left_estimated, False))
+            return Slot("number", (left, band[0], right, band[1]), ref, estimated=(left_estimated, False),
+                        baseline=code.box[1] + code.box[3], cap_height=code.box[3])
         # Handwriting glued before the code (`//2/UBND-`, `€ÉÊ/TB-STTTT`, `49ÿC04-P6`):
         # the slash is searched for in the ink, right of where the word's letters put it.
         at = slash.start() if slash else CODE_CAPS.search(code.text).start()  # type: ignore[union-attr]
         estimate = _right(code) - int(code.box[2] * (len(code.text) - at) / max(len(code.text), 1))
         return Slot("number", (left, band[0], _right(code), band[1]), ref, slash_after=estimate - int(0.5 * ref),
-                    estimated=(left_estimated, False))
+                    estimated=(left_estimated, False))  # the code word's box holds ink too: no print line
     return None
 
 
@@ -260,8 +265,8 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
         merged.append(part)
     glyphs = []
     for x0, x1, y0, y1, ks in merged:
-        if y1 - y0 < 0.45 * ref:
-            continue  # a colon, a period, a dash, a stray mark
+        if y1 - y0 < 0.45 * ref or max(stats[k][3] for k in ks) < 0.4 * ref:
+            continue  # a colon (two dots stacked), a period, a dash, a stray mark
         region = np.isin(labels[y0:y1, x0:x1], ks)
         if thicken:
             region = cv2.dilate(region.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool)
@@ -291,9 +296,31 @@ def _splits(glyph: Glyph, parts: int) -> list[list[np.ndarray]]:
 
 # ----------------------------------------------------------------------------- reading
 
+# Each glyph is also read slanted both ways and turned a little; the probabilities
+# are averaged, so a reading that holds only for the glyph exactly as drawn loses weight.
+JITTERS = ((0.0, 0.0), (0.18, 0.0), (-0.18, 0.0), (0.0, 8.0), (0.0, -8.0))
+
+
+def glyph_probabilities(model: DigitModel, images: np.ndarray) -> np.ndarray:
+    """(n, 11) probabilities of normalised glyphs, averaged over small slants and turns."""
+    import cv2
+
+    if len(images) == 0:
+        return np.zeros((0, OTHER + 1), np.float32)
+    centre = (images.shape[2] / 2, images.shape[1] / 2)
+    batches = []
+    for shear, angle in JITTERS:
+        matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        matrix[0, 1] += shear
+        matrix[0, 2] -= shear * centre[1]
+        batches.append(np.stack([cv2.warpAffine(im, matrix, (im.shape[1], im.shape[0])) for im in images]))
+    probs = model.probabilities(np.concatenate(batches))
+    return probs.reshape(len(JITTERS), len(images), -1).mean(axis=0)
+
+
 def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.ndarray]:
     """Class probabilities per glyph; a wide glyph not read as one digit is split into two or three."""
-    probs = model.probabilities(np.stack([normalise(g.ink) for g in glyphs])) if glyphs else np.zeros((0, 11))
+    probs = glyph_probabilities(model, np.stack([normalise(g.ink) for g in glyphs])) if glyphs else np.zeros((0, 11))
     out: list[np.ndarray] = []
     for glyph, p in zip(glyphs, probs):
         aspect = glyph.ink.shape[1] / max(glyph.ink.shape[0], 1)
@@ -304,7 +331,7 @@ def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.nd
                 for pieces in _splits(glyph, parts):
                     if any(piece.shape[1] < 3 for piece in pieces):
                         continue
-                    pp = model.probabilities(np.stack([normalise(piece) for piece in pieces]))
+                    pp = glyph_probabilities(model, np.stack([normalise(piece) for piece in pieces]))
                     if (pp.argmax(axis=1) == OTHER).any():
                         continue
                     score = float(pp[:, :OTHER].max(axis=1).min())
@@ -382,20 +409,35 @@ def _printed_run(glyphs: list[Glyph]) -> int | None:
     return None
 
 
-def _edge_letters(model: DigitModel, glyphs: list[Glyph], crop_width: int, margin: int, ref: int) -> list[Glyph]:
-    """The glyphs less a printed letter at either end (`t` of a `tháng` whose width was estimated)."""
-    def printed_letter(g: Glyph) -> bool:
-        near = g.left <= margin + 0.4 * ref or g.right >= crop_width - margin - 0.4 * ref
-        if not near or g.ink.shape[0] >= 1.2 * ref:
+def _edge_letters(model: DigitModel, glyphs: list[Glyph], crop_width: int, margin: int, ref: int,
+                  estimated: tuple[bool, bool]) -> list[Glyph]:
+    """The glyphs less a printed letter at an estimated end (`t` of a `tháng` glued to the ink).
+
+    Only a narrow glyph, clearly not a digit, no taller than print, at an edge
+    whose place was estimated: anything else stays, and a slot with a
+    non-digit in it gives no value.
+    """
+    def printed_letter(g: Glyph, side: int) -> bool:
+        near = g.left <= margin + 0.4 * ref if side == 0 else g.right >= crop_width - margin - 0.4 * ref
+        height, width = g.ink.shape
+        if not estimated[side] or not near or height >= 1.2 * ref or width > 0.9 * height:
             return False
         p = model.probabilities(normalise(g.ink)[None])[0]
         return bool(p.argmax() == OTHER and p[OTHER] > 0.8)
 
-    while glyphs and printed_letter(glyphs[0]):
+    while glyphs and printed_letter(glyphs[0], 0):
         glyphs = glyphs[1:]
-    while glyphs and printed_letter(glyphs[-1]):
+    while glyphs and printed_letter(glyphs[-1], 1):
         glyphs = glyphs[:-1]
     return glyphs
+
+
+def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
+    """A glyph sitting on the printed line's baseline, no taller than its capitals: print, not the hand."""
+    if slot.baseline is None or slot.cap_height is None:
+        return False
+    bottom = crop_top + (glyph.top + glyph.ink.shape[0]) / size
+    return abs(bottom - slot.baseline) <= 0.2 * slot.cap_height and glyph.ink.shape[0] / size <= 1.05 * slot.cap_height
 
 
 def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
@@ -415,13 +457,15 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         if problem:
             problems.add(problem)
         ref = max(8, int(slot.ref_height * size))
-        glyphs = _edge_letters(model, glyphs, int(crop.shape[1] * size), int(margin * size), ref)
+        glyphs = _edge_letters(model, glyphs, int(crop.shape[1] * size), int(margin * size), ref, slot.estimated)
         # A digit just outside the slot: the slot's edge (estimated where OCR glued
         # the ink to a printed word) may have cut the value short.
         reach = ref * 1.2
         near = [g for g in outside if glyphs and (
             (slot.estimated[0] and glyphs[0].left - reach < g.right and g.left < glyphs[0].left)
             or (slot.estimated[1] and g.left < glyphs[-1].right + reach and g.right > glyphs[-1].right))]
+        tall = float(np.median([g.ink.shape[0] for g in glyphs])) if glyphs else 0.0
+        near = [g for g in near if g.ink.shape[0] >= 0.75 * tall and not _printed(g, slot, top, size)]
         if near:
             near_probs = model.probabilities(np.stack([normalise(g.ink) for g in near]))
             if (near_probs[:, :OTHER].max(axis=1) > 0.5).any():
@@ -429,29 +473,39 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         probs = _read_glyphs(model, glyphs, ref)
         per_variant.append(probs)
         reading.variants.append("".join(str(int(p.argmax())) if p.argmax() != OTHER else "?" for p in probs))
-        if code:
-            code_probs = model.probabilities(np.stack([normalise(g.ink) for g in code]))
-            if (code_probs[:, :OTHER].max(axis=1) > 0.5).any():
-                problems.add("a digit after the slash taken")  # the `slash` may have been a 1
+        if scale == 1.0 and thicken == 0 and size == 1.0:
+            # Ink too faint for this threshold but plainly there (a light stroke, a pale
+            # digit beside a dark one): reading only the dark glyphs would cut the value.
+            faint = [g for g in segment(crop, slot.ref_height, 0.4, 0)
+                     if margin <= (g.left + g.right) / 2 < crop.shape[1] - margin
+                     and not any(min(g.right, k.right) - max(g.left, k.left) > 0 for k in glyphs + code)]
+            if faint:
+                problems.add("faint ink left unread")
         if glyphs and size == 1.0:
             reading.box = (left - margin + glyphs[0].left, top, glyphs[-1].right - glyphs[0].left, bottom - top)
-    first = reading.variants[0]
+    # A variant with a non-digit glyph abstains (its binarisation merged or broke the ink);
+    # the others must all read the same digits, and at least MIN_AGREEING of them.
+    full = [(v, probs) for v, probs in zip(reading.variants, per_variant) if v and "?" not in v]
+    values = {v for v, _ in full}
     if problems:
         reading.reason = "; ".join(sorted(problems))
-    elif not first:
+    elif not any(reading.variants):
         reading.reason = "no ink"
-    elif any(v != first for v in reading.variants):
+    elif len(values) > 1:
         reading.reason = "variants disagree"
-    elif "?" in first:
+    elif len(full) < MIN_AGREEING:
         reading.reason = "a glyph is not a digit"
-    elif len(first) > MAX_DIGITS[slot.name]:
+    elif len(next(iter(values))) > MAX_DIGITS[slot.name]:
         reading.reason = "too many glyphs"
-    if reading.reason:
-        return reading
-    mean = np.mean(np.stack([np.stack(v) for v in per_variant]), axis=0)  # glyphs x classes
-    reading.digits = mean.tolist()
-    reading.value = first
-    reading.confidence = round(float(np.prod([row[int(d)] for row, d in zip(mean, first)])), 4)
+    if full and len(values) == 1:
+        value = next(iter(values))
+        mean = np.mean(np.stack([np.stack(probs) for _, probs in full]), axis=0)  # glyphs x classes
+        reading.digits = mean.tolist()
+        confidence = round(float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
+        if not reading.reason:
+            reading.value, reading.confidence = value, confidence
+        else:
+            reading.reason += f" (read {value} at {confidence:.2f})"
     return reading
 
 
