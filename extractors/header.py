@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from extractors.confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
 from extractors.dates import parse_date, parts_to_iso, valid_dmy
 from extractors.slots import (
+    HAND_AGREE,
     HandValue,
     code_vote,
     date_parts,
@@ -422,7 +423,14 @@ def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None
     be after the day of a digital signature of the same month (`Thời gian ký`).
     """
     day, month = hand_value(readings, "day"), hand_value(readings, "month")
-    if page is None or day is None or not day.trusted or not hand_day_month_ok(day.value or "", 31):
+    if page is None or day is None or day.value is None or not hand_day_month_ok(day.value, 31):
+        return None, 0.0
+    stamped = [(int(g["d"] or g["d2"]), int(g["m"] or g["m2"]), int(g["y"] or g["y2"]))
+               for g in (m.groupdict() for m in STAMP_DATE_RE.finditer(text))]
+    # A digital signature's day equal to the day read by hand is a second, independent
+    # reading of it: then a less sure hand (HAND_AGREE) is enough.
+    signed_same = any(sd == int(day.value) and (str(sm), str(sy)) == _month_year(page) for sd, sm, sy in stamped)
+    if not day.trusted and not (signed_same and day.confidence >= HAND_AGREE):
         return None, 0.0
     d, m, y = page
     year_conf = wc.word(y)
@@ -444,12 +452,18 @@ def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None
     day_value, year = int(day.value or 0), int(y)
     if not valid_dmy(day_value, month_value, year):
         return None, 0.0
-    for stamp in STAMP_DATE_RE.finditer(text):
-        g = stamp.groupdict()
-        sd, sm, sy = (g["d"], g["m"], g["y"]) if g["d"] else (g["d2"], g["m2"], g["y2"])
-        if int(sm) == month_value and int(sy) == year and int(sd) < day_value:
+    for sd, sm, sy in stamped:
+        if sm == month_value and sy == year and sd < day_value:
             return None, 0.0  # signed before it was issued: a misread day
+    if any((sd, sm, sy) == (day_value, month_value, year) for sd, sm, sy in stamped):
+        confs = [max(c, 0.95) for c in confs]  # hand and signature agree
     return parts_to_iso(str(day_value), str(month_value), y), round(min(confs), 2)
+
+
+def _month_year(page: tuple[str, str, str]) -> tuple[str, str]:
+    """The printed month and year of the date line as digits without padding (`02`, `2021` -> `2`, `2021`)."""
+    _, m, y = page
+    return (str(int(m)) if m.isdigit() else "", y)
 
 
 def _trusted_month(month: HandValue | None) -> bool:

@@ -172,6 +172,8 @@ def date_readings(raw_date: list[str], raw_day: list[str], page: tuple[str, str,
 # product of its digits' calibrated probabilities, all binarisations agreeing)
 # reaches this; see benchmarks/handwriting.py for the risk-coverage table it was chosen from.
 HAND_TRUST = 0.90
+# A day the digital signature also gives (`Thời gian ký: 25.02.2021`) needs only this much.
+HAND_AGREE = 0.50
 
 
 @dataclass(frozen=True)
@@ -181,8 +183,9 @@ class HandValue:
     slot: str  # number, day, month
     value: str | None
     confidence: float
-    box: tuple[int, ...]  # left, top, width, height on page one
+    box: tuple[int, ...]  # left, top, width, height on the page
     reason: str
+    page: int = 1
 
     @property
     def trusted(self) -> bool:
@@ -199,7 +202,7 @@ def hand_value(readings: dict[str, list[str]] | None, slot: str) -> HandValue | 
     try:
         data = json.loads(raw[0])
         return HandValue(slot, data.get("value"), float(data.get("confidence", 0.0)), tuple(data.get("box", ())),
-                         data.get("reason", ""))
+                         data.get("reason", ""), int(data.get("page", 1)))
     except (ValueError, TypeError, AttributeError):
         return None
 

@@ -90,3 +90,11 @@ def test_born_digital_text_ignores_hand_readings():
     text = HEAD.replace("Số: /KH", "Số: 12/KH").replace("ngày tháng", "ngày 03 tháng")
     header = extract_header(text, None, readings(number=("996", 0.99), day=("24", 0.99)))
     assert header.doc_number == "12/KH-TCTLNTW-C04" and header.issue_date == "2026-02-03"
+
+
+def test_a_less_sure_day_is_taken_when_the_signature_gives_the_same_day():
+    signed = HEAD + "\nNgười ký: Bộ Công an\nThời gian ký: 24.02.2026 10:12:01 +07:00\n"
+    header = extract_header(signed, CONF, readings(day=("24", 0.6)))
+    assert header.issue_date == "2026-02-24" and header.confidence["issue_date"] >= 0.9
+    # the same unsure reading without the signature stays null
+    assert extract_header(HEAD, CONF, readings(day=("24", 0.6))).issue_date is None

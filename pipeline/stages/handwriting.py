@@ -25,6 +25,7 @@ Each slot's result keeps its box on the page, for the review desk.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -33,6 +34,7 @@ import numpy as np
 from pipeline.core.types import Word
 from pipeline.engines.digits import OTHER, DigitModel, load_model, normalise
 
+log = logging.getLogger(__name__)
 HEADER_PART = 0.4
 NUMBER_ANCHOR = re.compile(r"^S[ốoôóồỗộọò6ổƠơỏ]", re.I)
 CODE_WORD = re.compile(r"/\s*[A-ZĐa-z]|^[A-ZĐ]{1,6}[a-z]?-[A-ZĐ0-9]")
@@ -77,10 +79,13 @@ class SlotReading:
     digits: list[list[float]] = field(default_factory=list)  # per glyph: probability of each class
     variants: list[str] = field(default_factory=list)  # the string each binarisation read (`?`: not a digit)
     reason: str = ""  # why no value
+    page: int = 1  # the header's slots are on page one
 
     def to_json(self) -> str:
         data = asdict(self)
-        data["digits"] = [[round(p, 3) for p in row] for row in self.digits]
+        data["box"] = [int(v) for v in self.box]
+        data["confidence"] = float(self.confidence)
+        data["digits"] = [[round(float(p), 3) for p in row] for row in self.digits]
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -516,5 +521,8 @@ def read_handwriting(grey: np.ndarray, words: list[Word], model: DigitModel | No
         return {}
     out: dict[str, list[str]] = {}
     for slot in find_slots(words, grey.shape[0]):
-        out[f"hand_{slot.name}"] = [read_slot(grey, slot, model).to_json()]
+        try:
+            out[f"hand_{slot.name}"] = [read_slot(grey, slot, model).to_json()]
+        except Exception as error:  # an optional second reading never costs the page its OCR
+            log.warning("handwriting: %s slot not read (%s: %s)", slot.name, type(error).__name__, error)
     return out
