@@ -261,6 +261,16 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         year = int(y) if y.isdigit() else None
         readable = match and d.isdigit() and month is not None and valid_dmy(int(d), month, int(y))
         trusted = not (wc.is_ocr and ocr is not None and ocr < DIGIT_TRUST)
+        # OCR that glued the day to `ngày` (`ngày13`) read the hand as one word: the
+        # confidence found for `13` is another word's.  Such a day, or one the digit
+        # recogniser reads otherwise, stands only where the recogniser reads the same.
+        hand_day = hand_value(readings, "day")
+        hand_says = hand_day.value if hand_day is not None else None
+        if match and d.isdigit() and wc.is_ocr:
+            glued = re.search(r"ng[àa]y\d", match.group(0), re.I) is not None
+            if (hand_says is not None and int(hand_says) != int(d)) or (glued and hand_says != d.lstrip("0")
+                                                                          and hand_says != d):
+                trusted = False
         if readable and trusted:
             return place, parts_to_iso(d, m, y), place_conf, combine("explicit", ocr), index
         # Day or month unreadable (handwritten): the text elsewhere, or a stamp

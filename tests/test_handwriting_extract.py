@@ -98,3 +98,11 @@ def test_a_less_sure_day_is_taken_when_the_signature_gives_the_same_day():
     assert header.issue_date == "2026-02-24" and header.confidence["issue_date"] >= 0.9
     # the same unsure reading without the signature stays null
     assert extract_header(HEAD, CONF, readings(day=("24", 0.6))).issue_date is None
+
+
+def test_a_day_glued_to_ngay_by_ocr_is_not_trusted_on_another_word_confidence():
+    text = HEAD.replace("Số: /KH", "Số: /KH").replace("ngày tháng 02", "ngày13 tháng 02") + "\nĐiều 13. ...\n"
+    conf = {**CONF, "ngày13": 0.21, "13": 0.95}  # `13` read well elsewhere on the page
+    assert extract_header(text, conf, readings(day=None)).issue_date is None
+    assert extract_header(text, conf, {**hand("day", None, 0.0, "variants disagree")}).issue_date is None
+    assert extract_header(text, conf, readings(day=("13", 0.9))).issue_date == "2026-02-13"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,10 +42,7 @@ TEMPLATES: dict[int, list[list[Stroke]]] = {
     2: [[[(0.12, 0.25), (0.35, 0.02), (0.7, 0.02), (0.85, 0.25), (0.65, 0.55), (0.3, 0.8), (0.08, 1.0), (0.9, 0.98)]],
         [[(0.1, 0.2), (0.45, 0.0), (0.8, 0.15), (0.7, 0.5), (0.25, 0.9), (0.15, 0.98), (0.3, 0.85), (0.5, 0.95),
           (0.9, 0.95)]],
-        [[(0.15, 0.3), (0.3, 0.05), (0.65, 0.0), (0.8, 0.2), (0.6, 0.5), (0.1, 1.0), (0.95, 1.0)]],
-        # the clerk's 2 with a loop at its foot
-        [[(0.1, 0.25), (0.4, 0.0), (0.75, 0.1), (0.7, 0.45), (0.35, 0.8), (0.12, 0.95), (0.3, 1.0), (0.3, 0.82),
-          (0.55, 0.92), (0.92, 1.0)]]],
+        [[(0.15, 0.3), (0.3, 0.05), (0.65, 0.0), (0.8, 0.2), (0.6, 0.5), (0.1, 1.0), (0.95, 1.0)]]],
     3: [[[(0.12, 0.12), (0.45, 0.0), (0.8, 0.15), (0.7, 0.38), (0.4, 0.48), (0.75, 0.56), (0.88, 0.8), (0.55, 1.0),
           (0.1, 0.88)]],
         [[(0.15, 0.0), (0.85, 0.02), (0.4, 0.42), (0.78, 0.55), (0.85, 0.82), (0.5, 1.0), (0.1, 0.88)]]],
@@ -79,8 +76,6 @@ PRINT_OTHER = list("ACDEGHKLMNPRTUVXYĐacdehkmnprtuvxyđáàảãạăâêôơư
 PRINT_FONT_PATTERNS = ["*DejaVuSerif*.ttf", "*FreeSerif*.ttf", "*Liberation*Serif*.ttf", "*DejaVuSans.ttf",
                        "*DejaVuSans-Bold.ttf", "*FreeSans*.ttf"]
 OBLIQUE_FONT_PATTERNS = ["*DejaVuSans-Oblique.ttf", "*FreeSerifItalic.ttf", "*FreeSansOblique.ttf"]
-# The date line is printed in italics: its letters next to the slots (`y` of ngày, `t` of tháng) are `other`.
-ITALIC_OTHER = list("yythhgnăâmáà") + ["ngày", "ày", "th", "tr"]
 HAND_FONT_DIRS = ["bwht", "comic-neue", "dancingscript", "kaushanscript", "breip", "cabinsketch", "ecolier-court",
                   "femkeklaver", "fifthhorseman", "humor-sans", "klee", "kristi", "rufscript", "seto", "sjfonts",
                   "yusei-magic"]
@@ -148,14 +143,12 @@ class Synth:
     rng: np.random.Generator
     train_fonts: list[str]
     print_fonts: list[str]
-    italic_fonts: list[str] = field(default_factory=list)
 
     @classmethod
     def make(cls, seed: int, held_out: bool = False) -> Synth:
         train, held = split_fonts()
         fonts = held if held_out else train + _find(OBLIQUE_FONT_PATTERNS)
-        italic = _find(["*FreeSerifItalic.ttf", "*DejaVuSerif-Italic.ttf", "*LiberationSerif-Italic.ttf"])
-        return cls(np.random.default_rng(seed), fonts, _find(PRINT_FONT_PATTERNS), italic)
+        return cls(np.random.default_rng(seed), fonts, _find(PRINT_FONT_PATTERNS))
 
     # ------------------------------------------------------------------ shapes (ink 0..1, big canvas)
 
@@ -209,12 +202,9 @@ class Synth:
     def other_shape(self) -> np.ndarray:
         rng = self.rng
         r = rng.random()
-        if r < 0.35:  # printed letters and punctuation of the code and the date line
+        if r < 0.45:  # printed letters and punctuation of the code and the date line
             text = PRINT_OTHER[rng.integers(len(PRINT_OTHER))]
             return self.font_glyph(text, self.print_fonts[rng.integers(len(self.print_fonts))])
-        if r < 0.45 and self.italic_fonts:  # the italic letters of the date line
-            text = ITALIC_OTHER[rng.integers(len(ITALIC_OTHER))]
-            return self.font_glyph(text, self.italic_fonts[rng.integers(len(self.italic_fonts))])
         if r < 0.65:  # two digits touching (the splitter's business)
             a, b = self.digit_shape(int(rng.integers(10))), self.digit_shape(int(rng.integers(10)))
             return _touching(_trim(a), _trim(b), rng)
