@@ -11,11 +11,13 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: install system-deps run test test-all models models-restore models-digits train-deps serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-handwriting clean
+.PHONY: lint check-wheel install system-deps run test test-all models models-restore models-digits train-deps serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-handwriting clean
 
 install: system-deps $(VENV)/.installed
 
 # Debian packages, only when something is missing (we are root on CI and dev boxes).
+# chromium + chromium-driver: the review desk's browser tests (tests/test_desk_browser.py;
+# skipped, saying why, where they are missing); no browser is downloaded at run time.
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
@@ -24,6 +26,8 @@ system-deps:
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	fc-list 2>/dev/null | grep -qi dejavu || missing="$$missing fonts-dejavu-core"; \
 	fc-list 2>/dev/null | grep -qi freeserif || missing="$$missing fonts-freefont-ttf"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -32,7 +36,7 @@ system-deps:
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,analyst,dev,cluster]'
 	touch $@
 
 run: install
@@ -40,6 +44,27 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The lint and type gate (configured in pyproject.toml); CI runs it.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Build the wheel, install it in a fresh virtualenv and run it from / : proves the
+# models and data files ship inside it (an editable install would hide that).
+WHEEL_VENV ?= build/wheel-venv
+check-wheel: install
+	rm -rf build/dist $(WHEEL_VENV)
+	$(BIN)/pip wheel -q --disable-pip-version-check --no-deps -w build/dist .
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install -q --disable-pip-version-check build/dist/congvan-*.whl
+	cp tests/letters/kh-cchc-caoloc.txt build/wheel-letter.txt
+	cd / && echo "Ke hoach cai cach hanh chinh nam 2024 cua huyen" | $(CURDIR)/$(WHEEL_VENV)/bin/congvan restore
+	cd / && $(CURDIR)/$(WHEEL_VENV)/bin/congvan extract $(CURDIR)/build/wheel-letter.txt --json \
+	  | $(CURDIR)/$(WHEEL_VENV)/bin/python -c "import json,sys; r=json.load(sys.stdin); assert r['doc_number']=='35/KH-UBND', r['doc_number']; print('wheel ok:', r['doc_number'], r['issue_date'], len(r['tasks']), 'tasks')"
+	$(BIN)/python -c "import glob,zipfile; names=zipfile.ZipFile(glob.glob('build/dist/congvan-*.whl')[0]).namelist(); \
+	  assert not [n for n in names if n.startswith('pipeline/training')], 'training code in the wheel'; \
+	  assert 'congvan_models/restore/lm3.npz' in names, 'models missing from the wheel'; print(len(names), 'files in the wheel')"
 
 test-all: install
 	$(BIN)/python -m pytest -m '' 
@@ -70,7 +95,7 @@ bench-deps: install
 serve: install
 	$(BIN)/congvan serve --db $(DB)
 
-bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract
+bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale
 
 bench-ocr: bench-deps
 	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --corpus $(SHARED)/corpus --out benchmarks/results/ocr.md
@@ -83,6 +108,19 @@ bench-restore: install
 
 bench-extract: install
 	$(BIN)/python -m benchmarks.extract --dev $(SHARED)/dev
+
+# Reporting periods (issue 17): dev letters with periods, and hand-golded corpus sentences (held out apart).
+bench-periods: install
+	$(BIN)/python -m benchmarks.periods --dev $(SHARED)/dev --out benchmarks/results/periods.md
+
+# Task tables (issue 14): the dev Word plans, their PDF renderings, and the whole dev set's responsible units.
+bench-tasks: install
+	$(BIN)/python -m benchmarks.tasks --dev $(SHARED)/dev
+
+# The local pool against 1 and 2 Dask workers on the same pages, the scheduler's
+# overhead per document and the single writer's commits/s (BENCHMARKS.md, issue 16).
+bench-scale: install
+	$(BIN)/python -m benchmarks.scale --out benchmarks/results/scale.md
 
 # Handwritten numbers and dates: the dev letters, held-out handwriting made by the project, costs.
 bench-handwriting: train-deps

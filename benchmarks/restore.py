@@ -28,12 +28,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from pipeline.core.vietnamese import strip_diacritics  # noqa: E402
-from pipeline.stages.restore import (  # noqa: E402
-    RESTORER,
-    get_engine,
-    synth,  # noqa: E402
-)
+from pipeline.stages.restore import RESTORER, get_engine  # noqa: E402
 from pipeline.stages.restore import lm as lmmod  # noqa: E402
+from pipeline.training import synth  # noqa: E402
 from pipeline.training.channel_train import pick_pages  # noqa: E402
 from pipeline.training.corpus import iter_corpus  # noqa: E402
 
@@ -129,18 +126,18 @@ def held_out_docs(corpus: Path, files: tuple[str, ...], max_syllables: int, seed
     out = []
     for name in files:
         n = 0
-        for k, doc in enumerate(iter_corpus(corpus, held_out=True, files=(name,))):
-            text = "\n".join(l for l in doc.lines if l.strip())
+        for doc in iter_corpus(corpus, held_out=True, files=(name,)):
+            text = "\n".join(line for line in doc.lines if line.strip())
             ws = len(WORD.findall(text))
             if ws < 20:
                 continue
             if n + ws > max_syllables:
                 lines, m = [], n
-                for l in text.split("\n"):
-                    m += len(WORD.findall(l))
+                for line in text.split("\n"):
+                    m += len(WORD.findall(line))
                     if m > max_syllables:
                         break
-                    lines.append(l)
+                    lines.append(line)
                 text = "\n".join(lines)
                 ws = len(WORD.findall(text))
             out.append((name, text))
@@ -258,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     # the median CPU time is reported (a few hundred ms per pass, so one pass is noisy)
     eng_times = []
     hits = misses = 0
-    for rep in range(args.reps):
+    for _rep in range(args.reps):
         engine._cand_cache.clear()
         t0 = time.process_time()
         for _, ocr, _ in eng:
@@ -270,17 +267,19 @@ def main(argv: list[str] | None = None) -> None:
         misses = len(forms) - hits
     engine._cand_cache.clear()
     eng_time = sorted(eng_times)[len(eng_times) // 2]
-    for truth, ocr, font in eng:
+    for truth, ocr, _font in eng:
         out, _ = engine.restore(ocr)
         n = len(norm(truth))
         raw_e += cer(ocr, truth) * n
         res_e += cer(out, truth) * n
         ref_e += n
-    rows.append(f"| {len(eng)} held-out rendered pages (6 fonts, clean) | {100 * raw_e / ref_e:.2f}% | **{100 * res_e / ref_e:.2f}%** |")
+    rows.append(f"| {len(eng)} held-out rendered pages (6 fonts, clean) | {100 * raw_e / ref_e:.2f}% "
+                f"| **{100 * res_e / ref_e:.2f}%** |")
     seed_in = (args.dev / "inbox" / "seed001-garbled-ocr.txt").read_text(encoding="utf-8")
     seed_gold = (args.dev / "gold_text" / "seed001-garbled-ocr.txt").read_text(encoding="utf-8")
     seed_out, _ = engine.restore(seed_in)
-    rows.append(f"| seed001-garbled-ocr.txt vs gold_text | {100 * cer(seed_in, seed_gold):.2f}% | **{100 * cer(seed_out, seed_gold):.2f}%** |")
+    rows.append(f"| seed001-garbled-ocr.txt vs gold_text | {100 * cer(seed_in, seed_gold):.2f}% "
+                f"| **{100 * cer(seed_out, seed_gold):.2f}%** |")
 
     # 3. tesseract -l vie on degraded pages
     log("Vietnamese-OCR degraded pages ...")
@@ -297,11 +296,12 @@ def main(argv: list[str] | None = None) -> None:
         tb, ta, tn = tb + b * n, ta + a * n, tn + n
         improved += a < b
         rows.append(f"| {k + 1} | {font} | {100 * b:.2f}% | {100 * a:.2f}% |")
-    rows.append(f"| **all** ({improved}/{len(vie)} pages improved) | | {100 * tb / tn:.2f}% | **{100 * ta / tn:.2f}%** |")
+    rows.append(f"| **all** ({improved}/{len(vie)} pages improved) | | {100 * tb / tn:.2f}% "
+                f"| **{100 * ta / tn:.2f}%** |")
 
     # 4. clean text must stay clean
     clean_changed = clean_total = 0
-    for name, text in docs[:40]:
+    for _name, text in docs[:40]:
         out, ch = engine.restore(text)
         clean_changed += len(ch)
         clean_total += len(WORD.findall(text))
@@ -314,9 +314,10 @@ def main(argv: list[str] | None = None) -> None:
     rows.append("|---|---:|")
     rows.append(f"| already-correct held-out text: words changed | {clean_changed} of {clean_total:,} |")
     rows.append(f"| speed, stripped text, one core (per CPU second) | {speed:,.0f} syllables/s |")
-    rows.append(f"| speed, English-OCR garble pages ({int(eng_syl):,} syllables), cold caches, one core (per CPU second, "
-                f"median of {args.reps}) | {eng_syl / max(eng_time, 1e-9):,.0f} syllables/s |")
-    rows.append(f"| ... all {args.reps} passes | " + ", ".join(f"{eng_syl / max(t, 1e-9):,.0f}" for t in eng_times) + " |")
+    rows.append(f"| speed, English-OCR garble pages ({int(eng_syl):,} syllables), cold caches, one core "
+                f"(per CPU second, median of {args.reps}) | {eng_syl / max(eng_time, 1e-9):,.0f} syllables/s |")
+    rows.append(f"| ... all {args.reps} passes | "
+                + ", ".join(f"{eng_syl / max(t, 1e-9):,.0f}" for t in eng_times) + " |")
     rows.append(f"| ... word forms found in the precomputed candidate table | {hits} of {hits + misses} |")
     rows.append(f"| model load (fresh process) | {proc['load_s']:.2f} s |")
     rows.append(f"| peak RSS (load + restore 20 documents) | {proc['rss_mb']:.0f} MB |")
@@ -327,17 +328,17 @@ def main(argv: list[str] | None = None) -> None:
     header = [
         f"## Diacritic restoration ({RESTORER})\n",
         f"Measured by `{cmd}` on {time.strftime('%Y-%m-%d')}, held-out documents only "
-        f"(split of pipeline/corpus.py). Machine: {os.cpu_count()} CPU cores, no GPU.\n",
+        f"(split of pipeline/training/corpus.py). Machine: {os.cpu_count()} CPU cores, no GPU.\n",
     ]
     notes = [
         "\nNotes: pages are held-out corpus text (form lines and tables left out) rendered at 300 dpi with "
-        "FreeSerif, DejaVu Serif/Sans, Noto Serif/Sans and FreeSans (pipeline/restore/synth.py); English-model "
+        "FreeSerif, DejaVu Serif/Sans, Noto Serif/Sans and FreeSans (pipeline/training/synth.py); English-model "
         "pages are clean renders, Vietnamese-model pages are poor scans (half resolution, noise, hard threshold). "
         "CER is edit distance over whitespace-normalised text / reference length. Speeds are syllables per CPU "
         "second of the benchmark process (one core), so other jobs on the machine do not count (they still slow it "
-        "through shared caches: passes vary by ~15%); the garble speed starts each pass from an empty per-word candidate "
-        "cache: forms in the precomputed table (models/restore/cand_eng.npz, built from train data only) are a "
-        "look-up, the rest are searched live. Model load includes that table.",
+        "through shared caches: passes vary by ~15%); the garble speed starts each pass from an empty per-word "
+        "candidate cache: forms in the precomputed table (models/restore/cand_eng.npz, built from train data only) "
+        "are a look-up, the rest are searched live. Model load includes that table.",
     ]
     table = "\n".join(header + rows + notes) + "\n"
     print(table)

@@ -47,8 +47,8 @@ TITLE_WORDS = sorted({
 # `Số:` as printed and as OCR reads it (`S6:`, `Sô`, `So`).
 NUMBER_RE = re.compile(
     r"(?:^|(?<=\s))S[ốoôóồỗộọò6ổ]\s*[:.;]?\s*(?P<num>[^\s/]{0,8}?)\s*"
-    # The code is kept whole, digits included (`KH-TCTLNTW-C04`, `CV-PA83`).
-    r"(?P<code>(?:/\s*(?:19|20)\d{2}\s*)?/\s*[A-Za-zĐđÐ][A-Za-zĐđÐ&\-0-9]*(?:\s*-\s*[A-ZĐÐ][A-Za-zĐđÐ&0-9]*)*)"
+    # Code parts may carry digits after their first letter: `CV-PA83`, `C04-P6`, `KH-TCTLNTW-C04`.
+    r"(?P<code>(?:/\s*(?:19|20)\d{2}\s*)?/\s*[A-Za-zĐđÐ][A-Za-zĐđÐ0-9&\-]*(?:\s*-\s*[A-ZĐÐ][A-Za-zĐđÐ0-9&]*)*)"
 )
 # The date slot: `Hà Nội, ngày` even when what follows is handwriting OCR could not read.
 DATE_SLOT_RE = re.compile(r"(?P<pre>[^,\n]{0,60}?)\s*[,.]\s*ng[àaá]y", re.I)
@@ -59,16 +59,21 @@ DATE_LINE_RE = re.compile(
     re.I,
 )
 STAMP_DATE_RE = re.compile(
-    r"(?:Thời gian ký|Ngày ký)\s*:\s*(?:(?P<d>\d{1,2})[./\-](?P<m>\d{1,2})[./\-](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{2})-(?P<d2>\d{2}))",
+    r"(?:Thời gian ký|Ngày ký)\s*:\s*"
+    r"(?:(?P<d>\d{1,2})[./\-](?P<m>\d{1,2})[./\-](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{2})-(?P<d2>\d{2}))",
     re.I,
 )
 # Where the body starts: the header ends before any of these.
 BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều \d|I\.|1\.|Nhằm|Để)\b", re.I)
 SUBJECT_STOP = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo|Điều \d|Phần|Chương|[IVX]+\.|\d+\.|Nhằm|Để)\b")
+# A trích yếu may itself open with these words (`KẾ HOẠCH / Thực hiện công tác bầu cử ...`): right
+# under the title, a short line that does not introduce a list is the subject, not the body.
+SUBJECT_MAY_OPEN = re.compile(r"^(?:Thực hiện|Nhằm|Để)\b(?!.*[:;,]$).{0,150}$")
 PLACE_UNITS_RE = re.compile(r"^(THÀNH PHỐ|THỊ XÃ|THỊ TRẤN|TỈNH|HUYỆN|QUẬN|PHƯỜNG|XÃ|TP\.?)\b")
 BARE_COUNCILS = re.compile(r"^(ỦY|UỶ) BAN NHÂN DÂN$|^HỘI ĐỒNG NHÂN DÂN$|^UBND$")
 # The right column's date line merged after the subject (`..., ngày 14 tháng 05 năm 2021`).
-MERGED_DATE_RE = re.compile(r"(?:[A-ZĐ][^\s,]*\s+){0,4}[A-ZĐ][^\s,]*\s*,\s*ng[àa]y\s*\S{0,4}\s*th[áa]ng\s*\S{0,4}\s*n[ăa]m\s*\d{4}")
+MERGED_DATE_RE = re.compile(
+    r"(?:[A-ZĐ][^\s,]*\s+){0,4}[A-ZĐ][^\s,]*\s*,\s*ng[àa]y\s*\S{0,4}\s*th[áa]ng\s*\S{0,4}\s*n[ăa]m\s*\d{4}")
 HEADER_LINES = 45
 # Địa danh of date lines, to mend one wrong letter of OCR (`Tà Nội` -> `Hà Nội`).
 # Only whole names within one edit are mended; anything else is kept as read.
@@ -150,6 +155,10 @@ def _place_from(prefix: str) -> str | None:
         run.insert(0, word)
     while run and is_upper_line(run[0]) and len(run[0]) > 3 and not run[0].startswith("TP"):
         run.pop(0)  # the tail of an all-caps issuer line merged on the same line
+    # `Thành phố Hồ Chí Minh`, `Thị xã ...`: the unit's second word is lower case but part of the place.
+    before = words[: len(words) - len(run)] if run else []
+    if run and len(before) >= 2 and f"{before[-2]} {before[-1]}" in ("Thành phố", "Thị xã", "Thị trấn"):
+        run = before[-2:] + run
     return " ".join(run) or None
 
 
@@ -173,7 +182,12 @@ def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | Non
         if not match:
             continue
         code = normalize_code(match.group("code")).lstrip("/")
-        raw_num = match.group("num")
+        # `THPT.PB`: a dotted part of the code, kept where the text is exact (a text layer);
+        # in OCR a dot is as often a speck (`TB-I.PQT`).
+        dotted = re.match(r"\.[A-ZĐ]{1,8}\b", line[match.end("code"):])
+        if dotted and not wc.is_ocr:
+            code += dotted.group(0)
+        raw_num = match.group("num").rstrip(".,")  # `3070. /KH-UBND`
         type_code = next((p for p in code.split("/")[-1].split("-")[:1] if p in TYPE_CODES), None)
         if not raw_num or not raw_num.isdigit():
             # A handwritten number OCR cannot read: the slot is there, the number is not.
@@ -230,6 +244,17 @@ def _cited_numbers(text: str, doc_type: str | None) -> list[str]:
     return found
 
 
+def _rereads_support_day(readings: dict[str, list[str]], day: str) -> bool:
+    """Whether the focused rereads of the date slot (when there are any) read `day` at least once in four."""
+    if not readings.get("date") and not readings.get("day"):
+        return True
+    days, _, _ = date_readings(readings.get("date", []), readings.get("day", []), None)
+    digits = [r.token for r in days if r.token.isdigit()]
+    if len(digits) < 4:
+        return True  # too few readings to overrule the page
+    return sum(int(token) == int(day) for token in digits) * 4 >= len(digits)
+
+
 def _reread_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None) -> tuple[str | None, float]:
     """(ISO date, confidence) from the focused rereads of the date line, when day, month and year each agree."""
     if not readings.get("date"):
@@ -261,6 +286,10 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         year = int(y) if y.isdigit() else None
         readable = match and d.isdigit() and month is not None and valid_dmy(int(d), month, int(y))
         trusted = not (wc.is_ocr and ocr is not None and ocr < DIGIT_TRUST)
+        if readable and trusted and not _rereads_support_day(readings or {}, d):
+            # The close rereads of the slot never read this day: a handwritten day the
+            # page pass read with false confidence (`ngày13` for a written 29).
+            trusted = False
         # OCR that glued the day to `ngày` (`ngày13`) read the hand as one word: the
         # confidence found for `13` is another word's.  Such a day, or one the digit
         # recogniser reads otherwise, stands only where the recogniser reads the same.
@@ -345,7 +374,8 @@ def _subject(lines: list[str], start: int, capitalise: bool = True) -> str | Non
         line = MERGED_DATE_RE.sub("", line).strip()  # merged right column
         if not line:
             continue
-        if SUBJECT_STOP.match(line) or (is_upper_line(line) and collected):
+        if (SUBJECT_STOP.match(line) and (collected or not SUBJECT_MAY_OPEN.match(line))) \
+                or (is_upper_line(line) and collected):
             break
         if is_upper_line(line) and not collected:
             continue
@@ -481,9 +511,16 @@ def _trusted_month(month: HandValue | None) -> bool:
 
 
 def extract_header(text: str, word_confidence: dict[str, float] | None = None,
-                   slot_readings: dict[str, list[str]] | None = None) -> Header:
-    """Header fields; `slot_readings` are focused OCR rereads of the number and date slots, if any."""
+                   slot_readings: dict[str, list[str]] | None = None, *, cited_text: str | None = None) -> Header:
+    """Header fields; `slot_readings` are focused OCR rereads of the number and date slots, if any.
+
+    `cited_text` (default `text`) is where the letter's own number and date may be
+    cited (`Kèm theo Quyết định số 109/QĐ-BTC ngày ...`): the letter with its
+    appendices, while `text` holds the letter alone, so an appendix or a second
+    letter bound after it never fills a header slot.
+    """
     wc = WordConfidence(word_confidence)
+    cited_text = text if cited_text is None else cited_text
     lines = clean_lines(text)
     head = lines[:HEADER_LINES]
     header = Header()
@@ -493,11 +530,12 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     header.doc_number = number
 
     title, title_index = _title(lines)
-    code = number_raw and normalize_code(NUMBER_RE.search(number_raw).group("code")).lstrip("/")
+    number_match = NUMBER_RE.search(number_raw) if number_raw else None
+    code = normalize_code(number_match.group("code")).lstrip("/") if number_match else None
     readings = slot_readings or {}
     from_reread = False
     if readings.get("number") and wc.is_ocr:
-        page_num = NUMBER_RE.search(number_raw).group("num") if number_raw else None
+        page_num = number_match.group("num") if number_match else None
         reread, reread_conf, voted = _reread_number(readings, page_num, code)
         if number is None and reread:
             header.doc_number, number, conf["doc_number"] = reread, reread, reread_conf
@@ -512,27 +550,27 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
         header.doc_number = number
         from_reread = from_reread or from_hand
     kind = title.capitalize() if title else TYPE_CODES.get(type_code or "")
-    place, issue_date, place_conf, date_conf, date_index = _date(head, text, wc, kind, code, readings)
+    place, issue_date, place_conf, date_conf, date_index = _date(head, cited_text, wc, kind, code, readings)
     header.place, header.issue_date = place, issue_date
     conf["place"], conf["issue_date"] = place_conf, date_conf
     if number and not from_reread and wc.is_ocr and date_index is not None and (issue_date is None or date_conf < 0.9):
         # The date slot is handwriting OCR could not read: the number beside it
         # was filled by the same hand at registration.  Keep it only when the
         # text elsewhere (`Kèm theo Quyết định số 109/QĐ-BTC`) reads the same.
-        cited = _cited_numbers(text, kind)
+        cited = _cited_numbers(cited_text, kind)
         if not cited or any(c != number for c in cited):
             header.doc_number = None
             conf["doc_number"] = min(conf["doc_number"], 0.3)
 
     vv, vv_index = _vv_subject(lines)
-    if title:
+    if title and title_index is not None:
         header.doc_type = title.capitalize()
         conf["doc_type"] = combine("explicit", None)
         header.subject = _subject(lines, title_index + 1)
     elif type_code:
         header.doc_type = TYPE_CODES[type_code]
         conf["doc_type"] = combine("inferred", None)
-    elif vv or any(re.match(r"^Kính\s+gửi", l, re.I) for l in lines):
+    elif vv or any(re.match(r"^Kính\s+gửi", line, re.I) for line in lines):
         # A công văn has no title line; its V/v or its Kính gửi says what it is.
         header.doc_type = "Công văn"
         conf["doc_type"] = combine("inferred", None)
@@ -541,10 +579,106 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     conf["subject"] = combine("explicit", wc.span(header.subject, "mean")) if header.subject else 0.0
 
     stops = [i for i in (title_index, vv_index, date_index) if i is not None]
-    number_line = next((i for i, l in enumerate(head) if NUMBER_RE.search(l)), None)
+    number_line = next((i for i, line in enumerate(head) if NUMBER_RE.search(line)), None)
     if number_line is not None:
         stops.append(number_line + 1)
     issuer, issuer_raw = _issuer(head, min(stops) if stops else 12)
     header.issuer = issuer
     conf["issuer"] = combine("explicit", wc.span(issuer_raw)) if issuer else 0.0
     return header
+
+
+# ----------------------------------------------------------------------------- from the page's zones
+
+# Words that open the name of a body (cơ quan, tổ chức) in a header, compared without marks.
+# A header line that opens with one starts a new body; any other line continues the name above
+# (`CỤC CẢNH SÁT ĐIỀU TRA` / `TỘI PHẠM VỀ MA TÚY`, `ỦY BAN NHÂN DÂN` / `THÀNH PHỐ HÀ NỘI`).
+BODY_OPENERS = [
+    "BO", "SO", "CUC", "VU", "UY BAN", "UBND", "HOI DONG", "HDND", "VAN PHONG", "TRUONG", "BAN", "TO", "TRUNG TAM",
+    "CONG AN", "THU TUONG", "CHINH PHU", "CHI CUC", "TONG CUC", "PHONG", "DANG UY", "HOC VIEN", "VIEN", "BENH VIEN",
+    "KHO BAC", "NGAN HANG", "TOA AN", "VIEN KIEM SAT", "TINH UY", "THANH UY", "HUYEN UY", "DOAN", "HOI", "CONG TY",
+    "TAP DOAN", "DAI HOC", "BO CHI HUY", "BAN QUAN LY", "THANH TRA", "MAT TRAN", "BHXH", "BAO HIEM", "KIEM TOAN",
+]
+_OPENER_RE = re.compile(r"^(?:" + "|".join(sorted(BODY_OPENERS, key=len, reverse=True)) + r")\b")
+
+
+def _opens_body(line: str) -> bool:
+    return bool(_OPENER_RE.match(strip_diacritics(line).upper().strip(" -_.,:;|")))
+
+
+def header_bodies(left_lines: list[str]) -> tuple[str | None, str | None]:
+    """(issuer, issuer_parent) from the header's left column, read top down to `Số:`.
+
+    Decree 30 prints the managing body (cơ quan chủ quản) above the issuing
+    body; each may wrap onto several lines.  The lowest body is the issuer.
+    """
+    names: list[list[str]] = []
+    for raw in left_lines:
+        if NUMBER_RE.search(raw) or re.match(r"^\W{0,3}(V/v|Về\s+việc)\b", raw, re.I):
+            break
+        line = strip_motto(raw).strip(" -_=.,:;|\u2014\u2013")
+        line = re.sub(r"^(UBND|HĐND)(?=[^\W\d_])", r"\1 ", line)  # `UBNDTỈNH PHÚ THỌ`: OCR lost the space
+        if not line or not is_upper_line(line) or len(re.sub(r"\W", "", line)) < 2:
+            continue
+        if names and not _opens_body(line):
+            names[-1].append(line)
+        elif names and BARE_COUNCILS.match(" ".join(names[-1])) and PLACE_UNITS_RE.match(line):
+            names[-1].append(line)
+        else:
+            names.append([line])
+    if not names:
+        return None, None
+    cased = [_mend_body_place(sentence_case_name(" ".join(parts))) for parts in names]
+    return cased[-1], (cased[-2] if len(cased) >= 2 else None)
+
+
+_BODY_PLACE = re.compile(
+    r"(?P<unit>\b(?:tỉnh|thành phố|huyện|quận|thị xã|thị trấn)\s+)(?P<place>[^\W\d_][\w ]*)$", re.I)
+
+
+def _mend_body_place(name: str) -> str:
+    """`Ủy ban nhân dân tỉnh Bén Tre` -> `... tỉnh Bến Tre`: a known place one OCR letter away."""
+    match = _BODY_PLACE.search(name)
+    if not match:
+        return name
+    mended, changed = mend_place(match.group("place"))
+    return name[: match.start("place")] + mended if changed and mended else name
+
+
+def subject_from_zones(left_lines: list[str], title_lines: list[str]) -> str | None:
+    """The trích yếu: a công văn's `V/v ...` under its number, else the line(s) under the title.
+
+    Under the title, the subject runs until a line in capitals (the issuing
+    authority of a Quyết định: `THỦ TƯỚNG CHÍNH PHỦ`) or the body.
+    """
+    number_at = next((i for i, line in enumerate(left_lines) if NUMBER_RE.search(line)), None)
+    for index, line in enumerate(left_lines):
+        match = re.match(r"^\W{0,3}(V\s*/\s*v|V/V|Về\s+việc)\s*:?\s*(?P<rest>.*)$", line, re.I)
+        # A công văn's trích yếu: `V/v ...`, or the mixed-case lines under its `Số:` (`Về Chương trình ...`).
+        under_number = number_at is not None and index > number_at and not is_upper_line(line)
+        if match or under_number:
+            first = line
+            if match:
+                lead = "V/v " if re.sub(r"\s", "", match.group(1)).lower() == "v/v" else "Về việc "
+                first = lead + match.group("rest").strip()
+            parts = [first] + [rest for rest in left_lines[index + 1:] if rest.strip() and not NUMBER_RE.search(rest)]
+            return re.sub(r"\s+", " ", " ".join(parts)).strip(" .;") or None
+    collected: list[str] = []
+    for index, line in enumerate(title_lines):
+        text = line.strip()
+        if index == 0 and _is_title_text(text):
+            continue
+        if not text or SUBJECT_STOP.match(text):
+            break
+        if is_upper_line(text):
+            if collected:
+                break
+            continue
+        collected.append(text)
+    subject = re.sub(r"\s+", " ", " ".join(collected)).strip(" .;")
+    return subject[:1].upper() + subject[1:] if subject else None
+
+
+def _is_title_text(text: str) -> bool:
+    bare = re.sub(r"[^A-Z]", "", strip_diacritics(text).upper())
+    return any(bare == re.sub(r"[^A-Z]", "", strip_diacritics(t)) for t in TITLE_WORDS)

@@ -21,7 +21,7 @@ SIGNER_COLUMN = re.compile(
     r"\s(?:TM|KT|TL|TUQ|Q)\.\s|\s{3,}|\s(?:CHỦ TỊCH|PHÓ CHỦ TỊCH|GIÁM ĐỐC|PHÓ GIÁM ĐỐC|BỘ TRƯỞNG|THỨ TRƯỞNG|"
     r"TRƯỞNG PHÒNG|CHÁNH VĂN PHÒNG|VỤ TRƯỞNG|CHI CỤC TRƯỞNG|TỔNG CỤC TRƯỞNG|CỤC TRƯỞNG|HIỆU TRƯỞNG|BÍ THƯ)\b"
 )
-BULLET = re.compile(r"^[\-–—+•*·]")
+BULLET = re.compile(r"^[\-–—+•*·=~]")
 MAX_ITEMS = 30
 
 
@@ -83,3 +83,48 @@ def _noi_nhan(lines: list[str]) -> list[str]:
 def extract_recipients(text: str) -> list[str]:
     lines = clean_lines(text)
     return _kinh_gui(lines) or _noi_nhan(lines)
+
+
+def addressees_from_zone(lines: list[str]) -> list[str]:
+    """Recipients from the `Kính gửi` zone: the first may stand on the label's line, items
+    open with a dash, a line without one continues the item above.  A công điện's
+    addressees follow the line that ends in `điện:`."""
+    items: list[str] = []
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if index == 0:
+            match = KINH_GUI.match(text)
+            rest = match.group("rest") if match else ""
+            if rest.strip():
+                items.append(rest)
+            continue
+        if BULLET.match(text) or not items:
+            items.append(text)
+        else:
+            items[-1] = f"{items[-1]} {text}"
+    return [item for item in (tidy_item(i) for i in items) if item and not SKIP_ITEM.match(item)]
+
+
+def noi_nhan_from_zone(lines: list[str]) -> list[str]:
+    """The `Nơi nhận` list of its zone: a dashed item per recipient, a line without a dash
+    continuing the item above, `Lưu` closing the list."""
+    items: list[str] = []
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if index == 0:
+            match = NOI_NHAN.match(text)
+            text = match.group("rest").strip() if match else text
+            if not text:
+                continue
+        if re.match(r"^\W{0,3}Lưu\b", text, re.I):
+            break
+        if BULLET.match(text) or not items:
+            items.append(text)
+        else:
+            items[-1] = f"{items[-1]} {text}"
+    return [item for item in (tidy_item(i) for i in items) if item and not SKIP_ITEM.match(item)]
+
+
+def recipients_from_zones(addressees: list[str], noi_nhan: list[str]) -> list[str]:
+    """`Kính gửi` recipients, else the `Nơi nhận` list (spec: without `Lưu`, `Như trên`)."""
+    return addressees_from_zone(addressees) if addressees else noi_nhan_from_zone(noi_nhan)

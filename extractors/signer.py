@@ -56,10 +56,10 @@ def _block(lines: list[str], start: int) -> Signer | None:
             continue
         name = _name(line)
         if name and not is_upper_line(line):
-            authorities = [l for l in upper if AUTHORITY_RE.match(l)]
+            authorities = [u for u in upper if AUTHORITY_RE.match(u)]
             title = upper[-1] if upper and not AUTHORITY_RE.match(upper[-1]) else None
             # A department line under `KT. VỤ TRƯỞNG` belongs to that authority.
-            middle = [l for l in upper[:-1] if not AUTHORITY_RE.match(l)] if title else []
+            middle = [u for u in upper[:-1] if not AUTHORITY_RE.match(u)] if title else []
             authority = " / ".join(authorities) if authorities else None
             if authority and middle:
                 authority = f"{authority} {' '.join(middle)}"
@@ -73,7 +73,7 @@ def _block(lines: list[str], start: int) -> Signer | None:
 
 def extract_signer(text: str) -> Signer | None:
     lines = clean_lines(text)
-    body_start = next((i for i, l in enumerate(lines) if re.match(r"^(Căn cứ|Kính gửi|Thực hiện|Điều 1)", l)), 0)
+    body_start = next((i for i, line in enumerate(lines) if re.match(r"^(Căn cứ|Kính gửi|Thực hiện|Điều 1)", line)), 0)
     for index in range(body_start, len(lines)):
         line = lines[index]
         if AUTHORITY_RE.match(line) or (TITLE_RE.match(line) and is_upper_line(line)
@@ -87,3 +87,43 @@ def extract_signer(text: str) -> Signer | None:
         if name:
             return Signer(name=name, title=None, authority=None)
     return None
+
+
+# A name read under a seal may lose its first letters (`gô Thanh Bình`): in the signer
+# zone, a run of 2-5 capitalised words at the line's end is the name even without a surname.
+LOOSE_NAME_RE = re.compile(rf"^(?:[a-zà-ỹđ]{{1,4}}\s+)?(?P<name>{NAME_WORD}(?:\s+{NAME_WORD}){{1,4}})\s*\.?$")
+
+
+def signer_from_zone(lines: list[str]) -> Signer | None:
+    """Authority, title and name from the signer zone (bottom right of the letter's last page).
+
+    The zone holds `TM./KT./TL.` lines, the title in capitals, then (under
+    signature and seal) the name; seal text and OCR specks around it are
+    neither capitals of a title nor a name, and are passed over.
+    """
+    authorities: list[str] = []
+    titles: list[str] = []
+    name: str | None = None
+    for raw in lines:
+        line = raw.strip(" .,;:-_|")
+        if not line:
+            continue
+        if AUTHORITY_RE.match(line):
+            authorities.append(line)
+            continue
+        if is_upper_line(line) and not any(c.isdigit() for c in line):
+            if name is None and len(line.split()) <= 8:
+                titles.append(line)
+            continue
+        if any(c.isdigit() for c in line) or ":" in line:
+            continue
+        found = _name(line)
+        if found is None:
+            loose = LOOSE_NAME_RE.match(line)
+            # The lost letters' remnant stays: `gô Thanh Bình` is nearer the name than `Thanh Bình`.
+            found = (line[:1].upper() + line[1:]).rstrip(" .") if loose else None
+        if found:
+            name = found  # the lowest name wins: the printed name is under the signature
+    if name is None and not authorities and not titles:
+        return None
+    return Signer(name=name, title=titles[-1] if titles else None, authority=" / ".join(authorities) or None)

@@ -23,14 +23,24 @@ DUTY_VERBS = [
     "bảo đảm", "đảm bảo", "tăng cường", "quán triệt", "công nhận", "tự", "thống kê", "căn cứ", "phấn đấu",
     "chỉ đạo", "giám sát", "cập nhật", "hoàn thành", "chuẩn bị", "bố trí", "phân công",
     "thẩm định", "kịp thời", "nghiêm túc", "chủ động", "tập trung", "xem xét", "rà",
+    # Words after a unit that are not its name (`Bộ Ngoại giao | trân trọng thông báo`, `Tổ công tác | chịu ...`).
+    "trân trọng", "thông báo", "đề nghị", "yêu cầu", "chịu", "kính", "xin", "cần", "nhằm", "để", "giao", "đã", "đang",
+    "lồng ghép", "tích cực", "phát huy", "thường xuyên", "định kỳ", "nâng cao", "đẩy mạnh",
+    "đưa", "được", "trực tiếp", "thì", "đăng ký", "tham gia", "tham dự", "nộp", "cử", "quan tâm",
 ]
+# Words a unit's name never ends with: a span cut there lost its tail or kept the sentence's.
+TRAILING_WORDS = re.compile(r"(?:\s+(?:của|và|với|các|tại|ở|cho|về|có|là|như|trên|theo))+$", re.I)
 UNIT_HEADS = [
     "phòng", "sở", "ban", "ubnd", "ủy ban", "văn phòng", "các", "thủ trưởng", "công an", "trung tâm", "cục",
     "bộ", "chi cục", "hđnd", "mặt trận", "đoàn", "hội", "kho bạc", "ngân hàng", "thanh tra",
     "chủ tịch", "đài", "ban chỉ huy", "bộ chỉ huy", "viện", "cục trưởng", "giám đốc", "chánh văn phòng",
     "vụ trưởng", "trưởng phòng", "trưởng ban", "bệnh viện", "cơ quan", "đơn vị",
     "lãnh đạo", "người đứng đầu", "hội đồng", "tòa án", "viện kiểm sát", "liên đoàn", "tỉnh đoàn",
+    "báo", "tạp chí", "trường", "tổ công tác", "đảng ủy", "đảng uỷ", "tỉnh ủy", "huyện ủy", "thường trực",
+    "hiệu trưởng", "ủy ban mttq", "uỷ ban",
 ]
+# Words that open a sentence, not a unit, though they begin like one (`Báo cáo ...`, `Trường hợp ...`).
+NOT_UNIT_OPENINGS = ("báo cáo", "trường hợp", "thường trực tiếp")
 DUTY_VERB_SET = frozenset(DUTY_VERBS)
 MAX_UNIT_TOKENS = 30
 # Nouns in DUTY_VERBS that are part of a list of units after `các`, `,`, `và`.
@@ -55,9 +65,13 @@ UNIT_NOUNS = ("phòng", "ban", "sở", "cơ quan", "đơn vị", "xã", "phườ
 
 def starts_with_unit(text: str) -> bool:
     lower = re.sub(r"\s+", " ", text.lower()).strip()
+    if lower.startswith(NOT_UNIT_OPENINGS):
+        return False
     head = next((h for h in UNIT_HEADS if lower.startswith(h + " ") or lower.startswith(h + ",")), None)
     if head is None:
         return False
+    if head == "báo":  # a newspaper is named (`Báo Lâm Đồng`, `Báo và Phát thanh, ...`); `Báo đảm` is OCR of `Bảo đảm`
+        return bool(re.match(r"^\s*Báo\s+(?:và\b|[A-ZĐ])", text))
     if head in GENERIC_HEADS:
         rest = lower[len(head):].lstrip(" ,")
         return rest.startswith(UNIT_NOUNS)
@@ -71,15 +85,17 @@ def unit_before_duty(text: str) -> str | None:
         return None
     words = _tokens(text[:300])
     # The first duty verb after the head, unless it is a noun inside a list of units (`các cơ quan, đơn vị`).
+    # A capitalised verb is part of a name (`Ban Quản lý`, `Cục Kiểm tra văn bản`) unless punctuation opens it.
     end = next((i for i, word in enumerate(words)
                 if i > 0 and word.lower() in DUTY_VERB_SET
+                and (not word[:1].isupper() or words[i - 1] in (":", ";", "-", "–"))
                 and not (word.lower() in LIST_NOUNS and words[i - 1].lower() in LIST_JOINERS)), None)
     if end is None or end > MAX_UNIT_TOKENS:
         return None
     span = " ".join(words[:end])
     span = re.sub(r"\s+([,;.)])", r"\1", span)
     span = re.sub(r"\(\s+", "(", span).replace(" - ", " - ")
-    span = span.strip(" ,;:(")
+    span = TRAILING_WORDS.sub("", span.strip(" ,;:(")).strip(" ,;:(")
     if span.count("(") != span.count(")"):
         return None
     return span or None

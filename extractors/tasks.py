@@ -14,7 +14,9 @@ import re
 
 from extractors.confidence import WordConfidence, digits_trusted
 from extractors.dates import DATE, PERIOD_DEADLINES, match_to_iso, period_end
-from extractors.spans import unit_before_duty
+from extractors.header import BODY_START
+from extractors.spans import starts_with_unit, unit_before_duty
+from extractors.tables import deadline_from_cell
 from extractors.text import clean_lines
 from pipeline.core.types import Task
 
@@ -24,15 +26,18 @@ TIME_OF_DAY = r"(?:\d{1,2}\s*(?:giờ|h)\s*(?:\d{1,2}\s*(?:phút)?)?\s*,?\s*)"
 DEADLINE_DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("before", re.compile(
         # `trude`, `trudc`: how an English OCR model reads `trước` when the restorer misses it.
-        rf"(?:trước|tr[uư][ớơóòọd][ce]c?|chậm nhất|hạn chót|không quá|không muộn hơn|xong trước|đến trước|hạn cuối)\s*(?:là\s*)?(?:vào\s*)?"
+        rf"(?:trước|tr[uư][ớơóòọd][ce]c?|chậm nhất|hạn chót|không quá|không muộn hơn|xong trước|đến trước"
+        rf"|hạn cuối)\s*(?:là\s*)?(?:vào\s*)?"
         rf"{TIME_OF_DAY}?(?:ngày\s*)?{DATE}", re.I)),
     ("label", re.compile(
-        rf"Thời\s+(?:gian|hạn)(?:\s+(?:hoàn thành|thực hiện|nộp|gửi|báo cáo))?\s*:\s*(?:trước\s+)?(?:ngày\s*)?{DATE}", re.I)),
+        rf"Thời\s+(?:gian|hạn)(?:\s+(?:hoàn thành|thực hiện|nộp|gửi|báo cáo))?\s*:\s*"
+        rf"(?:trước\s+)?(?:ngày\s*)?{DATE}", re.I)),
     ("until", re.compile(rf"(?:đến|tới)\s+hết\s+(?:ngày\s*)?{DATE}", re.I)),
 ]
 # A period's end: `trong tháng 6/2021`, `đến hết tháng 9/2021`, `trong quý 4/2021`, `Thời gian thực hiện: Quý III/2021`.
 PERIOD_TRIGGER = re.compile(
-    r"(?:trong|trước|hết|cuối|xong|hoàn thành|thực hiện|hạn|Thời\s+(?:gian|hạn)[^:]{0,20}:)\s*(?:năm\s+\d{4}\s*,?\s*)?$", re.I)
+    r"(?:trong|trước|hết|cuối|xong|hoàn thành|thực hiện|hạn|Thời\s+(?:gian|hạn)[^:]{0,20}:)\s*"
+    r"(?:năm\s+\d{4}\s*,?\s*)?$", re.I)
 # Recurring duties: kept as words, removed before deadlines are read.
 RECURRENCE_RE = re.compile(
     r"(?:định kỳ\s+)?(?:vào\s+)?ngày\s+\d{1,2}(?:/\d{1,2}|\s+tháng\s+\d{1,2})\s+(?:hằng|hàng)\s+năm"
@@ -48,19 +53,27 @@ DUTY_RE = re.compile(
     r"tiếp tục|tăng cường|bảo đảm|đảm bảo|nghiên cứu|tuyên truyền|hướng dẫn|phấn đấu|lập|thống kê|công nhận)\b",
     re.I,
 )
-NOT_TASK = re.compile(r"^(Căn cứ|Theo đề nghị|Trên đây|Nơi nhận|Lưu|Kính gửi|Thực hiện\s+(?:Văn bản|Công văn|Kế hoạch|Quyết định)\s+số)", re.I)
+NOT_TASK = re.compile(r"^(Căn cứ|Theo đề nghị|Trên đây|Nơi nhận|Lưu|Kính gửi|Thực hiện\s+(?:Văn bản|Công văn|Kế hoạch"
+                      r"|Quyết định)\s+số)", re.I)
 PERIOD_ITEM = re.compile(r"chốt số liệu\s+(?:tính\s+)?từ", re.I)
-ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|[\-–—+•*]\s*|\d{1,2}(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
-ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
+ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|\(\d{1,2}\)\s+|\d{1,2}(?:\.\d{1,2})+\s+(?=[A-ZĐ])|[\-–—+•*]\s*|\d{1,2}"
+                        r"(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
+ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})+(?=\s+[A-ZĐ])|\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
 SUB_ITEM = re.compile(r"^[a-zđ][).]\s+")
-BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều 1|I\.|1\.|Nhằm|Để)", re.I)
+TABLE_ROW = re.compile(r"\S\s\|\s.*\s\|\s")
 END_OF_BODY = re.compile(r"^(Nơi nhận|TM\.|KT\.|TL\.)", re.I)
 
-RESPONSIBLE_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*chủ trì(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)(?=\s*(?:[;.]|$|[a-zđ]\)\s))", re.I)
-COOPERATING_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*phối hợp(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)(?=\s*(?:[;.]|$|[a-zđ]\)\s))", re.I)
+RESPONSIBLE_LABEL = re.compile(r"(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+thực hiện|(?:Đơn vị|Cơ quan)?\s*chủ trì"
+                               r"(?:\s+thực hiện)?)\s*:\s*(?P<x>[^;\n]+?)"
+                               r"(?=\s*(?:[;.]|$|[a-zđ]\)\s|[\-–—+•]\s*(?:Đơn vị|Cơ quan|Thời|Kết quả"
+                               r"|Sản phẩm)))", re.I)
+COOPERATING_LABEL = re.compile(r"(?:Đơn vị|Cơ quan)?\s*phối hợp(?:\s+thực hiện)?\s*:\s*(?P<x>[^;\n]+?)"
+                               r"(?=\s*(?:[;.]|$|[a-zđ]\)\s|[\-–—+•]\s*(?:Đơn vị|Cơ quan|Thời|Kết quả"
+                               r"|Sản phẩm)))", re.I)
 GIAO_RE = re.compile(r"\b(?:Giao|giao cho|yêu cầu|đề nghị)\s+(?:cho\s+)?(?P<rest>.{3,300})", re.I)
 COOPERATE_WITH = re.compile(r"phối hợp\s+(?:chặt chẽ\s+)?(?:với\s+)(?P<x>.{3,200})", re.I)
-COOPERATE_END = re.compile(r"\s(?:thực hiện|tổ chức|xây dựng|tham mưu|triển khai|để|trong|trước|và các cơ quan|rà soát|hướng dẫn|kiểm tra|tổng hợp|báo cáo)\b|[;:.(]")
+COOPERATE_END = re.compile(r"\s(?:thực hiện|tổ chức|xây dựng|tham mưu|triển khai|để|trong|trước|và các cơ quan"
+                           r"|rà soát|hướng dẫn|kiểm tra|tổng hợp|báo cáo)\b|[;:.(]")
 COLON_UNIT = re.compile(r"^(?P<x>[^:]{3,80}):\s")
 
 
@@ -70,11 +83,18 @@ def _items(text: str) -> list[str]:
     current: list[str] = []
     lines = clean_lines(text)
     # The header (number, title, subject) holds no duties: start at the body.
-    start = next((i for i, l in enumerate(lines) if BODY_START.match(l)), 0)
+    start = next((i for i, line in enumerate(lines) if BODY_START.match(line)), 0)
     for line in lines[start:]:
         if END_OF_BODY.match(line):
             break
         if not line:
+            continue
+        if TABLE_ROW.search(line):
+            # A table row printed as `cell | cell | cell` (a Word file's table): an item of its own.
+            if current:
+                items.append(" ".join(current))
+            items.append(line)
+            current = []
             continue
         previous = current[-1] if current else ""
         # A short enumerated heading without end punctuation closes before an uppercase line.
@@ -175,15 +195,42 @@ def _split_deadline_sentences(item: str) -> list[str]:
     return parts
 
 
+# A labelled field of a duty block: `- Thời gian hoàn thành: ...`, `- Đơn vị chủ trì: ...`, `b) Kết quả: ...`.
+FIELD_ITEM = re.compile(
+    r"^(?:[\-–—+•*]\s*|[a-zđ][).]\s+)?(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+)?(?:chủ trì|phối hợp|Thời (?:gian|hạn)"
+    r"|Sản phẩm|Kết quả)"
+    r"[^:]{0,30}:", re.I)
+# Where the fields start inside a grouped item: the duty's own words end there.
+FIELD_START = re.compile(
+    r"\s(?:[\-–—+•*]|[a-zđ][).])\s*(?:(?:Đơn vị|Cơ quan|Bộ phận)\s+)?(?:chủ trì|phối hợp|Thời (?:gian|hạn)|Sản phẩm"
+    r"|Kết quả)"
+    r"[^:]{0,30}:", re.I)
+# What may stand between a duty and its fields: detail bullets, numbered steps, other fields.
+DETAIL_ITEM = re.compile(r"^(?:[\-–—+•*]\s*|\(\d{1,2}\)\s)")
+NUMBERED_STEP = re.compile(r"^\(\d{1,2}\)\s")
+TIME_FIELD = re.compile(r"Thời\s+(?:gian|hạn)[^:]{0,30}:\s*(?P<x>[^;\n]+?)(?=\s*(?:;|$|\s[\-–—+•*]\s"
+                        r"|\s[a-zđ]\)\s))", re.I)
+
+
 def _group_appendix_items(items: list[str]) -> list[str]:
-    """`1. Duty` + `a) Đơn vị chủ trì: X` + `b) Đơn vị phối hợp: Y` -> one item."""
+    """A duty block is one item: `1. Duty` + `a) Đơn vị chủ trì: X` + `b) Đơn vị phối hợp: Y`, or
+    `1.1. Duty` + its detail bullets + `- Thời gian hoàn thành: ...` + `- Đơn vị chủ trì: ...`."""
     grouped: list[str] = []
+    anchor: int | None = None  # index in `grouped` of the last enumerated duty
     for item in items:
-        if SUB_ITEM.match(item) and grouped and re.search(r"chủ trì|phối hợp|Thời (?:gian|hạn)|Sản phẩm|Kết quả", item, re.I) \
-                and ENUMERATOR.match(grouped[-1]):
+        block = grouped[anchor:] if anchor is not None else []
+        if FIELD_ITEM.match(item) and block and all(DETAIL_ITEM.match(i) for i in block[1:]):
+            # The field, and the detail bullets between the duty and it, belong to the duty;
+            # numbered steps inside it (`(1) Tổ chức hiệp thương lần thứ nhất: ...`) stay duties of their own.
+            steps = [i for i in block[1:] if NUMBERED_STEP.match(i)]
+            grouped[anchor:] = [" ".join([i for i in block if i not in steps] + [item])] + steps
+            continue
+        if SUB_ITEM.match(item) and grouped and FIELD_ITEM.match(item) and ENUMERATOR.match(grouped[-1]):
             grouped[-1] = f"{grouped[-1]} {item}"
-        else:
-            grouped.append(item)
+            continue
+        if ENUMERATOR.match(item):
+            anchor = len(grouped)
+        grouped.append(item)
     return grouped
 
 
@@ -191,23 +238,81 @@ def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
     """Tasks of a letter; with OCR confidences, a deadline read from poorly read digits is left None."""
     wc = wc or WordConfidence(None)
     tasks: list[Task] = []
-    for item in _group_appendix_items(_items(text)):
+    scope: tuple[int, str] | None = None  # (depth, unit) of a heading `3. Trung tâm Quản lý chất lượng:`
+    items = _group_appendix_items(_items(text))
+    for index, item in enumerate(items):
         body = ITEM_START.sub("", item, count=1).strip()
-        if len(body) < 12 or NOT_TASK.match(body) or PERIOD_ITEM.search(body):
+        depth = _depth(item)
+        following = _depth(items[index + 1]) if index + 1 < len(items) else None
+        if depth is not None:
+            if scope is not None and depth <= scope[0]:
+                scope = None
+            heading_unit = _heading_unit(body)
+            if heading_unit:
+                scope = (depth, heading_unit)
+        if len(body) < 12 or NOT_TASK.match(body) or PERIOD_ITEM.search(body) or TABLE_ROW.search(body):
+            # (a table's row is read as a row, by extractors/tables.py, not as prose)
             continue
-        if not (DUTY_RE.search(body) or find_deadline(body)):
-            continue
+        colon = COLON_UNIT.match(body)
+        addressed = bool(colon and starts_with_unit(colon.group("x")) and not colon.group("x").startswith("Về "))
+        if not (DUTY_RE.search(body) or find_deadline(body) or addressed):
+            continue  # (`Văn phòng UBND tỉnh: Cập nhật ...` is a duty by its form: a unit, a colon, what it does)
         if body.endswith(":") and len(body.split()) <= 10:
             continue  # an intro label (`Nội dung báo cáo:`)
         if not find_deadline(body) and not re.search(r"[.;]$", body) and (
                 re.match(r"^[IVX]{1,5}\.\s", item) or body.startswith("Về ")):
             continue  # a section heading (`I. Về xây dựng, ban hành ... năm 2021`)
-        if len(body.split()) <= 12 and not find_deadline(body) and not re.search(r"[.;]$", body) and ENUMERATOR.match(item):
+        if len(body.split()) <= 12 and not find_deadline(body) and not re.search(r"[.;]$", body) \
+                and ENUMERATOR.match(item):
             continue  # a heading (`2. Thời điểm ban hành Kế hoạch`), not a duty
+        if depth and following and following > depth and not re.search(r"[.;:]$", body) and not find_deadline(body):
+            continue  # `7. Tổng kết công tác bầu cử ...` over `7.1`, `7.2`: a heading of duties, not one
+        fields = FIELD_START.search(body)
+        if fields and TIME_FIELD.search(body[fields.start():]):
+            tasks.append(_block_task(body, fields.start(), wc, scope))
+            continue
         for part in _split_deadline_sentences(body):
             responsible, cooperating = _responsible(part)
+            if responsible is None and scope is not None:
+                responsible = scope[1]
             found = deadline_match(part)
             deadline = found[0] if found and digits_trusted(wc, found[1]) else None
             tasks.append(Task(text=part, responsible=responsible, cooperating=cooperating,
                               deadline=deadline, recurrence=find_recurrence(part)))
     return tasks
+
+
+def _block_task(body: str, fields_at: int, wc: WordConfidence, scope: tuple[int, str] | None) -> Task:
+    """A duty block: the duty's words, then labelled fields (time, lead unit, partners, result)."""
+    fields = body[fields_at:]
+    responsible, cooperating = _responsible(fields)
+    if responsible is None and scope is not None:
+        responsible = scope[1]
+    time_words = TIME_FIELD.search(fields)
+    time = deadline_from_cell(time_words.group("x") if time_words else None)
+    if time.deadline and not digits_trusted(wc, time.deadline[:4]):
+        time.deadline = None
+    text = body[:fields_at].strip(" ;:.-")
+    return Task(text=text, responsible=responsible, cooperating=cooperating, deadline=time.deadline,
+                recurrence=time.recurrence, start=time.start)
+
+
+def _depth(item: str) -> int | None:
+    """How deep an enumerated item sits: `3.` is 1, `3.1.` is 2; a Roman or letter heading is 0."""
+    match = ENUMERATOR.match(item)
+    if not match:
+        return None
+    label = match.group(0).strip()
+    if re.match(r"^(?:[IVX]{1,5}|[A-Z])\.$", label):
+        return 0
+    return label.rstrip(".").count(".") + 1
+
+
+def _heading_unit(body: str) -> str | None:
+    """The unit a heading names (`Trung tâm Quản lý chất lượng:`, `Các sở, ban, ngành; UBND các xã`), else None."""
+    heading = body.rstrip().rstrip(":").strip()
+    if not heading or len(heading.split()) > 25 or re.search(r"[.;]$", heading) and not body.rstrip().endswith(":"):
+        return None
+    if not starts_with_unit(heading) or DUTY_RE.search(heading):
+        return None  # not a unit, or a duty follows the unit: a sentence, not a heading
+    return _clean_unit(heading)

@@ -76,7 +76,7 @@ def clean_lines(text: str) -> list[str]:
 
 def flatten(text: str) -> str:
     """Whole text on one line: dates and numbers split across lines join again."""
-    return re.sub(r"\s+", " ", " ".join(l for l in clean_lines(text) if l)).strip()
+    return re.sub(r"\s+", " ", " ".join(line for line in clean_lines(text) if line)).strip()
 
 
 # The motto as OCR garbles it, matched on the text without marks (same length).
@@ -118,9 +118,11 @@ def is_upper_line(line: str) -> bool:
 # first syllable, place names are title-cased after their unit word.
 FIXED_PHRASES = [
     (re.compile(r"^(ỦY|UỶ)\s+BAN\s+NHÂN\s+DÂN\b", re.I), "Ủy ban nhân dân"),
+    (re.compile(r"^UY\s+BAN\s+NHAN\s+DAN\b", re.I), "Ủy ban nhân dân"),
     (re.compile(r"^UBND\b"), "Ủy ban nhân dân"),
     (re.compile(r"^HĐND\b"), "Hội đồng nhân dân"),
     (re.compile(r"^HỘI\s+ĐỒNG\s+NHÂN\s+DÂN\b", re.I), "Hội đồng nhân dân"),
+    (re.compile(r"^HOI\s+DONG\s+NHAN\s+DAN\b", re.I), "Hội đồng nhân dân"),
 ]
 PLACE_UNITS = ["thành phố", "thị xã", "thị trấn", "tỉnh", "huyện", "quận", "phường", "xã"]
 BODY_WORDS = ["văn phòng", "tổng cục", "ủy ban", "bộ", "sở", "cục", "vụ", "ban", "phòng", "trung tâm",
@@ -138,12 +140,17 @@ def sentence_case_name(text: str) -> str:
     if not is_upper_line(text):
         return text
     head = ""
+    from pipeline.core.vietnamese import strip_diacritics
+
+    # Matched without marks, so an OCR slip (`ỦY BAN NHÂN DẪN`) still gets the body's own spelling.
+    bare_text = strip_diacritics(text)
     for pattern, replacement in FIXED_PHRASES:
-        match = pattern.match(text)
+        match = pattern.match(bare_text) if len(bare_text) == len(text) else pattern.match(text)
         if match:
             head, text = replacement, text[match.end():].strip()
             break
     words = text.split()
+    bare_units = {strip_diacritics(u): u for u in PLACE_UNITS}
     out: list[str] = []
     i = 0
     mode = "name"  # "name": capitalise only starts; "place": title-case all
@@ -153,13 +160,17 @@ def sentence_case_name(text: str) -> str:
         lower = word.lower()
         two = " ".join(w.lower() for w in words[i:i + 2])
         unit = next((u for u in PLACE_UNITS if u == two or (u == lower and " " not in u)), None)
+        if unit is None:  # `THÀNH PHÔ`: a unit word read with a wrong mark takes its own spelling
+            unit = bare_units.get(strip_diacritics(two)) if " " in two else None
+            if unit is not None and " " not in unit:
+                unit = None
         if word in KEEP_UPPER:
             out.append(word)
             i += 1
             continue
         if unit:
             n = len(unit.split())
-            piece = " ".join(w.lower() for w in words[i:i + n])
+            piece = unit
             out.append(_cap(piece) if capitalise_next else piece)
             i += n
             mode, capitalise_next = "place", True
@@ -187,5 +198,5 @@ def sentence_case_name(text: str) -> str:
 def tidy_item(text: str) -> str:
     """A list item without its bullet and end punctuation."""
     text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"^[\-–—+•*·]+\s*", "", text)
+    text = re.sub(r"^[\-–—+•*·=~]+\s*", "", text)
     return text.strip(" ;,.").strip()

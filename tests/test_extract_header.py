@@ -102,20 +102,19 @@ def test_noi_nhan_without_luu_and_nhu_tren():
     assert extract_recipients(text) == ["Sở Nội vụ", "CT, PCT UBND thị xã", "LĐVP, CVK"]
 
 
-def test_qd1373_text_layer_header():
-    path = Path("/work/shared/dev/gold/qd1373-bkhdt-digital.text-layer.txt")
-    if not path.exists():
-        pytest.skip("shared dev set not mounted")
-    h = extract_header(path.read_text())
+def test_qd1373_text_layer_header(shared_dev: Path):
+    h = extract_header((shared_dev / "gold" / "qd1373-bkhdt-digital.text-layer.txt").read_text())
     assert (h.doc_number, h.issue_date, h.place) == ("1373/QĐ-BKHĐT", "2022-07-29", "Hà Nội")
     assert h.issuer == "Bộ Kế hoạch và Đầu tư"
     assert h.subject.startswith("Về việc đính chính Thông tư số 10/2022/TT-BKHĐT ngày 15 tháng 6 năm 2022")
 
 
 def test_code_that_lost_its_dash_is_not_stored():
-    text = ("UBND THÀNH PHỐ ĐÀ NẴNG CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nSỞ GIÁO DỤC VÀ ĐÀO TẠO Độc lập - Tự do - Hạnh phúc\n\n"
+    text = ("UBND THÀNH PHỐ ĐÀ NẴNG CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+            "SỞ GIÁO DỤC VÀ ĐÀO TẠO Độc lập - Tự do - Hạnh phúc\n\n"
             "Số: 1520/SGDĐTVP Đà Nẵng, ngày 05 tháng 9 năm 2024\nV/v triển khai nhiệm vụ năm học 2024-2025\n")
-    f = extract_fields(text, {"Số:": 0.93, "1520/SGDĐTVP": 0.55, "Đà": 0.96, "Nẵng,": 0.96, "05": 0.96, "9": 0.95, "2024": 0.96})
+    f = extract_fields(text, {"Số:": 0.93, "1520/SGDĐTVP": 0.55, "Đà": 0.96, "Nẵng,": 0.96, "05": 0.96, "9": 0.95,
+                              "2024": 0.96})
     assert f.doc_number is None and f.confidence["doc_number"] < 0.5
     assert f.issue_date == "2024-09-05"
     # The same code glued to a right number, read at 0.53, is kept (Đ costs Tesseract confidence).
@@ -151,5 +150,14 @@ def test_confident_handwritten_number_contradicted_by_appendix_is_null():
 
 
 def test_place_mended_from_two_letter_slip():
-    f = extract_header("BỘ NGOẠI GIAO\nSố: 02/2023/TB-LPQT\nlù Nội. ngáy T3 tháng 01 năm 2023\nTHÔNG BÁO\nVề việc\n", {"lù": 0.4})
+    f = extract_header("BỘ NGOẠI GIAO\nSố: 02/2023/TB-LPQT\nlù Nội. ngáy T3 tháng 01 năm 2023\nTHÔNG BÁO\nVề việc\n",
+                       {"lù": 0.4})
     assert f.place == "Hà Nội" and f.issue_date is None
+
+
+def test_codes_with_digits_keep_them() -> None:
+    """`CV-PA83`, `C04-P6`: a unit code's digits are part of the number, never cut (a cut code is a wrong number)."""
+    for text, number in [("Số: 445 /CV-PA83\nĐà Nẵng, ngày 26 tháng 4 năm 2018", "445/CV-PA83"),
+                         ("Số: 3980/C04-P6\nHà Nội, ngày 28 tháng 8 năm 2025", "3980/C04-P6"),
+                         ("Số: 996/KH-TCTLNTW-C04\nHà Nội, ngày 24 tháng 02 năm 2026", "996/KH-TCTLNTW-C04")]:
+        assert extract_header(text).doc_number == number

@@ -46,7 +46,8 @@ def test_sideways_page_is_turned_and_read(degrees: int) -> None:
 def test_pages_are_read_in_parallel_and_kept_in_order(tmp_path: Path) -> None:
     from pagemaker import scanned_pdf
 
-    pdf = scanned_pdf([small_page(), render_page("Trang hai của công văn\nĐề nghị các đơn vị báo cáo đúng hạn.", font_pt=14)],
+    page_two = render_page("Trang hai của công văn\nĐề nghị các đơn vị báo cáo đúng hạn.", font_pt=14)
+    pdf = scanned_pdf([small_page(), page_two],
                       tmp_path / "two-pages.pdf")
     with make_pool(2) as pool:
         text = ocr_document(load(identify(pdf)), pool)

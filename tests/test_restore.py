@@ -67,7 +67,8 @@ def test_changes_spans_point_into_restored_text():
 
 def test_restore_document_and_needs_restoration():
     src = InputFile(path=__import__("pathlib").Path("x.txt"), sha256="0", size=1, kind="text", mime="text/plain")
-    doc = DocumentText(source=src, pages=[PageText(number=1, text="Ke hoach cai cach hanh chinh nam 2021", source="text-file")])
+    page = PageText(number=1, text="Ke hoach cai cach hanh chinh nam 2021", source="text-file")
+    doc = DocumentText(source=src, pages=[page])
     res = restore(doc)
     assert res.text == "Kế hoạch cải cách hành chính năm 2021"
     assert res.restorer.startswith("ngram-noisy-channel")

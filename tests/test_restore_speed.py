@@ -21,7 +21,8 @@ def engine():
 
 def test_table_loaded_and_current(engine):
     # a table whose fingerprint (channel, vocabulary, TABLE_VERSION) does not match is not used
-    assert engine.table is not None, "models/restore/cand_eng.npz missing or stale: python -m pipeline.training.restore_models --skip-lm --skip-channel"
+    assert engine.table is not None, ("models/restore/cand_eng.npz missing or stale: "
+                                      "python -m pipeline.training.restore_models --skip-lm --skip-channel")
 
 
 def test_table_entries_equal_live_search(engine):

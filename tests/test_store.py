@@ -14,13 +14,14 @@ SPEC_KEYS = ["source", "sha256", "pages", "text_source", "doc_number", "doc_type
              "signature", "received", "urgency", "confidence", "text"]
 
 
-def make_record(sha: str = "a" * 64, number: str = "35/KH-UBND", cites: str = "2011/QĐ-UBND") -> Record:
+def make_record(sha: str = "a" * 64, number: str = "35/KH-UBND", cites: str = "2011/QĐ-UBND",
+                issue_date: str = "2024-02-28", cites_date: str | None = "2023-12-30") -> Record:
     return Record(
         source="inbox/kh-35.pdf", sha256=sha, pages=2, text_source="ocr", doc_number=number,
-        doc_type="Kế hoạch", issuer="Ủy ban nhân dân huyện Cao Lộc", place="Cao Lộc", issue_date="2024-02-28",
+        doc_type="Kế hoạch", issuer="Ủy ban nhân dân huyện Cao Lộc", place="Cao Lộc", issue_date=issue_date,
         subject="Kiểm tra công tác cải cách hành chính năm 2024",
         recipients=["Sở Nội vụ tỉnh Lạng Sơn", "UBND các xã, thị trấn"],
-        references=[Reference(cites, "Quyết định", "2023-12-30", "Ủy ban nhân dân tỉnh Lạng Sơn")],
+        references=[Reference(cites, "Quyết định", cites_date, "Ủy ban nhân dân tỉnh Lạng Sơn")],
         reporting_periods=[ReportingPeriod("Quý I/2024", "2023-12-15", "2024-03-10", "2024-03-13")],
         tasks=[Task("xây dựng Đề cương kiểm tra", "Phòng Nội vụ", None, "2024-03-15", None)],
         signer=Signer("Vũ Hòa Bình", "PHÓ CHỦ TỊCH", "KT. CHỦ TỊCH"),
@@ -61,7 +62,7 @@ def test_full_text_search_works_without_diacritics(db) -> None:
 
 def test_references_link_to_cited_documents_in_either_order(db) -> None:
     citing = store(db, make_record("a" * 64, "35/KH-UBND", cites="2011/QĐ-UBND"))
-    cited = store(db, make_record("b" * 64, "2011/QĐ-UBND", cites="1/QĐ-TTg"))
+    cited = store(db, make_record("b" * 64, "2011/QĐ-UBND", cites="1/QĐ-TTg", issue_date="2023-12-30"))
     row = db.execute('select document_id from "references" where citing_document_id = ?', [citing]).fetchone()
     assert row == (cited,)
 

@@ -29,6 +29,8 @@ __all__ = [
 TASK_COLUMNS = [
     "kind", "deadline", "responsible", "cooperating", "text", "recurrence",
     "document_id", "doc_number", "doc_type", "issue_date", "issuer", "subject", "source", "uid",
+    # The task's id (for `congvan done`/`correct --task`) and when it was marked done; null for report dates.
+    "task_id", "done_at",
 ]
 
 
@@ -86,9 +88,65 @@ def _span(text: str, today: date) -> DateRange | None:
     return None
 
 
+# Calendar periods as spans (issue 17): `quý 3/2021`, `Q2 2021`, `tháng 6/2021`, `2021-06`, `June 2021`, `2021`.
+_MONTH_NAMES = {name: number for number, names in enumerate(
+    ("january jan", "february feb", "march mar", "april apr", "may", "june jun", "july jul", "august aug",
+     "september sep sept", "october oct", "november nov", "december dec"), start=1) for name in names.split()}
+_YEAR = r"((?:19|20)\d{2})"
+_QUARTER = r"(IV|III|II|I|[1-4])"
+_PERIOD_SPANS: list[tuple[str, re.Pattern[str]]] = [
+    ("quarter", re.compile(rf"^(?:quý|quy|quí|qui|q)\s*{_QUARTER}\s*(?:/|-|năm|nam|\s)\s*{_YEAR}$", re.I)),
+    ("quarter_iso", re.compile(rf"^{_YEAR}\s*-?\s*q\s*([1-4])$", re.I)),
+    ("month", re.compile(rf"^(?:tháng|thang|th\.?)?\s*(\d{{1,2}})\s*(?:/|-|năm|nam|\s)\s*{_YEAR}$", re.I)),
+    ("month_iso", re.compile(rf"^{_YEAR}-(\d{{1,2}})$")),
+    ("month_name", re.compile(rf"^([a-z]+)\.?,?\s+{_YEAR}$", re.I)),
+    ("half", re.compile(rf"^6\s+tháng\s+(đầu|cuối)\s+năm\s+{_YEAR}$", re.I)),
+    ("year", re.compile(rf"^(?:năm|nam|year)?\s*{_YEAR}$", re.I)),
+]
+_ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+
+
+def _months(year: int, first: int, last: int) -> DateRange | None:
+    if not (1 <= first <= last <= 12):
+        return None
+    following = date(year + (last == 12), last % 12 + 1, 1)
+    return DateRange((date(year, first, 1), following - timedelta(days=1)))
+
+
+def _period_span(text: str) -> DateRange | None:
+    """The days of a quarter, month, half or year the phrase names; None when it names none."""
+    key = " ".join(text.split())
+    for kind, pattern in _PERIOD_SPANS:
+        match = pattern.match(key)
+        if not match:
+            continue
+        if kind == "quarter":
+            q = _ROMAN.get(match.group(1).upper()) or int(match.group(1))
+            return _months(int(match.group(2)), 3 * q - 2, 3 * q)
+        if kind == "quarter_iso":
+            q = int(match.group(2))
+            return _months(int(match.group(1)), 3 * q - 2, 3 * q)
+        if kind == "month":
+            return _months(int(match.group(2)), int(match.group(1)), int(match.group(1)))
+        if kind == "month_iso":
+            return _months(int(match.group(1)), int(match.group(2)), int(match.group(2)))
+        if kind == "month_name":
+            number = _MONTH_NAMES.get(match.group(1).lower())
+            if number:
+                return _months(int(match.group(2)), number, number)
+            continue
+        if kind == "half":
+            first = 1 if match.group(1).lower() == "đầu" else 7
+            return _months(int(match.group(2)), first, first + 5)
+        return _months(int(match.group(1)), 1, 12)
+    return None
+
+
 def parse_date(text: str | date, *, today: date | None = None) -> date | DateRange:
     """A day from `2021-06-30`, `30/6/2021`, `hôm nay`, `in 2 weeks`…, or a
-    DateRange for `this/next/last week|month` (`tuần sau`, `tháng này`…).
+    DateRange for `this/next/last week|month` (`tuần sau`, `tháng này`…) and for
+    a named quarter, month, half or year (`quý 3/2021`, `Q2 2021`, `tháng 6/2021`,
+    `2021-06`, `June 2021`, `6 tháng đầu năm 2021`, `2021`).
 
     Day-first like Vietnamese writing (`1/7/2021` is 1 July).  Raises
     ValueError when nothing sensible can be read.
@@ -96,7 +154,7 @@ def parse_date(text: str | date, *, today: date | None = None) -> date | DateRan
     if isinstance(text, date):
         return text
     today = today or date.today()
-    span = _span(text, today)
+    span = _span(text, today) or _period_span(text)
     if span is not None:
         return span
     try:
@@ -143,21 +201,33 @@ def _register_fold(db: Database) -> None:
     db.register_function(match_key, deterministic=True, replace=True, name="congvan_match_key")
 
 
-ITEMS_SQL = """
+_ITEMS_TEMPLATE = """
 select 'task' as kind, t.deadline, t.responsible, t.cooperating, t.text, t.recurrence,
        d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
-       'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid
+       'task-' || substr(d.sha256, 1, 16) || '-' || t.position as uid,
+       t.id as task_id, t.done_at
   from tasks t join documents d on d.id = t.document_id
 union all
-select 'report', p.due, null, null,
+select 'report', p.due, {owner}, null,
        'Báo cáo ' || coalesce(p.label, '') ||
          case when p.start is not null or p."end" is not null
-              then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end,
+              then ' (số liệu ' || coalesce(p.start, '?') || ' → ' || coalesce(p."end", '?') || ')' else '' end
+         {receiver},
        null,
        d.id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
-       'report-' || substr(d.sha256, 1, 16) || '-' || p.position
+       'report-' || substr(d.sha256, 1, 16) || '-' || p.position, null, null
   from reporting_periods p join documents d on d.id = p.document_id
 """
+ITEMS_SQL = _ITEMS_TEMPLATE.format(owner="null", receiver="")
+# A report's owner (who sends it) as its responsible, and whom it goes to in its text, where the
+# database has them (issue 17; an older database gains the columns on its next write).
+ITEMS_SQL_WITH_OWNER = _ITEMS_TEMPLATE.format(
+    owner="p.owner", receiver="|| case when p.receiver is not null then ', gửi ' || p.receiver else '' end")
+
+
+def items_sql(db: Database) -> str:
+    """The listing's SQL for this database: with report owners when its reporting_periods has them."""
+    return ITEMS_SQL_WITH_OWNER if "owner" in db["reporting_periods"].columns_dict else ITEMS_SQL
 
 
 def tasks(
@@ -176,24 +246,31 @@ def tasks(
 
     Bounds are inclusive: `due_before="2024-03-31"` keeps a deadline on the
     31st.  A range phrase (`next week`) as `due_before` means its last day, as
-    `due_after` its first.  `overdue` keeps deadlines before today.  Any date
+    `due_after` its first.  `overdue` keeps deadlines before today of tasks not marked done.  Any date
     filter drops undated tasks.  `responsible` and `issuer` match whole words
     of the name, ignoring case, diacritics and `UBND`/`Ủy ban nhân dân`
     (`phong noi vu` finds `Phòng Nội vụ`, `ubnd huyen` finds `Ủy ban nhân dân huyện`).
+    A quarter, month or year (`quý 3/2021`, `tháng 6/2021`, `2021`) as a bound
+    is its span: `due_after="quý 3/2021", due_before="quý 3/2021"` is July-September.
+    A recurring task whose words set due dates (`định kỳ hằng quý, trước ngày 20
+    tháng cuối quý`) is one row per due date of its letter's year, marked by its
+    `recurrence` and the period's label in front of its text.
     """
     today = today or date.today()
-    where, params = [], []
+    where, params = [], []  # filters on who and what
+    dated, dated_params = [], []  # filters on the deadline
     if not reports:
         where.append("kind = 'task'")
     if (before := _bound(due_before, upper=True, today=today)) is not None:
-        where.append("deadline <= ?")
-        params.append(before)
+        dated.append("deadline <= ?")
+        dated_params.append(before)
     if (after := _bound(due_after, upper=False, today=today)) is not None:
-        where.append("deadline >= ?")
-        params.append(after)
+        dated.append("deadline >= ?")
+        dated_params.append(after)
     if overdue:
-        where.append("deadline < ?")
-        params.append(today.isoformat())
+        # A task marked done (congvan done, the desk) is not overdue.
+        dated.append("deadline < ? and done_at is null")
+        dated_params.append(today.isoformat())
     for column, needle in (("responsible", responsible), ("issuer", issuer)):
         if needle:
             # Padded with spaces so `xa` matches the word `xã`, not `thị xã`'s
@@ -201,7 +278,25 @@ def tasks(
             where.append(f"instr(' ' || congvan_match_key({column}) || ' ', ?) > 0")
             params.append(f" {match_key(needle)} ")
     _register_fold(db)
-    sql = f"select * from ({ITEMS_SQL})"
+    rows = _select(db, where + dated, params + dated_params)
+    # Recurring duties (`định kỳ hằng quý, trước ngày 20 tháng cuối quý`): one row per due date of
+    # their letter's year instead of one undated row (pipeline/analyst/recurring.py).
+    from pipeline.analyst.recurring import expand
+
+    expanded = expand(db, _select(db, [*where, "kind = 'task'", "deadline is null", "recurrence is not null"],
+                                  params))
+    rows = [row for row in rows if not expanded.get(row["uid"])]
+    for found in expanded.values():
+        rows += [row for row in found if (before is None or row["deadline"] <= before)
+                 and (after is None or row["deadline"] >= after)
+                 and (not overdue or (row["deadline"] < today.isoformat() and not row.get("done_at")))]
+    rows.sort(key=lambda r: (r["deadline"] is None, r["deadline"] or "", r["issue_date"] or "",
+                             r["document_id"] or 0, r["uid"]))
+    return rows
+
+
+def _select(db: Database, where: list[str], params: list[Any]) -> list[dict[str, Any]]:
+    sql = f"select * from ({items_sql(db)})"
     if where:
         sql += " where " + " and ".join(where)
     sql += " order by deadline is null, deadline, issue_date, document_id, uid"

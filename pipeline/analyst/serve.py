@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from pipeline.analyst.query import ITEMS_SQL
 
 __all__ = ["HOST", "VIEWS", "prepare", "metadata", "make_datasette", "serve"]
 
-HOST = "127.0.0.1"  # never another interface: the letters are internal documents
+HOST = "127.0.0.1"  # the default; another interface needs a password (serve)
 METADATA_FILE = Path(__file__).with_name("datasette_metadata.json")
 _METADATA_DB = "congvan"
 
@@ -53,27 +54,49 @@ def metadata(db_name: str = _METADATA_DB) -> dict[str, Any]:
     return copy.deepcopy(data)
 
 
-def make_datasette(db_path: Path | str, **settings: Any):  # -> datasette.app.Datasette
-    """A Datasette instance for the database (views prepared); also what tests use."""
+def make_datasette(db_path: Path | str, *, originals: Sequence[Path | str] = (), **settings: Any):  # -> Datasette
+    """A Datasette instance for the database (views prepared); also what tests use.
+
+    `originals`: folders where the review desk also looks for the original
+    files (besides their source path and the inbox's done/ folders).
+    """
     from datasette.app import Datasette
 
     from pipeline.stages.store import open_db
 
     db_path = Path(db_path)
     prepare(open_db(db_path))
+    meta = metadata(db_path.stem)
+    # The review desk (pipeline/analyst/desk), a plugin loaded by entry point.
+    meta.setdefault("plugins", {})["congvan-desk"] = {"originals": [str(Path(p).resolve()) for p in originals]}
     return Datasette(
         files=[str(db_path)],
-        metadata=metadata(db_path.stem),
+        metadata=meta,
         settings={"default_page_size": 50, "sql_time_limit_ms": 3000, **settings},
     )
 
 
-def serve(db_path: Path | str, port: int = 8001) -> None:
-    """Run Datasette on http://127.0.0.1:PORT until interrupted."""
+def serve(db_path: Path | str, port: int = 8001, *, host: str = HOST, password: str | None = None,
+          originals: Sequence[Path | str] = ()) -> None:
+    """Run Datasette on http://HOST:PORT until interrupted.
+
+    On loopback (the default) no password is asked.  Bound to any other
+    address the letters would be open to the network, so a password is
+    required (UsageError without one) and every request must carry it.
+    """
     import asyncio
 
     import uvicorn
 
-    datasette = make_datasette(db_path)
+    from pipeline.analyst.desk.auth import is_loopback, require_password
+    from pipeline.core.errors import UsageError
+
+    if not is_loopback(host) and not password:
+        raise UsageError(f"serving on {host} opens the letters to the network: give --password "
+                         "(or CONGVAN_SERVE_PASSWORD), or serve on 127.0.0.1")
+    datasette = make_datasette(db_path, originals=originals)
     asyncio.run(datasette.invoke_startup())
-    uvicorn.run(datasette.app(), host=HOST, port=port, log_level="warning", lifespan="on", workers=1)
+    app = datasette.app()
+    if password:
+        app = require_password(app, password)
+    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on", workers=1)

@@ -19,6 +19,14 @@ from rich.text import Text
 # this module while it is still being loaded.
 DEFAULT_DB = "data/congvan.db"
 
+# Every CSV the commands print starts with a UTF-8 byte order mark: Excel then
+# reads the Vietnamese as UTF-8 (without it, as the local code page: mojibake).
+# Python reads it with encoding="utf-8-sig"; pandas and LibreOffice skip it.
+BOM = "\ufeff"
+# `congvan search --format csv`: the columns even when nothing matched.
+SEARCH_COLUMNS = ["document_id", "doc_number", "doc_type", "issue_date", "issuer", "subject", "source", "snippet",
+                  "rank"]
+
 _db_option = click.option(
     "--db", "db_path", default=DEFAULT_DB, show_default=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path), help="SQLite database to read.",
@@ -122,7 +130,7 @@ def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if fmt == "csv":
-        click.echo(rows_csv(rows, TASK_COLUMNS), nl=False)
+        click.echo(BOM + rows_csv(rows, TASK_COLUMNS), nl=False)
         return
     table = Table(title=f"{len(rows)} nhiệm vụ / tasks", show_lines=True, title_justify="left")
     table.add_column("Hạn\nDue", no_wrap=True)
@@ -132,7 +140,8 @@ def tasks(db_path: Path, due_before: str | None, due_after: str | None, overdue:
     table.add_column("Văn bản\nLetter", no_wrap=True)
     for row in rows:
         text = row["text"] + (f"\n[định kỳ: {row['recurrence']}]" if row["recurrence"] else "")
-        table.add_row(_vn_date(row["deadline"]), _due_in(row["deadline"], today),
+        left = Text("xong / done", style="green") if row.get("done_at") else _due_in(row["deadline"], today)
+        table.add_row(_vn_date(row["deadline"]), left,
                       row["responsible"] or "", Text(text), _letter(row))
     Console(highlight=False).print(table)
 
@@ -167,7 +176,7 @@ def search(query: str, db_path: Path, limit: int, fmt: str) -> None:
         if fmt == "json":
             click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
-            click.echo(rows_csv(rows), nl=False)
+            click.echo(BOM + rows_csv(rows, SEARCH_COLUMNS), nl=False)
         return
     console = Console(highlight=False)
     if not rows:
@@ -219,34 +228,71 @@ def cites(doc_number: str, db_path: Path, fmt: str) -> None:
 @click.command()
 @_db_option
 @click.option("--port", "-p", type=click.IntRange(1, 65535), default=8001, show_default=True)
-def serve(db_path: Path, port: int) -> None:
-    """Browse the database in Datasette on http://127.0.0.1:PORT (loopback only).
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but loopback requires --password.")
+@click.option("--password", envvar="CONGVAN_SERVE_PASSWORD", default=None,
+              help="Password every request must carry (HTTP Basic: any user name, which the desk records "
+                   "as who corrects; or 'Authorization: Bearer PASSWORD').  [env: CONGVAN_SERVE_PASSWORD]")
+@click.option("--originals", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder where the desk also looks for original files (repeatable); the inbox's "
+                   "done/ folders are searched anyway.")
+def serve(db_path: Path, port: int, host: str, password: str | None, originals: tuple[Path, ...]) -> None:
+    """Browse the database in Datasette on http://127.0.0.1:PORT, with the review desk.
 
     Facets on issuer, document type, responsible unit and deadline month;
     canned queries for upcoming deadlines, overdue tasks, tasks by responsible
-    unit and documents citing a number.
+    unit and documents citing a number.  The review desk (/-/desk) shows each
+    letter's scan beside its fields, takes corrections and marks tasks done.
 
     \b
     Example:
       congvan serve --db data/congvan.db --port 8001
+      congvan serve --host 0.0.0.0 --password "$(cat ~/.congvan-pass)" --originals /srv/scans
     """
-    from pipeline.analyst.serve import HOST
+    from pipeline.analyst.desk.auth import is_loopback
     from pipeline.analyst.serve import serve as run
+    from pipeline.core.errors import CongvanError, UsageError
 
-    click.echo(f"Serving {db_path} at http://{HOST}:{port}/ (Ctrl-C to stop)")
-    run(db_path, port=port)
+    shown = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
+    try:
+        if not is_loopback(host) and not password:
+            raise UsageError(f"serving on {host} opens the letters to the network: give --password "
+                             "(or CONGVAN_SERVE_PASSWORD), or serve on 127.0.0.1")
+        click.echo(f"Serving {db_path} at http://{shown}:{port}/ (review desk: http://{shown}:{port}/-/desk; "
+                   f"Ctrl-C to stop)" + ("; password required" if password else ""))
+        run(db_path, port=port, host=host, password=password, originals=originals)
+    except CongvanError as error:
+        click.echo(f"congvan: {error.one_line()}", err=True)
+        raise SystemExit(int(error.exit_code)) from error
 
 
-def export_text(db_path: Path, fmt: str) -> str:
+def export_calendars(db_path: Path, folder: Path, remind_days: tuple[int, ...] = (1,)) -> None:
+    """`congvan export --format ics --per-unit DIR`: one UNIT.ics per responsible unit."""
+    from pipeline.analyst.calendar import calendars_by_unit, unit_slug
+
+    folder.mkdir(parents=True, exist_ok=True)
+    calendars = calendars_by_unit(_open(db_path), remind_days)
+    used: set[str] = set()
+    for unit, text in calendars.items():
+        name = unit_slug(unit)
+        while name in used:
+            name += "-2"
+        used.add(name)
+        path = folder / f"{name}.ics"
+        path.write_text(text, encoding="utf-8", newline="")
+        click.echo(f"{path}  {text.count('BEGIN:VEVENT')} deadlines  {unit}")
+
+
+def export_text(db_path: Path, fmt: str, remind_days: tuple[int, ...] = (1,)) -> str:
     """`congvan export` in csv or ics: the whole output as one string."""
     db = _open(db_path)
     if fmt == "csv":
         from pipeline.analyst.query import records_csv
         from pipeline.stages.store import iter_records
 
-        return records_csv(iter_records(db))
+        return BOM + records_csv(iter_records(db))
     if fmt == "ics":
         from pipeline.analyst.calendar import to_ics
 
-        return to_ics(db)
+        return to_ics(db, remind_days=remind_days)
     raise ValueError(f"unknown export format {fmt!r}")

@@ -26,8 +26,11 @@ DEFAULT_SETTLE_S = 60.0  # as pipeline.jobs.inbox.DEFAULT_SETTLE_S; not imported
               help="Give up on a page after this many seconds of OCR; its document fails [default: 180].")
 @click.option("--log-json", is_flag=True, help="Log JSON lines (one per document, then a summary) instead of text.")
 @click.option("--dry-run", is_flag=True, help="List what would be processed, and what would happen to it; change nothing.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run the documents on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here "
+                   "[settings: scheduler, CONGVAN_SCHEDULER].")
 def inbox(inbox_dir: Path, db_path: Path, done_dir: Path | None, failed_dir: Path | None, jobs: int | None,
-          settle_s: float, page_timeout_s: float | None, log_json: bool, dry_run: bool) -> None:
+          settle_s: float, page_timeout_s: float | None, log_json: bool, dry_run: bool, scheduler: str | None) -> None:
     """One pass over a drop folder: read new letters, file them, say what happened.
 
     Safe to run twice (a second run while one is going exits with code 3),
@@ -39,13 +42,15 @@ def inbox(inbox_dir: Path, db_path: Path, done_dir: Path | None, failed_dir: Pat
 
     \b
     Exit codes: 0 all good, 1 some files failed, 2 usage error,
-                3 another run holds the lock.
+                3 another run holds the lock, 6 the Dask cluster was lost.
     \b
     Example (crontab, every night at 01:30):
       30 1 * * * cd /srv/congvan && .venv/bin/congvan inbox /srv/letters/inbox --db data/congvan.db >> logs/inbox.log 2>&1
     """
+    from pipeline.jobs.cluster import scheduler_address
     from pipeline.jobs.inbox import InboxOptions, run_inbox
 
     options = InboxOptions(inbox=inbox_dir, db_path=db_path, done_dir=done_dir, failed_dir=failed_dir, jobs=jobs,
-                           settle_s=settle_s, page_timeout_s=page_timeout_s, dry_run=dry_run, log_json=log_json)
+                           settle_s=settle_s, page_timeout_s=page_timeout_s, dry_run=dry_run, log_json=log_json,
+                           scheduler=scheduler_address(scheduler))
     sys.exit(run_inbox(options))

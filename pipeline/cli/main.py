@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline import __version__
-from pipeline.core.errors import BadInput
+from pipeline.core.errors import BadInput, CongvanError
 
 DEFAULT_DB = "data/congvan.db"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -43,7 +43,14 @@ def main() -> None:
 @click.option("--failed", "failed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Move files that fail into this folder, each with a .error.txt saying why.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; failures and the summary only.")
-def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
+@click.option("--reprocess", is_flag=True,
+              help="Read files already in the database again and rewrite their rows (after a better model); "
+                   "ids and every correction (congvan correct, the desk) are kept.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run the documents on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here "
+                   "[settings: scheduler, CONGVAN_SCHEDULER].")
+def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
+           reprocess: bool = False, scheduler: str | None = None) -> None:
     """Read letters (PDF, images, text; files or folders) into the database.
 
     A file already in the database (same SHA-256) is skipped without OCR.
@@ -53,6 +60,7 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
     \b
     Example:
       congvan ingest data/inbox scans/2024-03.pdf --db data/congvan.db --jobs 2
+      congvan ingest --reprocess done/2024/03/ --db data/congvan.db
     """
     from pipeline.jobs.ingest import collect_files
     from pipeline.jobs.lock import Locked, RunLock, lock_path_for
@@ -66,12 +74,17 @@ def ingest(paths: tuple[Path, ...], db_path: Path, jobs: int | None, failed_dir:
         click.echo(f"congvan: {error}; nothing was done (exit {EXIT_LOCKED})", err=True)
         sys.exit(EXIT_LOCKED)
     try:
-        _ingest_locked(files, db_path, jobs, failed_dir, quiet)
+        _ingest_locked(files, db_path, jobs, failed_dir, quiet, reprocess, scheduler)
+    except CongvanError as error:  # the cluster lost, or a worker that cannot run congvan
+        click.echo(f"congvan: {error.one_line()} (exit {int(error.exit_code)})", err=True)
+        sys.exit(error.exit_code)
     finally:
         lock.release()
 
 
-def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool) -> None:
+def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_dir: Path | None, quiet: bool,
+                   reprocess: bool = False, scheduler: str | None = None) -> None:
+    from pipeline.jobs.cluster import open_runner, scheduler_address
     from pipeline.jobs.ingest import Ingestor
     from pipeline.stages.store import open_db
 
@@ -81,7 +94,8 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[current]}"),
         console=err, disable=quiet or not err.is_terminal, transient=False,
     )
-    with progress, Ingestor(db, jobs=jobs, failed_dir=failed_dir) as ingestor:
+    with progress, open_runner(scheduler_address(scheduler)) as runner, \
+            Ingestor(db, jobs=jobs, failed_dir=failed_dir, reprocess=reprocess, runner=runner) as ingestor:
         task = progress.add_task("ingest", total=len(files), rate="", current="")
 
         def on_page(_page: object) -> None:
@@ -98,7 +112,8 @@ def _ingest_locked(files: list[Path], db_path: Path, jobs: int | None, failed_di
     rate = summary.pages_ocr / summary.seconds if summary.seconds else 0.0
     click.echo(
         f"{len(files)} files: {summary.count('stored')} documents stored, "
-        f"{summary.count('duplicate')} already in the database, {summary.count('failed')} failed; "
+        + (f"{summary.count('reprocessed')} reprocessed (corrections kept), " if reprocess else "")
+        + f"{summary.count('duplicate')} already in the database, {summary.count('failed')} failed; "
         f"{summary.tasks} tasks, {summary.deadlines} deadlines; "
         f"{summary.pages_ocr} pages OCR'd in {summary.seconds:.1f} s ({rate:.2f} pages/s) -> {db_path}"
     )
@@ -161,7 +176,13 @@ def restore(file, changes: bool) -> None:  # type: ignore[no-untyped-def]
 @main.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "ics"]), default="jsonl", show_default=True)
-def export(db_path: Path, fmt: str) -> None:
+@click.option("--remind", "remind", type=click.IntRange(min=0), multiple=True, metavar="DAYS",
+              help="ics: a reminder DAYS days before each deadline, at 09:00 (repeatable) [default: 1].")
+@click.option("--no-remind", is_flag=True, help="ics: no reminders.")
+@click.option("--per-unit", "per_unit", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="ics: write one calendar per responsible unit into this folder (UNIT.ics) instead.")
+def export(db_path: Path, fmt: str, remind: tuple[int, ...] = (), no_remind: bool = False,
+           per_unit: Path | None = None) -> None:
     """Print every stored document as a record, one JSON object per line;
     csv: one row per document (lists as JSON); ics: a calendar of deadlines.
 
@@ -169,13 +190,20 @@ def export(db_path: Path, fmt: str) -> None:
     Example:
       congvan export --format jsonl --db data/congvan.db > records.jsonl
       congvan export --format ics > deadlines.ics
+      congvan export --format ics --remind 7 --remind 1 --per-unit calendars/
     """
     from pipeline.stages.store import iter_records, open_db
 
     if fmt != "jsonl":
-        from pipeline.cli.analyst import export_text
+        from pipeline.cli.analyst import export_calendars, export_text
 
-        sys.stdout.write(export_text(db_path, fmt))
+        reminders = () if no_remind else (remind or (1,))
+        if per_unit is not None:
+            if fmt != "ics":
+                raise click.UsageError("--per-unit makes calendars: use it with --format ics")
+            export_calendars(db_path, per_unit, reminders)
+            return
+        sys.stdout.write(export_text(db_path, fmt, reminders))
         return
     for record in iter_records(open_db(db_path)):
         click.echo(json.dumps(record, ensure_ascii=False))
@@ -192,6 +220,12 @@ main.add_command(tasks)
 main.add_command(search)
 main.add_command(cites)
 main.add_command(serve)
+
+from pipeline.cli.desk import correct, done, reopen  # noqa: E402
+
+main.add_command(correct)
+main.add_command(done)
+main.add_command(reopen)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pipeline.core.errors import BadInput
+from pipeline.core.errors import BadInput, ClusterLost
 from pipeline.core.files import done_folder, is_ignored, move_file, sha256_of
 from pipeline.jobs.lock import Locked, RunLock, lock_path_for
 
@@ -72,6 +72,7 @@ class InboxOptions:
     page_timeout_s: float | None = None
     dry_run: bool = False
     log_json: bool = False
+    scheduler: str | None = None  # a Dask scheduler (pipeline.jobs.cluster), or local:N; None: this machine
 
     def __post_init__(self) -> None:
         self.inbox = Path(self.inbox)
@@ -313,6 +314,10 @@ def run_inbox(options: InboxOptions, log: Log | None = None) -> int:
         return EXIT_LOCKED
     try:
         return _run_locked(options, exclude, log)
+    except ClusterLost as error:  # what was committed stays; the rest is left for the next run
+        log.error({"event": "cluster-lost", "error": error.one_line(), "exit_code": int(error.exit_code)},
+                  f"{error.one_line()} (exit {int(error.exit_code)})")
+        return int(error.exit_code)
     finally:
         lock.release()
 
@@ -346,9 +351,13 @@ def _ingest(options: InboxOptions, files: list[Found], log: Log, stop: StopFlag)
 
     if options.page_timeout_s:
         ocr.PAGE_TIMEOUT_S = options.page_timeout_s
+    from pipeline.jobs.cluster import open_runner
+
     db = open_db(options.db_path)
-    with Ingestor(db, jobs=options.jobs, failed_dir=options.failed_dir, done_dir=options.done_dir,
-                  on_outcome=log.outcome, check=unchanged({f.path: f for f in files}), should_stop=stop) as ingestor:
+    with open_runner(options.scheduler) as runner, \
+            Ingestor(db, jobs=options.jobs, failed_dir=options.failed_dir, done_dir=options.done_dir,
+                     on_outcome=log.outcome, check=unchanged({f.path: f for f in files}), should_stop=stop,
+                     runner=runner) as ingestor:
         return ingestor.run(f.path for f in files)
 
 

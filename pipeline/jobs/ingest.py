@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlite_utils import Database
 
@@ -99,7 +99,8 @@ def process_file(path: Path | str, pool: Executor | None = None) -> tuple[Record
     return finish(ocr_document(load(identify(Path(path))), pool))
 
 
-Status = Literal["stored", "duplicate", "failed", "skipped"]
+# reprocessed: a known file read again (`--reprocess`), its rows rewritten, corrections kept.
+Status = Literal["stored", "reprocessed", "duplicate", "failed", "skipped"]
 _NO_POOL = InlineExecutor()
 
 
@@ -175,6 +176,13 @@ def _test_after_commit() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class DocumentRunner(Protocol):
+    """Runs the documents of an Ingestor's batch somewhere else (`pipeline.jobs.cluster`: a Dask
+    cluster) and hands each result back to the Ingestor to store, move and report."""
+
+    def run(self, ingestor: Ingestor, files: Iterable[Path]) -> Summary: ...
+
+
 class Ingestor:
     """Ingest files into a database; one instance per batch (owns the pool).
 
@@ -183,6 +191,8 @@ class Ingestor:
     `should_stop()` (optional) is asked between documents; once it returns a
     reason, the document being finished is finished and the run stops,
     leaving the rest where they are.
+    `runner` (optional) runs the documents elsewhere (a Dask cluster); this
+    process stays the only writer and moves files only after their commit.
     """
 
     def __init__(self, db: Database, jobs: int | None = None, failed_dir: Path | None = None,
@@ -190,8 +200,14 @@ class Ingestor:
                  on_outcome: Callable[[Outcome], None] | None = None, *,
                  done_dir: Path | None = None,
                  check: Callable[[Path], str | None] | None = None,
-                 should_stop: Callable[[], str | None] | None = None) -> None:
+                 should_stop: Callable[[], str | None] | None = None,
+                 reprocess: bool = False,
+                 runner: DocumentRunner | None = None) -> None:
         self.db = db
+        # Known files are read again and their rows rewritten (store(replace=True)),
+        # keeping their ids and every correction: after a better model, say.
+        self.reprocess = reprocess
+        self.runner = runner
         self.jobs = jobs or os.cpu_count() or 1
         self.failed_dir = failed_dir
         self.done_dir = done_dir
@@ -222,6 +238,8 @@ class Ingestor:
 
     def run(self, files: Iterable[Path]) -> Summary:
         """Ingest every file; documents finish in order, pages overlap."""
+        if self.runner is not None:  # on a cluster: results are stored as they arrive
+            return self.runner.run(self, files)
         queue = list(files)
         window: deque[_InFlight] = deque()
         index = 0
@@ -266,7 +284,7 @@ class Ingestor:
                 first.copies.append(path)
                 return None
             existing = document_id(self.db, source.sha256)
-            if existing is not None:
+            if existing is not None and not self.reprocess:
                 self._done(path, "duplicate", existing, began=began)
                 return None
             document = load(source)
@@ -299,10 +317,11 @@ class Ingestor:
                 self._fail(copy, BadInput(copy, error.cause, error.stage), sha256, item.started)
             return
         _test_delay(path)
-        doc_id = store(self.db, record, restored)
+        known = self.reprocess and document_id(self.db, sha256) is not None
+        doc_id = store(self.db, record, restored, replace=self.reprocess)
         _test_after_commit()
         del self._in_flight[sha256]
-        self._done(path, "stored", doc_id, record, item.started)
+        self._done(path, "reprocessed" if known else "stored", doc_id, record, item.started)
         for copy in item.copies:
             self._done(copy, "duplicate", doc_id, began=item.started)
 

@@ -8,6 +8,8 @@ Images (multi-page TIFF included) become one page per frame.
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +21,10 @@ from PIL import Image, UnidentifiedImageError
 
 from pipeline.core.errors import BadInput
 from pipeline.core.files import sha256_of
-from pipeline.core.types import InputFile, LoadedDocument, Page
+from pipeline.core.types import InputFile, LoadedDocument, Page, Word
 from pipeline.core.vietnamese import is_good_vietnamese_text, nfc
+from pipeline.stages.load_office import load_office, sniff_office
+from pipeline.stages.load_tables import pdf_tables
 
 RASTER_DPI = 300
 MAX_BYTES = 200 * 1024 * 1024  # a letter is never this big; a 2 GB file is a mistake
@@ -45,10 +49,16 @@ _MAGIC: list[tuple[bytes, str, str]] = [
 _EXTENSION_KIND = {
     ".pdf": "pdf", ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image",
     ".tiff": "image", ".bmp": "image", ".gif": "image", ".webp": "image", ".txt": "text",
+    ".docx": "docx", ".odt": "odt", ".doc": "doc",
 }
+# Word saves either format under either name; a .doc that is really a .docx (or the reverse) is read as what it is.
+_INTERCHANGEABLE = {frozenset({"doc", "docx"})}
 _MIME_NAME = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image",
               "image/tiff": "a TIFF image", "image/bmp": "a BMP image", "image/gif": "a GIF image",
-              "image/webp": "a WebP image", "text/plain": "a text file"}
+              "image/webp": "a WebP image", "text/plain": "a text file",
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a Word .docx file",
+              "application/vnd.oasis.opendocument.text": "an OpenDocument text file",
+              "application/msword": "a legacy Word .doc file"}
 
 
 def _sniff(head: bytes) -> tuple[str, str] | None:
@@ -76,14 +86,14 @@ def identify(path: Path) -> InputFile:
         raise BadInput(path, f"file too large ({size / 2**20:.0f} MB; limit {MAX_BYTES // 2**20} MB)")
     with path.open("rb") as handle:
         head = handle.read(4096)
-    sniffed = _sniff(head)
+    sniffed = _sniff(head) or sniff_office(path, head)
     if sniffed is None:
         if _decode_text(path.read_bytes()) is None:
             raise BadInput(path, "not a PDF, an image or UTF-8 text")
         sniffed = ("text", "text/plain")
     kind, mime = sniffed
     claimed = _EXTENSION_KIND.get(path.suffix.lower())
-    if claimed is not None and claimed != kind:
+    if claimed is not None and claimed != kind and frozenset({claimed, kind}) not in _INTERCHANGEABLE:
         # Content decides the type, but a name that lies is reported rather
         # than guessed around: the sender mislabelled it and should know.
         raise BadInput(path, f"named {path.suffix} but the content is {_MIME_NAME.get(mime, mime)}")
@@ -98,6 +108,8 @@ def load(source: InputFile | Path) -> LoadedDocument:
         return _load_text(source)
     if source.kind == "image":
         return _load_image(source)
+    if source.kind in ("docx", "odt", "doc"):
+        return load_office(source)
     return _load_pdf(source)
 
 
@@ -224,17 +236,95 @@ def _pdf_image_coverage(source: InputFile, page_count: int) -> list[float]:
     return coverage
 
 
+# Words whose tops lie within this share of their height sit on one text line.
+_SAME_LINE = 0.5
+
+
+_BBOX_PAGE = re.compile(r'<page width="(?P<w>[\d.]+)" height="(?P<h>[\d.]+)">(?P<body>.*?)</page>', re.S)
+_BBOX_WORD = re.compile(r'<word xMin="(?P<x0>[\d.\-]+)" yMin="(?P<y0>[\d.\-]+)" xMax="(?P<x1>[\d.\-]+)" '
+                        r'yMax="(?P<y1>[\d.\-]+)">(?P<text>.*?)</word>', re.S)
+
+
+def _pdf_words(source: InputFile, page_count: int) -> list[tuple[list[Word], int, int]]:
+    """Each page's text-layer words with boxes in pixels at RASTER_DPI, and the page size.
+
+    The layout stage reads these the way it reads Tesseract's words, so a
+    born-digital letter and a scan of it meet the same zone rules.  They come
+    from poppler's `pdftotext -bbox`, the same reading as the page's text
+    (a number a signing tool stamped into the `Số:` slot included).
+    """
+    empty: list[tuple[list[Word], int, int]] = [([], 0, 0)] * page_count
+    try:
+        result = subprocess.run(["pdftotext", "-bbox", "-enc", "UTF-8", str(source.path), "-"],
+                                capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return empty
+    scale = RASTER_DPI / 72.0
+    pages: list[tuple[list[Word], int, int]] = []
+    for page in _BBOX_PAGE.finditer(result.stdout.decode("utf-8", "replace")):
+        raw = []
+        for match in _BBOX_WORD.finditer(page.group("body")):
+            x0, y0, x1, y1 = (float(match.group(k)) * scale for k in ("x0", "y0", "x1", "y1"))
+            raw.append((x0, y0, x1, y1, nfc(html.unescape(match.group("text")))))
+        words: list[Word] = []
+        # Lines as (middle, height); a word joins a recent line it sits level with (two
+        # columns interleave in top order, so not only the last line is open).
+        lines: list[tuple[float, float]] = []
+        for x0, y0, x1, y1, text in sorted(raw, key=lambda w: (round(w[1]), w[0])):
+            height, middle = y1 - y0, (y0 + y1) / 2
+            line = next((i for i in range(len(lines) - 1, max(-1, len(lines) - 6), -1)
+                         if abs(middle - lines[i][0]) <= _SAME_LINE * max(min(height, lines[i][1]), 1.0)), None)
+            if line is None:
+                lines.append((middle, height))
+                line = len(lines) - 1
+            words.append(Word(text=text, confidence=100.0, line=line,
+                              box=(int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(height)))))
+        words.sort(key=lambda w: (w.line, w.box[0] if w.box else 0))  # a line reads left to right
+        pages.append((words, int(float(page.group("w")) * scale), int(float(page.group("h")) * scale)))
+    return pages[:page_count] + empty[len(pages):]
+
+
+# Share of dark pixels above which a page without text or images has something drawn on it.
+INK_SHARE = 0.002
+
+
+def _has_ink(source: InputFile, number: int) -> bool:
+    """Whether a page is drawn on, seen at a glance (40 dpi): text as vector glyphs is."""
+    try:
+        images = convert_from_path(str(source.path), dpi=40, first_page=number, last_page=number, grayscale=True)
+    except (PDFPageCountError, PDFSyntaxError, OSError):
+        return False
+    if not images:
+        return False
+    pixels = np.asarray(images[0].convert("L"), dtype=np.uint8)
+    return bool((pixels < 128).mean() > INK_SHARE)
+
+
 def _load_pdf(source: InputFile) -> LoadedDocument:
     page_count = _pdf_page_count(source)
     layers = _pdf_text_layer(source, page_count)
     coverage = _pdf_image_coverage(source, page_count)
     pages: list[Page] = []
+    layer_words: list[tuple[list[Word], int, int]] | None = None
     for number, (layer, covered) in enumerate(zip(layers, coverage), start=1):
         good_layer = len(layer.strip()) >= MIN_TEXT_LAYER_CHARS and is_good_vietnamese_text(layer)
-        if good_layer or covered < SCAN_COVERAGE:
-            pages.append(Page(number=number, text=layer))
+        # A page with neither images nor text is blank, or drawn in vector
+        # glyphs (Print-to-PDF): then only its picture holds the letter, and it is
+        # OCR'd.  Only before the first text layer, where the letter opens: a
+        # drawn page after text pages is a cover or a printer's colophon.
+        drawn = covered < SCAN_COVERAGE and not layer.strip() and not any(p.text for p in pages) \
+            and _has_ink(source, number)
+        if good_layer or (covered < SCAN_COVERAGE and not drawn):
+            if layer_words is None:
+                layer_words = _pdf_words(source, page_count)
+            words, width, height = layer_words[number - 1]
+            pages.append(Page(number=number, text=layer, words=words, width=width, height=height))
         else:
             pages.append(Page(number=number, image=None, dpi=RASTER_DPI))
+    # Tables drawn on the pages kept as text (a task table's rows, read as rows).
+    drawn = pdf_tables(source.path, [page.number for page in pages if page.text is not None])
+    for page in pages:
+        page.tables = drawn.get(page.number, [])
     return LoadedDocument(source=source, pages=pages)
 
 

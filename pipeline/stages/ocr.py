@@ -9,6 +9,7 @@ OMP_THREAD_LIMIT=1: parallelism across pages beats Tesseract's own threads.
 from __future__ import annotations
 
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
@@ -20,12 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.core.errors import BadInput
-from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Word
+from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Table, Word
 from pipeline.engines import tesseract
 from pipeline.stages.header_read import grey_page, read_header_slots
 from pipeline.stages.load import PdfPageRef, rasterise_pdf_page
 from pipeline.stages.preprocess import preprocess_page, rotate_right_angle
+from pipeline.stages.table_scan import cv2_error, read_tables
 
+log = logging.getLogger(__name__)
 LANGUAGE = "vie"
 # psm 3: full automatic layout, which keeps the two-column letter header apart.
 PAGE_LAYOUT = 3
@@ -93,19 +96,38 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
     prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
+    height, width = prepared.image.shape[:2]
     text, words, mean = _tesseract(prepared.image, prepared.dpi, timeout)
     rotated_by = prepared.rotated_by
+    upright = prepared.image
     if detect_rotation and mean < UPRIGHT_CONFIDENCE:
         turned = rotate_right_angle(prepared.image, 180)
         text_180, words_180, mean_180 = _tesseract(turned, prepared.dpi, timeout)
         if mean_180 > mean:
             text, words, mean, rotated_by = text_180, words_180, mean_180, (rotated_by + 180) % 360
+            upright = turned
+    tables = _scanned_tables(upright, prepared.dpi, number)
     # Page one: read the header's number and date slots again, closer (pipeline/header_read.py).
     readings: dict[str, list[str]] = {}
     if number == 1 and READ_HEADER_SLOTS:
         readings = read_header_slots(grey_page(image, dpi, prepared, rotated_by), words)
     return PageText(number=number, text=text, source="ocr", mean_confidence=round(mean, 2),
-                    words=words, rotated_by=rotated_by, header_readings=readings)
+                    words=words, rotated_by=rotated_by, header_readings=readings, tables=tables,
+                    width=width, height=height)
+
+
+# Ruled task tables on a scanned page are read again cell by cell (pipeline/stages/table_scan.py).
+READ_TABLES = True
+
+
+def _scanned_tables(image: np.ndarray, dpi: int, number: int) -> list[Table]:
+    if not READ_TABLES:
+        return []
+    try:
+        return read_tables(image, dpi, number)
+    except (tesseract.PageTimedOut, cv2_error()) as error:  # the page's text stands without its tables
+        log.debug("tables of page %d not read: %s", number, error)
+        return []
 
 
 def read_page(job: PageJob) -> PageText:
@@ -131,8 +153,10 @@ def _jobs_for(document: LoadedDocument) -> list[PageJob]:
 
 
 def _passthrough(page: Page, document: LoadedDocument) -> PageText:
-    source = "text-file" if document.source.kind == "text" else "pdf-text-layer"
-    return PageText(number=page.number, text=page.text or "", source=source)
+    source = page.source or ("text-file" if document.source.kind == "text" else "pdf-text-layer")
+    # The text layer's word boxes travel on, so layout reads born-digital pages like scanned ones.
+    return PageText(number=page.number, text=page.text or "", source=source, words=page.words,
+                    width=page.width, height=page.height, tables=list(page.tables))
 
 
 _PR_SET_PDEATHSIG = 1

@@ -74,7 +74,9 @@ def word_pairs(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def make_parallel(corpus: Path, build: Path, pages: int, log=print, held_out: bool = False) -> dict[str, list[tuple[str, str]]]:
+def make_parallel(
+    corpus: Path, build: Path, pages: int, log=print, held_out: bool = False
+) -> dict[str, list[tuple[str, str]]]:
     fonts = synth.available_fonts()
     chosen = pick_pages(corpus, pages, held_out=held_out)
     log(f"  parallel: {len(chosen)} pages (eng), {len(chosen) * 2 // 3} (vie), fonts {len(fonts)}")

@@ -59,7 +59,7 @@ def iter_documents(path: Path) -> Iterator[CorpusDocument]:
     current: list[str] = []
     for line in _open(path):
         boundary = (HEADER in line.upper()) if by_header else len(current) >= BLOCK_LINES
-        if boundary and any(l.strip() for l in current):
+        if boundary and any(line.strip() for line in current):
             # The issuer's name often stands on the lines just above the motto.
             carried: list[str] = []
             if by_header:
@@ -69,11 +69,13 @@ def iter_documents(path: Path) -> Iterator[CorpusDocument]:
             index += 1
             current = carried
         current.append(line)
-    if any(l.strip() for l in current):
+    if any(line.strip() for line in current):
         yield CorpusDocument(corpus, index, tuple(current))
 
 
-def iter_corpus(corpus_dir: Path, held_out: bool | None = None, files: tuple[str, ...] = CORPUS_FILES) -> Iterator[CorpusDocument]:
+def iter_corpus(
+    corpus_dir: Path, held_out: bool | None = None, files: tuple[str, ...] = CORPUS_FILES
+) -> Iterator[CorpusDocument]:
     """Documents of every corpus file; `held_out` True/False picks one part, None both."""
     for name in files:
         path = Path(corpus_dir) / f"{name}.txt.xz"

@@ -41,11 +41,11 @@ def abbreviations(caps: Counter, min_count: int = 5) -> dict[str, str]:
         key = strip_diacritics(form)
         if c > best.get(key, (0, ""))[0]:
             best[key] = (c, form)
-    for key, (c, form) in best.items():
+    for key, (_c, form) in best.items():
         if form != key:
             table[key] = form
     # English-OCR reads Đ as P, B or D: map those variants unless they are real abbreviations
-    for key, (c, form) in list(best.items()):
+    for _c, form in list(best.values()):
         if "Đ" not in form:
             continue
         for sub in ("P", "B", "D"):

@@ -109,14 +109,14 @@ def ocr_page(lines: list[str], lang: str, font: str, seed: int, degrade: int, ca
 
 def align_lines(truth: list[str], ocr: str) -> list[tuple[str, str]]:
     """Pairs (true line, OCR line) when the OCR kept the line structure."""
-    got = [l for l in ocr.split("\n") if l.strip()]
+    got = [line for line in ocr.split("\n") if line.strip()]
     if len(got) == len(truth):
         return list(zip(truth, got))
     import difflib
 
     from pipeline.core.vietnamese import strip_diacritics
 
-    a = [strip_diacritics(l).lower() for l in truth]
+    a = [strip_diacritics(line).lower() for line in truth]
     pairs = []
     used = set()
     for t_line, ta in zip(truth, a):

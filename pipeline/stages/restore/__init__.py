@@ -13,20 +13,24 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.core.resources import model_dir as shipped_model_dir
-from pipeline.core.types import Change, DocumentText, RestoredText
+from pipeline.core.types import Change, DocumentText, RestoredText, Table
 from pipeline.core.vietnamese import VIETNAMESE_MARKED, looks_vietnamese, words
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.stages.restore.engine import Engine
 
 RESTORER = "ngram-noisy-channel-v1"
 
-_engine = None
+_engine: Engine | None = None
 _lock = threading.Lock()
 _VIE_ONLY = re.compile("[" + "".join(sorted(VIETNAMESE_MARKED - set("áàâãéèêíìóòôõúùýÁÀÂÃÉÈÊÍÌÓÒÔÕÚÙÝ"))) + "]")
 _GARBLED = re.compile(r"(?<![\w/\-])[^\W\d_]+\d+[^\W\d_]*(?![\w/\-])|(?<![\w/\-])\d[^\W\d_]+(?![\w/\-])")
 
 
-def get_engine(model_dir: Path | None = None):
+def get_engine(model_dir: Path | None = None) -> Engine:
     """The process-wide engine, loaded on first use."""
     global _engine
     if model_dir is not None:
@@ -63,12 +67,39 @@ def restore_text(text: str) -> tuple[str, list[Change]]:
 
 
 def restore(document: DocumentText) -> RestoredText:
-    """Restore a document's text; good born-digital text skips the engine."""
+    """Restore a document's text; good born-digital text skips the engine.
+
+    The cells of tables read from a scan (`Table.source == "scan"`) are
+    restored too, in place: `Sở Tự pháp` read by OCR is `Sở Tư pháp`.
+    """
+    _restore_scanned_tables(document)
     text = document.text
     if document.text_source != "ocr" and not needs_restoration(text):
         return RestoredText(document=document, text=text, changes=[], restorer=RESTORER)
     text, changes = restore_text(text)
     return RestoredText(document=document, text=text, changes=changes, restorer=RESTORER)
+
+
+_CELL_BREAK = "\n\n"
+
+
+def _restore_scanned_tables(document: DocumentText) -> None:
+    for page in document.pages:
+        for index, table in enumerate(page.tables):
+            if table.source != "scan":
+                continue
+            cells = [(r, c, cell) for r, row in enumerate(table.rows) for c, cell in enumerate(row) if cell]
+            if not cells:
+                continue
+            # One call for the whole table (cells apart by blank lines); one per cell if the parts do not come back.
+            joined = _CELL_BREAK.join(re.sub(r"\n\s*\n", "\n", cell) for _, _, cell in cells)
+            parts = restore_text(joined)[0].split(_CELL_BREAK)
+            if len(parts) != len(cells):
+                parts = [restore_text(cell)[0] for _, _, cell in cells]
+            rows = [list(row) for row in table.rows]
+            for (r, c, _), part in zip(cells, parts):
+                rows[r][c] = part.strip()
+            page.tables[index] = Table(rows=rows, source=table.source, page=table.page)
 
 
 __all__ = ["restore", "restore_text", "needs_restoration", "get_engine", "RESTORER"]

@@ -9,7 +9,9 @@ from pipeline.stages.restore import restore_text
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="congvan restore", description="Restore Vietnamese diacritics (file or stdin to stdout).")
+    ap = argparse.ArgumentParser(
+        prog="congvan restore", description="Restore Vietnamese diacritics (file or stdin to stdout)."
+    )
     ap.add_argument("file", nargs="?", help="input text file (default: stdin)")
     ap.add_argument("--changes", action="store_true", help="list the changed spans on stderr")
     args = ap.parse_args(argv)

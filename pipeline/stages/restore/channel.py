@@ -171,14 +171,21 @@ class Channel:
 
     # ------------------------------------------------------------ candidates
 
+    def _engine(self) -> Engine:
+        """The engine (vocabulary, syllable keys, LM) that candidate search needs."""
+        if self.engine is None:
+            raise RuntimeError("this Channel has no engine: candidate search needs one (Channel.load(path, engine))")
+        return self.engine
+
     @property
     def prefixes(self) -> dict[str, None]:
         if self._prefixes is None:
-            table = getattr(self.engine, "table", None)
+            eng = self._engine()
+            table = getattr(eng, "table", None)  # None too while the engine is still loading
             if table is not None:
                 self._prefixes = table.prefixes()  # stored with the table: a miss does not build them
             else:
-                self._prefixes = dict.fromkeys(key[:k] for key in self.engine.by_key for k in range(1, len(key) + 1))
+                self._prefixes = dict.fromkeys(key[:k] for key in eng.by_key for k in range(1, len(key) + 1))
         return self._prefixes
 
     def keys_for(self, obs: str, max_keys: int = 16) -> dict[str, float]:
@@ -189,7 +196,7 @@ class Channel:
         `key_margin` of it are still looked for.
         """
         pre = self.prefixes
-        by_key = self.engine.by_key
+        by_key = self._engine().by_key
         found: dict[str, float] = {}
         budget = self.budget
         margin = self.params.get("key_margin", 8.0)
@@ -257,7 +264,7 @@ class Channel:
         `capital_pb`: the word was written with a capital P or B, which the
         English model reads for a capital Đ (`Pé` = `Để`, `Bot` = `Đột`).
         """
-        eng = self.engine
+        eng = self._engine()
         lp1 = eng.lm.lp1
         keys = {key: (c, 0.0) for key, c in self.keys_for(obs).items()}
         if capital_pb and len(obs) >= 2:

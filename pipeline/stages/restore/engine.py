@@ -18,15 +18,21 @@ import operator
 import re
 import struct
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from pipeline.core.types import Change
 from pipeline.core.vietnamese import VIETNAMESE_MARKED, has_diacritics, is_syllable_shape, nfc, strip_diacritics
 from pipeline.stages.restore import lm as lmmod
 from pipeline.stages.restore.channel import Channel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.stages.restore.table import CandidateTable
 
 CHUNK_RE = re.compile(r"\S+")
 EDGE_PUNCT = set(".,;:!?()[]{}\"'“”‘’«»…—–-*•·|<>")
@@ -70,18 +76,23 @@ def apply_case(word: str, pattern: str) -> str:
     return word
 
 
-class Cands(list):
+class Cands(list[tuple[int, str, float]]):
     """A slot's candidates, (lm id, lower-case form, channel cost) tuples, with the
     ids and costs also packed (int32 / float32 bytes): the decoder reads a page's
     candidates with two joins instead of a Python step per candidate."""
 
     __slots__ = ("ids", "costs")
+    # packed copies: bytes, or memoryviews of the candidate table's arrays (table.py)
+    ids: bytes | memoryview
+    costs: bytes | memoryview
 
     @classmethod
-    def of(cls, cands, ids: bytes | None = None, costs: bytes | None = None) -> Cands:
-        """From (lm id, form, cost) tuples (any iterable); `ids`, `costs`: packed already."""
+    def of(cls, cands: Iterable[tuple[int, str, float]], ids: bytes | memoryview | None = None,
+           costs: bytes | memoryview | None = None) -> Cands:
+        """From (lm id, form, cost) tuples (any iterable); `ids`, `costs`: packed already
+        (both, else both are packed here)."""
         out = cls(cands)
-        if ids is None:
+        if ids is None or costs is None:
             ids, costs = array("i", map(_FIRST, out)).tobytes(), array("f", map(_THIRD, out)).tobytes()
         out.ids, out.costs = ids, costs
         return out
@@ -110,7 +121,6 @@ class Engine:
             fields = f.read().rstrip("\n").replace("\t", "\n").split("\n")  # word, count, word, count, ...
         vocab = fields[0::2]
         counts = list(map(int, fields[1::2]))
-        self.vocab = vocab
         self.ids = dict(zip(vocab, range(len(vocab))))
         keys = strip_diacritics("\n".join(vocab)).split("\n")
         by_key: dict[str, list[int]] = {}
@@ -130,8 +140,8 @@ class Engine:
                 by_key[key] = [i for i in ids if counts[i] * RARE_RATIO >= top]
         # tuples (and a tuple vocabulary): containers of atoms the cyclic GC stops
         # tracking, so a collection during a restore does not walk the model
-        self.by_key = {k: tuple(v) for k, v in by_key.items()}
-        self.vocab = tuple(vocab)
+        self.by_key: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in by_key.items()}
+        self.vocab: tuple[str, ...] = tuple(vocab)
         self.counts = np.asarray(counts, dtype=np.int64)
         extra = {}
         p = model_dir / "tables.json"
@@ -140,9 +150,9 @@ class Engine:
         self.abbrev: dict[str, str] = extra.get("abbrev", {})
         self.channels = {name: Channel.load(model_dir / f"channel_{name}.json", self) for name in ("eng", "vie")
                          if (model_dir / f"channel_{name}.json").exists()}
-        self._cand_cache: dict[tuple[str, str], list[tuple[int, str, float]]] = {}
+        self._cand_cache: dict[tuple[str, str], Cands] = {}
         # precomputed English-OCR candidate lists (table.py); None: every form searched live
-        self.table = None
+        self.table: CandidateTable | None = None
         if use_table and "eng" in self.channels:
             from pipeline.stages.restore.table import load_table
 
@@ -196,7 +206,7 @@ class Engine:
                 i = self.ids.get(low, lmmod.UNK_ID)
                 out = [(i, low, 0.0)]
             else:
-                ids = self.by_key.get(low, [])
+                ids = self.by_key.get(low, ())
                 out = [(i, self.vocab[i], 0.0) for i in ids[:MAX_CANDIDATES]]
                 if not out:
                     out = [(lmmod.UNK_ID, low, 0.0)]
@@ -287,7 +297,9 @@ class Engine:
         if not is_word and mode != "eng":
             self._fixed(slots, core, start)
             return
-        if "." in core or "'" in core or (mode == "vie" and (len(core) == 1 or (core.isupper() and not has_diacritics(core)))):
+        if "." in core or "'" in core or (
+            mode == "vie" and (len(core) == 1 or (core.isupper() and not has_diacritics(core)))
+        ):
             self._fixed(slots, core, start)
             return
         cands = self.candidates(core, mode)
@@ -320,7 +332,6 @@ class Engine:
         choice: list[int] = []
         start = 0
         ctx = (lmmod.BOS_ID, lmmod.BOS_ID)
-        i = start + chunk
         while start < n:
             end = n
             j = start + chunk
@@ -362,8 +373,9 @@ class Engine:
         W[:2] = ctx
         CH = np.zeros(n_cands + 2, dtype=np.float32)
         if all(type(c) is Cands for c in cand_lists):
-            W[2:] = np.frombuffer(b"".join([c.ids for c in cand_lists]), dtype=np.int32)
-            CH[2:] = np.frombuffer(b"".join([c.costs for c in cand_lists]), dtype=np.float32)
+            packed = cast(list[Cands], cand_lists)  # checked just above
+            W[2:] = np.frombuffer(b"".join([c.ids for c in packed]), dtype=np.int32)
+            CH[2:] = np.frombuffer(b"".join([c.costs for c in packed]), dtype=np.float32)
         else:
             chain = itertools.chain.from_iterable
             W[2:] = np.fromiter(map(_FIRST, chain(cand_lists)), dtype=np.int64, count=n_cands)
@@ -444,10 +456,10 @@ class Engine:
         # a step adds them in the same order as a dense tensor would (float32 sums, so
         # ties between quantised log-probs break the same way)
         pair_cell = pair_j * Km + pair_k
-        B = np.zeros(R * KK, dtype=np.float32)
+        B: npt.NDArray[np.float32] = np.zeros(R * KK, dtype=np.float32)
         B[row_of[tt2[:hi] + 1] * KK + pair_cell[:hi]] = bow2[:hi]
         B = B.reshape(R, Km, Km)  # (R, i, j)
-        L = np.full(R * KK, NEG, dtype=np.float32)
+        L: npt.NDArray[np.float32] = np.full(R * KK, NEG, dtype=np.float32)
         L[row_of[tt2[1:]] * KK + pair_cell[1:]] = lp2[1:]
         L = L.reshape(R, 1, Km, Km)  # (R, 1, j, k)
         if len(rep):
@@ -461,7 +473,7 @@ class Engine:
             eb = np.searchsorted(de[eo], np.arange(Lmax + 1)).tolist()
         else:
             eb = [0] * (Lmax + 1)
-        CHB = np.full(R * Km, NEG, dtype=np.float32)
+        CHB: npt.NDArray[np.float32] = np.full(R * Km, NEG, dtype=np.float32)
         CHB[row_of[pos_c[2:]] * Km + loc_c[2:]] = CH[2:]  # candidates 0, 1: the context
         CHB = CHB.reshape(R, 1, Km)  # (R, 1, k)
         score = np.full((P, Km, Km), NEG, dtype=np.float32)

@@ -227,7 +227,9 @@ def save_lm(path: Path, model: dict[str, np.ndarray]) -> None:
     for name in ("k2", "k3"):
         blob, pos, val = _pack_keys(model[name])
         arrays[name], arrays[name + "_bigpos"], arrays[name + "_bigval"] = blob, pos, val
-    np.savez_compressed(path, **arrays)
+    # numeric arrays only (np.load refuses pickles anyway); naming allow_pickle also
+    # tells mypy that **arrays does not fill that bool parameter
+    np.savez_compressed(path, allow_pickle=False, **arrays)
 
 
 class HashedKeys:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,7 +80,7 @@ def forward_garbles(word: str, ops: dict[str, dict[str, float]], extra: dict[str
     return out
 
 
-def table_forms(engine: Engine, observed: list[str] = ()) -> list[str]:
+def table_forms(engine: Engine, observed: Sequence[str] = ()) -> list[str]:
     """Word forms (lower case) the table should hold, `PB`-prefixed variants included."""
     from pipeline.stages.restore.channel import SYMBOLS, VOWEL_SET
 
@@ -103,7 +104,7 @@ def table_forms(engine: Engine, observed: list[str] = ()) -> list[str]:
     return out
 
 
-_worker_engine = None
+_worker_engine: Engine | None = None  # one per pool worker (_init)
 
 
 def _init(model_dir: str) -> None:
@@ -114,6 +115,8 @@ def _init(model_dir: str) -> None:
 
 
 def _work(forms: list[str]) -> list[list[tuple[int, float]]]:
+    if _worker_engine is None:
+        raise RuntimeError("_work runs in a pool worker started with initializer=_init")
     ch = _worker_engine.channels["eng"]
     from pipeline.stages.restore.engine import MAX_CANDIDATES
 
@@ -125,7 +128,8 @@ def _work(forms: list[str]) -> list[list[tuple[int, float]]]:
     return res
 
 
-def build_table(model_dir: Path, observed: list[str] = (), workers: int = 2, log=print) -> Path:
+def build_table(model_dir: Path, observed: Sequence[str] = (), workers: int = 2,
+                log: Callable[[str], object] = print) -> Path:
     """Compute every form's candidates with the live search and write `FILE`."""
     import multiprocessing as mp
 
@@ -216,11 +220,11 @@ class CandidateTable:
         a, b = self._off_mv[k], self._off_mv[k + 1]
         ids_view, costs_view = self._ids_mv[a:b], self._cost_mv[a:b]
         ids = ids_view.tolist()
-        forms = list(map(self.vocab.__getitem__, ids))
+        words = list(map(self.vocab.__getitem__, ids))
         if 1 in ids:  # 1 = <unk>: the form itself, kept
-            forms = [low if i == 1 else w for i, w in zip(ids, forms)]
+            words = [low if i == 1 else w for i, w in zip(ids, words)]
         # int32 ids and float32 costs as stored: the decoder's packed copies
-        return Cands.of(zip(ids, forms, costs_view.tolist()), ids_view, costs_view)
+        return Cands.of(zip(ids, words, costs_view.tolist()), ids_view, costs_view)
 
 
 def load_table(model_dir: Path, engine: Engine) -> CandidateTable | None:

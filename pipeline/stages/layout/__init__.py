@@ -1,0 +1,54 @@
+"""Stage 4b, layout: a letter's pages -> its zones (pipeline/core/types.py `Layout`).
+
+Born-digital and scanned letters meet the same rules: words with boxes come
+from Tesseract or from the PDF text layer (stages/load.py), become lines of
+one column (lines.py), lose the marks other hands put on the page (marks.py)
+and are sorted into the zones Decree 30/2020/NĐ-CP prescribes (zones.py).
+OCR'd words take their restored spelling (stage 4) where restoration kept
+the word count, so zone text reads like the restored text.
+"""
+
+from __future__ import annotations
+
+from difflib import SequenceMatcher
+
+from pipeline.core.types import DocumentText, Layout
+from pipeline.stages.layout.lines import page_lines
+from pipeline.stages.layout.zones import PageLines, find_zones, is_title_line
+
+__all__ = ["layout_document", "is_title_line"]
+
+
+def _restored_word_texts(document: DocumentText, restored_text: str | None) -> dict[int, list[str]]:
+    """Per OCR'd page, its words' texts as the restorer spelled them (page number -> texts)."""
+    if not restored_text or restored_text == document.text:
+        return {}
+    owners: list[tuple[int, int] | None] = []
+    tokens: list[str] = []
+    for page in document.pages:
+        page_tokens = page.text.split()
+        aligned = page.source == "ocr" and len(page_tokens) == len(page.words)
+        for index, token in enumerate(page_tokens):
+            tokens.append(token)
+            owners.append((page.number, index) if aligned else None)
+    restored = restored_text.split()
+    texts = {page.number: [w.text for w in page.words] for page in document.pages if page.source == "ocr"}
+    matcher = SequenceMatcher(None, tokens, restored, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag not in ("equal", "replace") or i2 - i1 != j2 - j1:
+            continue
+        for offset in range(i2 - i1):
+            owner = owners[i1 + offset]
+            if owner is not None:
+                texts[owner[0]][owner[1]] = restored[j1 + offset]
+    return texts
+
+
+def layout_document(document: DocumentText, restored_text: str | None = None) -> Layout | None:
+    """The letter's zones, or None when no page carries word boxes (a text file)."""
+    if not any(page.words for page in document.pages):
+        return None
+    texts = _restored_word_texts(document, restored_text)
+    pages = [PageLines(page.number, page.width or 2480, page.height or 3508, page_lines(page, texts.get(page.number)))
+             for page in document.pages if page.words]
+    return find_zones(pages)
