@@ -136,7 +136,8 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
 
 # The OCR stage's code: a change to any of these re-reads the cached pages.
 OCR_STAGE_FILES = ["pipeline/stages/ocr.py", "pipeline/stages/preprocess.py", "pipeline/stages/header_read.py",
-                   "pipeline/engines/tesseract.py"]
+                   "pipeline/engines/tesseract.py", "pipeline/stages/handwriting.py", "pipeline/engines/digits.py",
+                   "models/digits/digits.npz"]
 
 
 def _page_to_json(page) -> dict[str, Any]:
