@@ -16,7 +16,7 @@ from extractors.confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combi
 from extractors.dates import parse_date, parts_to_iso, valid_dmy
 from extractors.slots import (
     HAND_AGREE,
-    HandValue,
+    HAND_TRUST,
     code_vote,
     date_parts,
     date_readings,
@@ -270,7 +270,7 @@ def _reread_date(readings: dict[str, list[str]], page: tuple[str, str, str] | No
 
 
 def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None, code: str | None,
-          readings: dict[str, list[str]] | None = None
+          readings: dict[str, list[str]] | None = None, signed_text: str | None = None
           ) -> tuple[str | None, str | None, float, float, int | None]:
     """(place, issue_date, place confidence, date confidence, line index)."""
     for index, line in enumerate(lines):
@@ -311,7 +311,9 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         page_parts = (d, m, y) if match else date_parts(line[slot.end() - 4:])
         reread, reread_conf = _reread_date(readings or {}, page_parts)
         # The digit recogniser's reading of the handwritten day (and month), when sure.
-        hand, hand_conf = _hand_date(readings or {}, (d, m, y) if match else None, wc, text)
+        # (the signature's caption may sit outside the letter's text: `signed_text` has it)
+        hand, hand_conf = _hand_date(readings or {}, (d, m, y) if match else None, wc,
+                                     text if signed_text is None else f"{text}\n{signed_text}")
         if hand and (reread is None or reread == hand):
             return place, hand, place_conf, hand_conf, index
         if reread and not hand:
@@ -458,60 +460,54 @@ def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None
                ) -> tuple[str | None, float]:
     """(ISO date, confidence) from the recogniser's handwritten day and month and the printed year.
 
-    The month is the printed one when the page pass read it well (then a sure
-    handwritten reading must agree), else the handwritten one.  The date may not
-    be after the day of a digital signature of the same month (`Thời gian ký`).
+    The month is the printed one when the page pass read it well (then a
+    handwritten reading must agree), else the handwritten one.  Each handwritten
+    part must be sure (HAND_TRUST), unless a digital signature of the letter
+    (`Thời gian ký: 25.02.2021`) gives the same day and month: a second,
+    independent reading, and then HAND_AGREE is enough.  The date may not be
+    after the signature's day in the same month.
     """
     day, month = hand_value(readings, "day"), hand_value(readings, "month")
     if page is None or day is None or day.value is None or not hand_day_month_ok(day.value, 31):
-        return None, 0.0
-    stamped = [(int(g["d"] or g["d2"]), int(g["m"] or g["m2"]), int(g["y"] or g["y2"]))
-               for g in (m.groupdict() for m in STAMP_DATE_RE.finditer(text))]
-    # A digital signature's day equal to the day read by hand is a second, independent
-    # reading of it: then a less sure hand (HAND_AGREE) is enough.
-    signed_same = any(sd == int(day.value) and (str(sm), str(sy)) == _month_year(page) for sd, sm, sy in stamped)
-    if not day.trusted and not (signed_same and day.confidence >= HAND_AGREE):
         return None, 0.0
     d, m, y = page
     year_conf = wc.word(y)
     if not (y.isdigit() and len(y) == 4) or (year_conf is not None and year_conf < DIGIT_TRUST):
         return None, 0.0
-    if d.isdigit() and int(d) != int(day.value or 0):
+    if d.isdigit() and int(d) != int(day.value):
         return None, 0.0  # the page pass read other digits there
-    confs = [day.confidence]
+    day_value, year = int(day.value), int(y)
+    parts = [day]
     printed = m.isdigit() and 1 <= int(m) <= 12 and (wc.word(m) or 1.0) >= DIGIT_TRUST
     if printed:
         if month is not None and month.value is not None and int(month.value) != int(m):
             return None, 0.0
         month_value = int(m)
-    elif _trusted_month(month):
-        month_value = int(month.value)  # type: ignore[union-attr, arg-type]
-        confs.append(month.confidence)  # type: ignore[union-attr]
+    elif month is not None and month.value is not None and hand_day_month_ok(month.value, 12):
+        month_value = int(month.value)
+        parts.append(month)
     else:
         return None, 0.0
-    day_value, year = int(day.value or 0), int(y)
     if not valid_dmy(day_value, month_value, year):
         return None, 0.0
+    stamped = [(int(g["d"] or g["d2"]), int(g["m"] or g["m2"]), int(g["y"] or g["y2"]))
+               for g in (match.groupdict() for match in STAMP_DATE_RE.finditer(text))]
     for sd, sm, sy in stamped:
         if sm == month_value and sy == year and sd < day_value:
             return None, 0.0  # signed before it was issued: a misread day
-    if any((sd, sm, sy) == (day_value, month_value, year) for sd, sm, sy in stamped):
+    signed_same = (day_value, month_value, year) in stamped
+    floor = HAND_AGREE if signed_same else HAND_TRUST
+    if any(part.confidence < floor for part in parts):
+        return None, 0.0
+    confs = [part.confidence for part in parts]
+    if signed_same:
         confs = [max(c, 0.95) for c in confs]  # hand and signature agree
     return parts_to_iso(str(day_value), str(month_value), y), round(min(confs), 2)
 
 
-def _month_year(page: tuple[str, str, str]) -> tuple[str, str]:
-    """The printed month and year of the date line as digits without padding (`02`, `2021` -> `2`, `2021`)."""
-    _, m, y = page
-    return (str(int(m)) if m.isdigit() else "", y)
-
-
-def _trusted_month(month: HandValue | None) -> bool:
-    return month is not None and month.trusted and hand_day_month_ok(month.value or "", 12)
-
-
 def extract_header(text: str, word_confidence: dict[str, float] | None = None,
-                   slot_readings: dict[str, list[str]] | None = None, *, cited_text: str | None = None) -> Header:
+                   slot_readings: dict[str, list[str]] | None = None, *, cited_text: str | None = None,
+                   signed_text: str | None = None) -> Header:
     """Header fields; `slot_readings` are focused OCR rereads of the number and date slots, if any.
 
     `cited_text` (default `text`) is where the letter's own number and date may be
@@ -550,7 +546,8 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
         header.doc_number = number
         from_reread = from_reread or from_hand
     kind = title.capitalize() if title else TYPE_CODES.get(type_code or "")
-    place, issue_date, place_conf, date_conf, date_index = _date(head, cited_text, wc, kind, code, readings)
+    place, issue_date, place_conf, date_conf, date_index = _date(head, cited_text, wc, kind, code, readings,
+                                                                 signed_text)
     header.place, header.issue_date = place, issue_date
     conf["place"], conf["issue_date"] = place_conf, date_conf
     if number and not from_reread and wc.is_ocr and date_index is not None and (issue_date is None or date_conf < 0.9):

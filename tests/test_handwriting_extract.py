@@ -106,3 +106,16 @@ def test_a_day_glued_to_ngay_by_ocr_is_not_trusted_on_another_word_confidence():
     assert extract_header(text, conf, readings(day=None)).issue_date is None
     assert extract_header(text, conf, {**hand("day", None, 0.0, "variants disagree")}).issue_date is None
     assert extract_header(text, conf, readings(day=("13", 0.9))).issue_date == "2026-02-13"
+
+
+def test_handwritten_day_and_month_confirmed_by_the_signature():
+    text = HEAD.replace("tháng 02 năm", "tháng năm") + "\nThời gian ký: 25.02.2026 15:12:01 +07:00\n"
+    conf = {k: v for k, v in CONF.items() if k != "02"}
+    both = {**readings(day=("25", 0.55)), **hand("month", "02", 0.74)}
+    assert extract_header(text, conf, both).issue_date == "2026-02-25"
+    # without the signature, the same readings are not sure enough
+    unsigned = HEAD.replace("tháng 02 năm", "tháng năm")
+    assert extract_header(unsigned, conf, both).issue_date is None
+    # a signature on another month confirms nothing
+    other = unsigned + "\nThời gian ký: 25.03.2026 15:12:01 +07:00\n"
+    assert extract_header(other, conf, both).issue_date != "2026-02-25"
