@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: lint check-wheel install system-deps run test test-all models serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-robust clean
+.PHONY: lint check-wheel install system-deps run test test-all models models-restore models-digits train-deps serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-handwriting bench-robust clean
 
 install: system-deps $(VENV)/.installed
 
@@ -79,9 +79,24 @@ check-wheel: install
 test-all: install
 	$(BIN)/python -m pytest -m '' 
 
-# Rebuild every trained artefact in models/ from $(SHARED)/corpus.
-models: install
+# Rebuild every trained artefact in models/ (seeded: the same inputs give the same models).
+models: models-restore models-digits
+
+models-restore: install
 	$(BIN)/python -m pipeline.training.restore_models --corpus $(SHARED)/corpus --out models
+
+# Handwriting fonts (Debian) and torch/scikit-learn (the `train` extra), for models-digits only.
+HAND_FONT_PACKAGES := fonts-dkg-handwriting fonts-breip fonts-bwht fonts-femkeklaver fonts-humor-sans fonts-klee \
+	fonts-rufscript fonts-sjfonts fonts-comic-neue fonts-dancingscript fonts-kaushanscript fonts-yusei-magic \
+	fonts-kristi fonts-cabinsketch fonts-seto
+train-deps: install
+	@fc-list 2>/dev/null | grep -qi BecauseWe || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(HAND_FONT_PACKAGES) >/dev/null; }
+	$(BIN)/python -c "import torch, sklearn" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check -e '.[train]'
+
+# The handwritten-digit recogniser (models/digits/digits.npz): a few minutes on two cores.
+models-digits: train-deps
+	$(BIN)/python -m pipeline.training.digits_train --out models/digits
 
 bench-deps: install
 	@command -v ocrmypdf >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq $(BENCH_APT_PACKAGES) >/dev/null; }
@@ -90,7 +105,7 @@ bench-deps: install
 serve: install
 	$(BIN)/congvan serve --db $(DB)
 
-bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-robust
+bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-robust bench-handwriting
 
 # OCR engines: CER on dev letters with known text (rendered as scans and photos), pages/min on 2 processes.
 bench-ocr: install
@@ -122,6 +137,10 @@ bench-tasks: install
 # overhead per document and the single writer's commits/s (BENCHMARKS.md, issue 16).
 bench-scale: install
 	$(BIN)/python -m benchmarks.scale --out benchmarks/results/scale.md
+
+# Handwritten numbers and dates: the dev letters, held-out handwriting made by the project, costs.
+bench-handwriting: train-deps
+	$(BIN)/python -m benchmarks.handwriting --dev $(SHARED)/dev
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

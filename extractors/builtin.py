@@ -91,7 +91,8 @@ class HeaderExtractor:
         # The header is read from the letter alone; the appendix may confirm its date and
         # number (`Kèm theo Quyết định số 109/QĐ-BTC ngày ...`), so citations are looked up in both.
         header = extract_header(letter_text(evidence), dict(evidence.word_confidence),
-                                dict(evidence.slot_readings), cited_text=full_text(evidence))
+                                dict(evidence.slot_readings), cited_text=full_text(evidence),
+                                signed_text=evidence.text)  # the e-signature caption, for handwritten days
         confidence = dict(header.confidence)
         issuer, issuer_parent, subject = header.issuer, None, header.subject
         if issuer and " / " in issuer:

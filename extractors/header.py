@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 
 from extractors.confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
 from extractors.dates import parse_date, parts_to_iso, valid_dmy
-from extractors.slots import code_vote, date_parts, date_readings, number_readings, vote
+from extractors.slots import (
+    HAND_AGREE,
+    HAND_TRUST,
+    code_vote,
+    date_parts,
+    date_readings,
+    hand_day_month_ok,
+    hand_number_ok,
+    hand_value,
+    number_readings,
+    vote,
+)
 from extractors.text import clean_lines, flatten, is_upper_line, normalize_code, sentence_case_name, strip_motto
 from pipeline.core.vietnamese import strip_diacritics
 
@@ -259,7 +270,7 @@ def _reread_date(readings: dict[str, list[str]], page: tuple[str, str, str] | No
 
 
 def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None, code: str | None,
-          readings: dict[str, list[str]] | None = None
+          readings: dict[str, list[str]] | None = None, signed_text: str | None = None
           ) -> tuple[str | None, str | None, float, float, int | None]:
     """(place, issue_date, place confidence, date confidence, line index)."""
     for index, line in enumerate(lines):
@@ -279,6 +290,16 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
             # The close rereads of the slot never read this day: a handwritten day the
             # page pass read with false confidence (`ngày13` for a written 29).
             trusted = False
+        # OCR that glued the day to `ngày` (`ngày13`) read the hand as one word: the
+        # confidence found for `13` is another word's.  Such a day, or one the digit
+        # recogniser reads otherwise, stands only where the recogniser reads the same.
+        hand_day = hand_value(readings, "day")
+        hand_says = hand_day.value if hand_day is not None else None
+        if match and d.isdigit() and wc.is_ocr:
+            glued = re.search(r"ng[àa]y\d", match.group(0), re.I) is not None
+            if (hand_says is not None and int(hand_says) != int(d)) or (glued and hand_says != d.lstrip("0")
+                                                                          and hand_says != d):
+                trusted = False
         if readable and trusted:
             return place, parts_to_iso(d, m, y), place_conf, combine("explicit", ocr), index
         # Day or month unreadable (handwritten): the text elsewhere, or a stamp
@@ -289,7 +310,13 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         # The page pass's own reading of the slot counts as one more vote (`ngáy T3 tháng 01 năm 2023`).
         page_parts = (d, m, y) if match else date_parts(line[slot.end() - 4:])
         reread, reread_conf = _reread_date(readings or {}, page_parts)
-        if reread:
+        # The digit recogniser's reading of the handwritten day (and month), when sure.
+        # (the signature's caption may sit outside the letter's text: `signed_text` has it)
+        hand, hand_conf = _hand_date(readings or {}, (d, m, y) if match else None, wc,
+                                     text if signed_text is None else f"{text}\n{signed_text}")
+        if hand and (reread is None or reread == hand):
+            return place, hand, place_conf, hand_conf, index
+        if reread and not hand:
             return place, reread, place_conf, reread_conf, index
         stamped = _stamp_date(text, month, year)
         if stamped:
@@ -398,8 +425,89 @@ def _reread_number(readings: dict[str, list[str]], page_num: str | None, page_co
     return f"{result.value}/{code}", result.confidence, True
 
 
+def _hand_number(number: str | None, confidence: float, readings: dict[str, list[str]], code: str | None
+                 ) -> tuple[str | None, float, bool]:
+    """(doc number, confidence, from the hand) with the digit recogniser's reading of the `Số:` slot.
+
+    A sure reading fills a number the page pass could not read, with the printed
+    code kept whole (the page pass's, else the one the rereads agree on); any
+    reading that differs from the page pass's number, sure or not, leaves the
+    number null: one of them misread a hand.
+    """
+    hand = hand_value(readings, "number")
+    if hand is None or hand.value is None:
+        return number, confidence, False
+    if number is not None:
+        if number.split("/")[0] == hand.value:
+            return number, max(confidence, hand.confidence if hand.trusted else 0.0), True
+        return None, min(confidence, 0.3), False
+    if not hand.trusted or not hand_number_ok(hand.value):
+        return None, min(confidence, round(hand.confidence / 2, 2)), False
+    raw = readings.get("number") or []
+    tess = vote(number_readings(raw, None)) if raw else None
+    if tess is not None and tess.value is not None and tess.value != hand.value:
+        return None, 0.3, False  # Tesseract's rereads agree on another number
+    if code is None and raw:
+        voted, count = code_vote(raw)
+        voted = normalize_code(voted).lstrip("/") if voted else None
+        code = voted if voted and count >= 3 and _plausible_code(voted) else None
+    if code is None:
+        return None, 0.3, False  # the code is not read: a number is never stored cut short
+    return f"{hand.value}/{code}", round(hand.confidence, 2), True
+
+
+def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None, wc: WordConfidence, text: str
+               ) -> tuple[str | None, float]:
+    """(ISO date, confidence) from the recogniser's handwritten day and month and the printed year.
+
+    The month is the printed one when the page pass read it well (then a
+    handwritten reading must agree), else the handwritten one.  Each handwritten
+    part must be sure (HAND_TRUST), unless a digital signature of the letter
+    (`Thời gian ký: 25.02.2021`) gives the same day and month: a second,
+    independent reading, and then HAND_AGREE is enough.  The date may not be
+    after the signature's day in the same month.
+    """
+    day, month = hand_value(readings, "day"), hand_value(readings, "month")
+    if page is None or day is None or day.value is None or not hand_day_month_ok(day.value, 31):
+        return None, 0.0
+    d, m, y = page
+    year_conf = wc.word(y)
+    if not (y.isdigit() and len(y) == 4) or (year_conf is not None and year_conf < DIGIT_TRUST):
+        return None, 0.0
+    if d.isdigit() and int(d) != int(day.value):
+        return None, 0.0  # the page pass read other digits there
+    day_value, year = int(day.value), int(y)
+    parts = [day]
+    printed = m.isdigit() and 1 <= int(m) <= 12 and (wc.word(m) or 1.0) >= DIGIT_TRUST
+    if printed:
+        if month is not None and month.value is not None and int(month.value) != int(m):
+            return None, 0.0
+        month_value = int(m)
+    elif month is not None and month.value is not None and hand_day_month_ok(month.value, 12):
+        month_value = int(month.value)
+        parts.append(month)
+    else:
+        return None, 0.0
+    if not valid_dmy(day_value, month_value, year):
+        return None, 0.0
+    stamped = [(int(g["d"] or g["d2"]), int(g["m"] or g["m2"]), int(g["y"] or g["y2"]))
+               for g in (match.groupdict() for match in STAMP_DATE_RE.finditer(text))]
+    for sd, sm, sy in stamped:
+        if sm == month_value and sy == year and sd < day_value:
+            return None, 0.0  # signed before it was issued: a misread day
+    signed_same = (day_value, month_value, year) in stamped
+    floor = HAND_AGREE if signed_same else HAND_TRUST
+    if any(part.confidence < floor for part in parts):
+        return None, 0.0
+    confs = [part.confidence for part in parts]
+    if signed_same:
+        confs = [max(c, 0.95) for c in confs]  # hand and signature agree
+    return parts_to_iso(str(day_value), str(month_value), y), round(min(confs), 2)
+
+
 def extract_header(text: str, word_confidence: dict[str, float] | None = None,
-                   slot_readings: dict[str, list[str]] | None = None, *, cited_text: str | None = None) -> Header:
+                   slot_readings: dict[str, list[str]] | None = None, *, cited_text: str | None = None,
+                   signed_text: str | None = None) -> Header:
     """Header fields; `slot_readings` are focused OCR rereads of the number and date slots, if any.
 
     `cited_text` (default `text`) is where the letter's own number and date may be
@@ -432,8 +540,14 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
             # The rereads agree on another number than the page pass read: keep neither.
             header.doc_number, number = None, None
             conf["doc_number"] = min(conf["doc_number"], 0.3)
+    if wc.is_ocr and hand_value(readings, "number") is not None:
+        page_code = code if code and _plausible_code(code) else None
+        number, conf["doc_number"], from_hand = _hand_number(number, conf["doc_number"], readings, page_code)
+        header.doc_number = number
+        from_reread = from_reread or from_hand
     kind = title.capitalize() if title else TYPE_CODES.get(type_code or "")
-    place, issue_date, place_conf, date_conf, date_index = _date(head, cited_text, wc, kind, code, readings)
+    place, issue_date, place_conf, date_conf, date_index = _date(head, cited_text, wc, kind, code, readings,
+                                                                 signed_text)
     header.place, header.issue_date = place, issue_date
     conf["place"], conf["issue_date"] = place_conf, date_conf
     if number and not from_reread and wc.is_ocr and date_index is not None and (issue_date is None or date_conf < 0.9):

@@ -164,3 +164,60 @@ def date_readings(raw_date: list[str], raw_day: list[str], page: tuple[str, str,
         for store, token in zip((days, months, years), page):
             store.append(Reading("page", "page", token))
     return days, months, years
+
+
+# ----------------------------------------------------------------------------- handwriting
+
+# A handwritten value is stored only when the recogniser's confidence (the
+# product of its digits' calibrated probabilities, the binarisations agreeing)
+# reaches this.  Chosen on held-out handwriting made by the project (not on the
+# dev letters, benchmarks/handwriting.py): at 0.80, 67% of slots are read and
+# 3.3% of those are wrong; 0.90 lowers that only to 2.9% for 7 points of
+# coverage, because the errors left are segmentation errors (a digit lost or
+# two merged) that the digit probabilities do not see; the structural checks
+# (agreement of the binarisations, ink past a slot's edge, faint ink, the
+# signature's day) are what guard against those.
+HAND_TRUST = 0.80
+# A day the digital signature also gives (`Thời gian ký: 25.02.2021`) needs only this much.
+HAND_AGREE = 0.50
+
+
+@dataclass(frozen=True)
+class HandValue:
+    """A handwritten slot as the digit recogniser read it (pipeline/stages/handwriting.py)."""
+
+    slot: str  # number, day, month
+    value: str | None
+    confidence: float
+    box: tuple[int, ...]  # left, top, width, height on the page
+    reason: str
+    page: int = 1
+
+    @property
+    def trusted(self) -> bool:
+        return self.value is not None and self.confidence >= HAND_TRUST
+
+
+def hand_value(readings: dict[str, list[str]] | None, slot: str) -> HandValue | None:
+    """The recogniser's reading of `slot` from the page's header readings, if any."""
+    import json
+
+    raw = (readings or {}).get(f"hand_{slot}") or []
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw[0])
+        return HandValue(slot, data.get("value"), float(data.get("confidence", 0.0)), tuple(data.get("box", ())),
+                         data.get("reason", ""), int(data.get("page", 1)))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def hand_number_ok(value: str) -> bool:
+    """A registration number: 1-5 digits, no leading zero."""
+    return value.isdigit() and 1 <= len(value) <= 5 and not value.startswith("0")
+
+
+def hand_day_month_ok(value: str, top: int) -> bool:
+    """A day (top 31) or month (top 12): one or two digits, `0` only as a leading pad (`02`)."""
+    return value.isdigit() and 1 <= len(value) <= 2 and 1 <= int(value) <= top

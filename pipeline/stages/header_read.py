@@ -4,7 +4,8 @@ The page-wide OCR pass reads a handwritten or low-resolution number or day
 badly (`J2/2023/TB-I.PQT`, `ngáy T3`).  Here the slots are found from the
 word boxes of that pass, cropped, upscaled and binarised several ways, and
 each variant is read again by more than one recogniser (Tesseract `vie`,
-`eng`, and `eng` held to digits).  The readings are only *collected* here;
+`eng`, and `eng` held to digits), and the handwritten digits by the project's
+own digit recogniser (pipeline/stages/handwriting.py).  The readings are only *collected* here;
 `extractors/header.py` decides by vote whether they agree well enough to be
 stored, so a split vote leaves the field null.
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from pipeline.core.types import Word
 from pipeline.engines import OcrFailed, PageTimedOut, SlotReader
+from pipeline.stages.handwriting import read_handwriting
 
 # Recognisers: name -> (language, characters it may read; None: any).  All
 # read with psm 4: one column of lines of varying size (the stacked variants).
@@ -37,6 +39,8 @@ DATE_WORD_RE = re.compile(r"^[nN][gq][àaáảạăâ][yv]", re.I)
 MONTH_WORD_RE = re.compile(r"^th[áaàảạă]n[gq]", re.I)
 HEADER_PART = 0.4  # the slots sit in the top part of page one
 TIMEOUT_S = 30
+# Read the handwritten digits of unread slots with the digit recogniser (pipeline/stages/handwriting.py).
+READ_HANDWRITING = True
 
 
 def _line_words(words: list[Word], start: int) -> list[Word]:
@@ -206,4 +210,12 @@ def read_header_slots(image: np.ndarray, words: list[Word], slot_reader: SlotRea
             except (PageTimedOut, OcrFailed):  # no readings
                 continue
             readings.setdefault(slot, []).extend(f"{reader}|{name}|{text}" for (name, _), text in zip(named, texts))
+    # The handwritten digits of the slots the page pass could not read, by the
+    # project's digit recogniser (`hand_number`, `hand_day`, `hand_month`).
+    if READ_HANDWRITING and slots:
+        wanted = {"number"} if "number" in slots else set()
+        if "date" in slots:
+            wanted |= {"day", "month"}
+        found = read_handwriting(image, words)
+        readings.update({key: value for key, value in found.items() if key[len("hand_"):] in wanted})
     return readings

@@ -1,0 +1,528 @@
+"""Reading the handwritten number and day/month of a letter's header, or saying nothing.
+
+The clerk fills `Số: ____ /KH-UBND` and `ngày __ tháng __ năm 2025` by hand
+at registration.  Here, on page one at the scan's full resolution:
+
+1. the slots are found from the page pass's word boxes: the number between
+   `Số:` and the printed code's slash, the day between `ngày` and `tháng`,
+   the month between `tháng` and `năm` (OCR often glues the handwriting to a
+   printed word, `ngày$tháng`; then the printed word's width is estimated
+   from `năm`, which is always printed);
+2. the slot's ink is cut into glyphs: connected components, pieces above one
+   another merged (a 5's bar, a 7's cross), dots, colons and rules dropped,
+   two digits touching split where the ink is thinnest;
+3. each glyph is read by the project's digit recogniser
+   (pipeline/engines/digits.py), under several binarisations;
+4. a slot gets a value only when every variant reads the same digits, every
+   glyph is a digit (not `other`), and the value is well formed; its
+   confidence is the product of the glyphs' mean probabilities.
+
+The extractor (extractors/header.py) then weighs the value against what else
+the page says (the month printed, a signature's day, the arrival stamp).
+Each slot's result keeps its box on the page, for the review desk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from pipeline.core.types import Word
+from pipeline.engines.digits import OTHER, DigitModel, load_model, normalise
+
+log = logging.getLogger(__name__)
+HEADER_PART = 0.4
+NUMBER_ANCHOR = re.compile(r"^S[ốoôóồỗộọò6ổƠơỏ]", re.I)
+CODE_WORD = re.compile(r"/\s*[A-ZĐa-z]|^[A-ZĐ]{1,6}[a-z]?-[A-ZĐ0-9]")
+DAY_ANCHOR = re.compile(r"^[nN][gq][àaáảạăâ][yv]")
+MONTH_ANCHOR = re.compile(r"th[áaàảạă]n[gq]", re.I)
+YEAR_ANCHOR = re.compile(r"^n[ăaâ]m", re.I)
+YEAR = re.compile(r"^(19|20)\d\d[.,]?$")
+# Printed widths relative to the width of `năm` (measured on dev scans: ngày 1.15, tháng 1.35).
+NGAY_PER_NAM = 1.16
+THANG_PER_NAM = 1.42
+# Readings of a slot: (Otsu's threshold scaled by, stroke thickening, image scale).
+VARIANTS = ((1.0, 0, 1.0), (0.8, 0, 1.0), (1.15, 0, 1.0), (1.0, 1, 1.0), (1.0, 0, 0.6))
+MAX_DIGITS = {"number": 5, "day": 2, "month": 2}
+MIN_AGREEING = 3
+
+
+@dataclass
+class Slot:
+    name: str  # number, day, month
+    box: tuple[int, int, int, int]  # left, top, right, bottom on the page
+    ref_height: int  # height of the line's printed capitals
+    # Where the printed code's slash is not known from the words (`€ÉÊ/TB-STTTT`
+    # glued to the ink): look for it right of this x; the slot ends there.
+    slash_after: int | None = None
+    # Whether each edge (left, right) comes from a printed word's own box, or
+    # was estimated (the word was glued to the ink): a digit just past an
+    # estimated edge means the slot may be cut short.
+    estimated: tuple[bool, bool] = (False, False)
+    # The printed line's baseline and capital height on the page (for telling print from ink), when known.
+    baseline: int | None = None
+    cap_height: int | None = None
+
+
+@dataclass
+class SlotReading:
+    """What the recogniser made of one slot (kept in the record for the review desk)."""
+
+    name: str
+    value: str | None  # the digits, when every variant agreed and every glyph was a digit
+    confidence: float  # product over glyphs of the mean probability of the digit read
+    box: tuple[int, int, int, int]  # left, top, width, height on page one
+    digits: list[list[float]] = field(default_factory=list)  # per glyph: probability of each class
+    variants: list[str] = field(default_factory=list)  # the string each binarisation read (`?`: not a digit)
+    reason: str = ""  # why no value
+    page: int = 1  # the header's slots are on page one
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["box"] = [int(v) for v in self.box]
+        data["confidence"] = float(self.confidence)
+        data["digits"] = [[round(float(p), 3) for p in row] for row in self.digits]
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> SlotReading:
+        data = json.loads(text)
+        data["box"] = tuple(data["box"])
+        return cls(**data)
+
+
+# ----------------------------------------------------------------------------- finding the slots
+
+def _same_line(words: list[Word], start: int, limit: int = 12) -> list[Word]:
+    first = words[start]
+    return [w for w in words[start + 1:start + 1 + limit] if w.line == first.line and w.box is not None]
+
+
+def _right(word: Word) -> int:
+    assert word.box is not None
+    return word.box[0] + word.box[2]
+
+
+def find_slots(words: list[Word], page_height: int) -> list[Slot]:
+    """The number, day and month slots of the header, where the page pass's words place them."""
+    slots: list[Slot] = []
+    header = [w for w in words if w.box is not None and w.box[1] < page_height * HEADER_PART]
+    number = _number_slot(header)
+    if number:
+        slots.append(number)
+    slots += _date_slots(header)
+    return slots
+
+
+CODE_SLASH = re.compile(r"/(?=[A-ZĐ])")
+CODE_CAPS = re.compile(r"[A-ZĐ][A-ZĐ0-9]{0,6}[a-z]?-[A-ZĐ0-9]")
+
+
+def _number_slot(words: list[Word]) -> Slot | None:
+    for i, word in enumerate(words):
+        if not NUMBER_ANCHOR.match(word.text) or len(word.text) > 14 or word.box is None:
+            continue
+        if CODE_SLASH.search(word.text) or CODE_CAPS.search(word.text[2:]):
+            continue  # number and code glued to `Số`: no reliable place to cut
+        rest = _same_line(words, i, 4)
+        code = next((w for w in rest[:3] if CODE_SLASH.search(w.text) or CODE_CAPS.search(w.text)), None)
+        if code is None or code.box is None:
+            continue
+        ref = max(20, min(int(min(code.box[3], 0.8 * word.box[3])), 70))
+        # Left: after the printed `Số:` (about 1.7 capitals' height wide; less when the
+        # OCR word also swallowed handwriting, `Số298` read `Số.`).
+        left = min(_right(word), word.box[0] + int(1.7 * ref))
+        left_estimated = _right(word) - left > 0.3 * ref
+        top = min(word.box[1], code.box[1])
+        bottom = max(word.box[1] + word.box[3], code.box[1] + code.box[3])
+        band = (top - int(0.9 * ref), bottom + int(0.5 * ref))
+        slash = CODE_SLASH.search(code.text)
+        if (slash and slash.start() == 0) or (not slash and CODE_CAPS.match(code.text)):
+            # `/CT-UBND`, or `KH-SYT` whose slash OCR lost: the code starts at the word.
+            right = code.box[0] + (int(0.15 * ref) if slash else 0)
+            if right - left < 0.6 * ref:
+                return None
+            return Slot("number", (left, band[0], right, band[1]), ref, estimated=(left_estimated, False),
+                        baseline=code.box[1] + code.box[3], cap_height=code.box[3])
+        # Handwriting glued before the code (`//2/UBND-`, `€ÉÊ/TB-STTTT`, `49ÿC04-P6`):
+        # the slash is searched for in the ink, right of where the word's letters put it.
+        at = slash.start() if slash else CODE_CAPS.search(code.text).start()  # type: ignore[union-attr]
+        estimate = _right(code) - int(code.box[2] * (len(code.text) - at) / max(len(code.text), 1))
+        return Slot("number", (left, band[0], _right(code), band[1]), ref, slash_after=estimate - int(0.5 * ref),
+                    estimated=(left_estimated, False))  # the code word's box holds ink too: no print line
+    return None
+
+
+def _wide(word: Word, expected: float) -> bool:
+    """An anchor word much wider than printed: OCR glued handwriting to it."""
+    return word.box is not None and word.box[2] > 1.25 * expected
+
+
+def _date_slots(words: list[Word]) -> list[Slot]:
+    lines: dict[int, list[Word]] = {}
+    for word in words:
+        lines.setdefault(word.line, []).append(word)
+    for line in sorted(lines):
+        row = [w for w in lines[line] if w.box is not None]
+        ngay_at = next((k for k, w in enumerate(row) if DAY_ANCHOR.match(w.text)), None)
+        if ngay_at is None:
+            continue
+        after = row[ngay_at:]
+        nam = next((w for w in after[1:] if YEAR_ANCHOR.match(w.text)), None)
+        if nam is None or not any(MONTH_ANCHOR.search(w.text) for w in after[:-1]):
+            continue
+        # The header's date line is the first with `ngày … tháng … năm`: no later line is tried.
+        return _date_line_slots(after, nam)
+    return []
+
+
+def _date_line_slots(after: list[Word], nam: Word) -> list[Slot]:
+    assert nam.box is not None
+    ngay = after[0]
+    assert ngay.box is not None
+    thang = next((w for w in after if MONTH_ANCHOR.search(w.text) and w is not nam), None)
+    nam_width = float(nam.box[2]) if len(nam.text) <= 4 else nam.box[3] * 2.5
+    ref = max(20, min(int(nam.box[3]), 60))
+    ngay_glued = _wide(ngay, NGAY_PER_NAM * nam_width) or len(ngay.text) > 5
+    ngay_end = ngay.box[0] + int(NGAY_PER_NAM * nam_width) if ngay_glued else _right(ngay)
+    top = min(nam.box[1], ngay.box[1])
+    bottom = nam.box[1] + nam.box[3]
+    band = (top - int(0.9 * ref), bottom + int(0.6 * ref))
+    slots = []
+    if thang is None or thang.box is None:
+        return []
+    thang_width = THANG_PER_NAM * nam_width
+    start_glued = end_glued = False
+    if thang is ngay or not MONTH_ANCHOR.match(thang.text):  # `ngày$tháng`, `thángO†` read as `xthang`
+        thang_start, thang_end = _right(thang) - int(thang_width), _right(thang)
+        start_glued = True
+    elif _wide(thang, thang_width):  # `tháng02` glued to the month
+        thang_start, thang_end = thang.box[0], thang.box[0] + int(thang_width)
+        end_glued = True
+    else:
+        thang_start, thang_end = thang.box[0], _right(thang)
+    if thang_start - ngay_end >= 0.5 * ref:
+        slots.append(Slot("day", (ngay_end, band[0], thang_start, band[1]), ref, estimated=(ngay_glued, start_glued)))
+    if nam.box[0] - thang_end >= 0.5 * ref:
+        slots.append(Slot("month", (thang_end, band[0], nam.box[0], band[1]), ref, estimated=(end_glued, False)))
+    return slots
+
+
+# ----------------------------------------------------------------------------- cutting the ink
+
+@dataclass
+class Glyph:
+    left: int
+    right: int
+    ink: np.ndarray  # the glyph's ink alone (0..1), cropped to its box
+    top: int = 0
+
+
+def _ink(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ink darkness 0..1 from grey, with Otsu's threshold expressed on that scale."""
+    import cv2
+
+    grey = crop.astype(np.float32)
+    paper = float(np.percentile(grey, 90))
+    dark = float(np.percentile(grey, 1))
+    span = max(paper - dark, 30.0)
+    ink = np.clip((paper - grey) / span, 0, 1)
+    level, _ = cv2.threshold((ink * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return ink, max(float(level) / 255, 0.2)
+
+
+def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) -> list[Glyph]:
+    """The slot's glyphs, left to right."""
+    import cv2
+
+    ink, level = _ink(crop)
+    mask: np.ndarray = (ink > level * scale).astype(np.uint8)
+    if thicken:
+        mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    parts = []
+    height = crop.shape[0]
+    for k in range(1, count):
+        x, y, w, h, area = stats[k]
+        if area < max(6, 0.015 * ref * ref):
+            continue  # specks, the dotted line's dots
+        if w > 4 * ref and h < 0.5 * ref:
+            continue  # a rule
+        if h >= height - 2 and w < 0.2 * ref:
+            continue  # a vertical line through the whole band (a frame, a fold)
+        parts.append([x, x + w, y, y + h, [k]])
+    # merge pieces that stand over one another (a 5's bar, a 7's cross, a broken stroke)
+    parts.sort(key=lambda p: p[0])
+    merged: list[list] = []
+    for part in parts:
+        if merged:
+            last = merged[-1]
+            overlap = min(last[1], part[1]) - max(last[0], part[0])
+            gap = max(part[2] - last[3], last[2] - part[3])  # vertical distance; < 0 when they overlap
+            if overlap > 0.5 * min(last[1] - last[0], part[1] - part[0]) and gap < 0.3 * ref:
+                merged[-1] = [min(last[0], part[0]), max(last[1], part[1]), min(last[2], part[2]),
+                              max(last[3], part[3]), last[4] + part[4]]
+                continue
+        merged.append(part)
+    glyphs = []
+    for x0, x1, y0, y1, ks in merged:
+        if y1 - y0 < 0.45 * ref or max(stats[k][3] for k in ks) < 0.4 * ref:
+            continue  # a colon (two dots stacked), a period, a dash, a stray mark
+        region = np.isin(labels[y0:y1, x0:x1], ks)
+        if thicken:
+            region = cv2.dilate(region.astype(np.uint8), np.ones((2, 2), np.uint8)).astype(bool)
+        glyphs.append(Glyph(x0, x1, np.where(region, np.maximum(ink[y0:y1, x0:x1], level), 0).astype(np.float32), y0))
+    return glyphs
+
+
+def _splits(glyph: Glyph, parts: int) -> list[list[np.ndarray]]:
+    """Ways to cut a wide glyph into `parts` at the thinnest columns."""
+    ink = glyph.ink
+    width = ink.shape[1]
+    profile = (ink > 0.2).sum(axis=0).astype(float)
+    out = []
+    if parts == 2:
+        lo, hi = int(width * 0.3), int(width * 0.7)
+        if hi - lo < 2:
+            return []
+        order = np.argsort(profile[lo:hi])[:3] + lo
+        for cut in order:
+            out.append([ink[:, :cut], ink[:, cut:]])
+    elif parts == 3:
+        a = int(np.argmin(profile[int(width * 0.22):int(width * 0.45)])) + int(width * 0.22)
+        b = int(np.argmin(profile[int(width * 0.55):int(width * 0.78)])) + int(width * 0.55)
+        out.append([ink[:, :a], ink[:, a:b], ink[:, b:]])
+    return out
+
+
+# ----------------------------------------------------------------------------- reading
+
+# Each glyph is also read slanted both ways and turned a little; the probabilities
+# are averaged, so a reading that holds only for the glyph exactly as drawn loses weight.
+JITTERS = ((0.0, 0.0), (0.18, 0.0), (-0.18, 0.0), (0.0, 8.0), (0.0, -8.0))
+
+
+def glyph_probabilities(model: DigitModel, images: np.ndarray) -> np.ndarray:
+    """(n, 11) probabilities of normalised glyphs, averaged over small slants and turns."""
+    import cv2
+
+    if len(images) == 0:
+        return np.zeros((0, OTHER + 1), np.float32)
+    centre = (images.shape[2] / 2, images.shape[1] / 2)
+    batches = []
+    for shear, angle in JITTERS:
+        matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        matrix[0, 1] += shear
+        matrix[0, 2] -= shear * centre[1]
+        batches.append(np.stack([cv2.warpAffine(im, matrix, (im.shape[1], im.shape[0])) for im in images]))
+    probs = model.probabilities(np.concatenate(batches))
+    return probs.reshape(len(JITTERS), len(images), -1).mean(axis=0)
+
+
+def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.ndarray]:
+    """Class probabilities per glyph; a wide glyph not read as one digit is split into two or three."""
+    probs = glyph_probabilities(model, np.stack([normalise(g.ink) for g in glyphs])) if glyphs else np.zeros((0, 11))
+    out: list[np.ndarray] = []
+    for glyph, p in zip(glyphs, probs):
+        aspect = glyph.ink.shape[1] / max(glyph.ink.shape[0], 1)
+        if (p.argmax() == OTHER or p.max() < 0.6) and aspect > 0.75:
+            best: list[np.ndarray] | None = None
+            best_score = float(p[:OTHER].max())
+            for parts in (2, 3) if aspect > 1.3 else (2,):
+                for pieces in _splits(glyph, parts):
+                    if any(piece.shape[1] < 3 for piece in pieces):
+                        continue
+                    pp = glyph_probabilities(model, np.stack([normalise(piece) for piece in pieces]))
+                    if (pp.argmax(axis=1) == OTHER).any():
+                        continue
+                    score = float(pp[:, :OTHER].max(axis=1).min())
+                    if score > best_score:
+                        best, best_score = list(pp), score
+            if best is not None:
+                out += best
+                continue
+        out.append(p)
+    return out
+
+
+def slash_like(glyph: Glyph, ref: int) -> bool:
+    """A printed slash: about a capital high, thin, and its ink on one rising diagonal."""
+    h, w = glyph.ink.shape
+    if not (0.7 * ref <= h <= 1.9 * ref and 0.12 <= w / max(h, 1) <= 0.8):
+        return False
+    ys, xs = np.nonzero(glyph.ink > 0.3)
+    if len(xs) < 8 or xs.std() == 0:
+        return False
+    return float(np.corrcoef(xs, -ys)[0, 1]) > 0.8
+
+
+def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicken: int, size: float = 1.0
+                 ) -> tuple[list[Glyph], list[Glyph], list[Glyph], str]:
+    """(the slot's glyphs, glyphs of the printed code after its slash, glyphs just outside, problem).
+
+    `crop` reaches `margin` pixels past the slot on both sides, so a glyph the
+    slot's edge cuts is seen whole: it belongs to the slot when its middle does.
+    """
+    if size != 1.0:
+        import cv2
+
+        crop = cv2.resize(crop, None, fx=size, fy=size, interpolation=cv2.INTER_AREA)
+    ref = max(8, int(slot.ref_height * size))
+    margin = int(margin * size)
+    inner = (margin, crop.shape[1] - margin)
+    everything = segment(crop, ref, scale, thicken)
+    glyphs = [g for g in everything if inner[0] <= (g.left + g.right) / 2 < inner[1]]
+    outside = [g for g in everything if g not in glyphs]
+    if slot.slash_after is not None:
+        at = _printed_run(glyphs)
+        if at is None:
+            return [], [], [], "the printed code not told from the ink"
+        number = glyphs[:at]
+        if number and slash_like(number[-1], ref):
+            number = number[:-1]
+        return number, glyphs[at:], [g for g in outside if g.right <= inner[0] + 1], ""
+    if slot.name == "number" and glyphs and glyphs[-1].right >= inner[1] - 0.6 * ref and slash_like(glyphs[-1], ref):
+        glyphs = glyphs[:-1]  # the slash OCR lost (`KH-SYT`)
+    return glyphs, [], outside, ""
+
+
+def _printed_run(glyphs: list[Glyph]) -> int | None:
+    """Where the printed code starts in a slot that runs into it: the index of its first glyph.
+
+    Printed capitals share one height and one top line; walking left from the
+    code's end, the run stops at the first glyph that does not, which must be
+    clearly handwriting (taller, or off the line), else there is no telling.
+    """
+    if len(glyphs) < 4:
+        return None
+    tail = glyphs[-3:]
+    height = float(np.median([g.ink.shape[0] for g in tail]))
+    top = float(np.median([g.top for g in tail]))
+    at = len(glyphs)
+    for k in range(len(glyphs) - 1, -1, -1):
+        g = glyphs[k]
+        if abs(g.ink.shape[0] - height) <= 0.2 * height and abs(g.top - top) <= 0.25 * height:
+            at = k
+            continue
+        if g.ink.shape[0] > 1.25 * height or abs(g.top - top) > 0.35 * height or slash_like(g, int(height)):
+            return at if at < len(glyphs) else None
+        return None
+    return None
+
+
+def _edge_letters(model: DigitModel, glyphs: list[Glyph], crop_width: int, margin: int, ref: int,
+                  estimated: tuple[bool, bool]) -> list[Glyph]:
+    """The glyphs less a printed letter at an estimated end (`t` of a `tháng` glued to the ink).
+
+    Only a narrow glyph, clearly not a digit, no taller than print, at an edge
+    whose place was estimated: anything else stays, and a slot with a
+    non-digit in it gives no value.
+    """
+    def printed_letter(g: Glyph, side: int) -> bool:
+        near = g.left <= margin + 0.4 * ref if side == 0 else g.right >= crop_width - margin - 0.4 * ref
+        height, width = g.ink.shape
+        if not estimated[side] or not near or height >= 1.2 * ref or width > 0.9 * height:
+            return False
+        p = model.probabilities(normalise(g.ink)[None])[0]
+        return bool(p.argmax() == OTHER and p[OTHER] > 0.8)
+
+    while glyphs and printed_letter(glyphs[0], 0):
+        glyphs = glyphs[1:]
+    while glyphs and printed_letter(glyphs[-1], 1):
+        glyphs = glyphs[:-1]
+    return glyphs
+
+
+def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
+    """A glyph sitting on the printed line's baseline, no taller than its capitals: print, not the hand."""
+    if slot.baseline is None or slot.cap_height is None:
+        return False
+    bottom = crop_top + (glyph.top + glyph.ink.shape[0]) / size
+    return abs(bottom - slot.baseline) <= 0.2 * slot.cap_height and glyph.ink.shape[0] / size <= 1.05 * slot.cap_height
+
+
+def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
+    left, top, right, bottom = slot.box
+    top, left = max(0, top), max(0, left)
+    margin = min(left, int(0.8 * slot.ref_height))
+    crop = grey[top:bottom, left - margin:right + margin]
+    box = (left, top, right - left, bottom - top)
+    reading = SlotReading(slot.name, None, 0.0, box)
+    if crop.size == 0 or crop.shape[1] < 2 * margin + 4:
+        reading.reason = "empty slot"
+        return reading
+    per_variant: list[list[np.ndarray]] = []
+    problems = set()
+    for scale, thicken, size in VARIANTS:
+        glyphs, code, outside, problem = _slot_glyphs(crop, slot, margin, scale, thicken, size)
+        if problem:
+            problems.add(problem)
+        ref = max(8, int(slot.ref_height * size))
+        glyphs = _edge_letters(model, glyphs, int(crop.shape[1] * size), int(margin * size), ref, slot.estimated)
+        # A digit just outside the slot: the slot's edge (estimated where OCR glued
+        # the ink to a printed word) may have cut the value short.
+        reach = ref * 1.2
+        near = [g for g in outside if glyphs and (
+            (slot.estimated[0] and glyphs[0].left - reach < g.right and g.left < glyphs[0].left)
+            or (slot.estimated[1] and g.left < glyphs[-1].right + reach and g.right > glyphs[-1].right))]
+        tall = float(np.median([g.ink.shape[0] for g in glyphs])) if glyphs else 0.0
+        near = [g for g in near if g.ink.shape[0] >= 0.75 * tall and not _printed(g, slot, top, size)]
+        if near:
+            near_probs = model.probabilities(np.stack([normalise(g.ink) for g in near]))
+            if (near_probs[:, :OTHER].max(axis=1) > 0.5).any():
+                problems.add("a digit at the slot's edge")
+        probs = _read_glyphs(model, glyphs, ref)
+        per_variant.append(probs)
+        reading.variants.append("".join(str(int(p.argmax())) if p.argmax() != OTHER else "?" for p in probs))
+        if scale == 1.0 and thicken == 0 and size == 1.0:
+            # Ink too faint for this threshold but plainly there (a light stroke, a pale
+            # digit beside a dark one): reading only the dark glyphs would cut the value.
+            faint = [g for g in segment(crop, slot.ref_height, 0.4, 0)
+                     if margin <= (g.left + g.right) / 2 < crop.shape[1] - margin
+                     and not any(min(g.right, k.right) - max(g.left, k.left) > 0 for k in glyphs + code)]
+            if faint:
+                problems.add("faint ink left unread")
+        if glyphs and size == 1.0:
+            reading.box = (left - margin + glyphs[0].left, top, glyphs[-1].right - glyphs[0].left, bottom - top)
+    # A variant with a non-digit glyph abstains (its binarisation merged or broke the ink);
+    # the others must all read the same digits, and at least MIN_AGREEING of them.
+    full = [(v, probs) for v, probs in zip(reading.variants, per_variant) if v and "?" not in v]
+    values = {v for v, _ in full}
+    if problems:
+        reading.reason = "; ".join(sorted(problems))
+    elif not any(reading.variants):
+        reading.reason = "no ink"
+    elif len(values) > 1:
+        reading.reason = "variants disagree"
+    elif len(full) < MIN_AGREEING:
+        reading.reason = "a glyph is not a digit"
+    elif len(next(iter(values))) > MAX_DIGITS[slot.name]:
+        reading.reason = "too many glyphs"
+    if full and len(values) == 1:
+        value = next(iter(values))
+        mean = np.mean(np.stack([np.stack(probs) for _, probs in full]), axis=0)  # glyphs x classes
+        reading.digits = mean.tolist()
+        confidence = round(float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
+        if not reading.reason:
+            reading.value, reading.confidence = value, confidence
+        else:
+            reading.reason += f" (read {value} at {confidence:.2f})"
+    return reading
+
+
+def read_handwriting(grey: np.ndarray, words: list[Word], model: DigitModel | None = None) -> dict[str, list[str]]:
+    """`{"hand_number": [json], "hand_day": [...], "hand_month": [...]}` for the slots found ({} without a model)."""
+    model = model or load_model()
+    if model is None:
+        return {}
+    out: dict[str, list[str]] = {}
+    for slot in find_slots(words, grey.shape[0]):
+        try:
+            out[f"hand_{slot.name}"] = [read_slot(grey, slot, model).to_json()]
+        except Exception as error:  # an optional second reading never costs the page its OCR
+            log.warning("handwriting: %s slot not read (%s: %s)", slot.name, type(error).__name__, error)
+    return out

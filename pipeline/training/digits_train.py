@@ -1,0 +1,124 @@
+"""Train the handwritten-digit recogniser and write it as numpy weights.
+
+    python -m pipeline.training.digits_train --out models/digits
+
+Data: pipeline/training/digits_synth.py (seeded; made here, nothing
+downloaded).  Model: three 3x3 convolutions with max-pooling (16, 32, 64
+channels) and two dense layers, 11 classes (10 digits and `other`), trained
+with PyTorch on the CPU (a GPU when one is there) in a few minutes.  The
+softmax temperature is then fitted on a validation set made with another
+seed, so the probabilities the slot reader combines are calibrated.  The
+weights go to `<out>/digits.npz` (float32) with a JSON `meta` entry, and the
+inference in pipeline/engines/digits.py needs numpy only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.engines.digits import CLASSES, DigitModel
+from pipeline.training.digits_synth import make_set
+
+TRAIN_SEED = 1301
+VALID_SEED = 1302
+
+
+def build(torch):  # type: ignore[no-untyped-def]
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.3),
+        nn.Linear(128, len(CLASSES)),
+    )
+
+
+def export(net, meta: dict) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    layers = [m for m in net if hasattr(m, "weight")]
+    names = ["c1", "c2", "c3", "f1", "f2"]
+    out = {}
+    for name, layer in zip(names, layers):
+        out[f"{name}.w"] = layer.weight.detach().cpu().numpy().astype(np.float32)
+        out[f"{name}.b"] = layer.bias.detach().cpu().numpy().astype(np.float32)
+    out["meta"] = np.array(json.dumps(meta))
+    return out
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The softmax temperature that minimises the validation log-loss (grid search)."""
+    best, best_t = np.inf, 1.0
+    for t in np.linspace(0.5, 4.0, 71):
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -logp[np.arange(len(labels)), labels].mean()
+        if loss < best:
+            best, best_t = loss, float(t)
+    return round(best_t, 3)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("models/digits"))
+    parser.add_argument("--per-class", type=int, default=5000)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.manual_seed(TRAIN_SEED)
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    x, y = make_set(args.per_class, TRAIN_SEED)
+    xv, yv = make_set(max(200, args.per_class // 10), VALID_SEED)
+    print(f"data: {len(x)} train, {len(xv)} validation in {time.time() - start:.0f} s", flush=True)
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    net = build(torch).to(device)
+    xt = torch.tensor(x[:, None]).to(device)
+    yt = torch.tensor(y, dtype=torch.long).to(device)
+    optimiser = torch.optim.Adam(net.parameters(), lr=2e-3)
+    steps = args.epochs * (len(x) // 128 + 1)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=3e-3, total_steps=steps)
+    generator = torch.Generator(device="cpu").manual_seed(TRAIN_SEED)
+    for epoch in range(args.epochs):
+        net.train()
+        order = torch.randperm(len(x), generator=generator).to(device)
+        total = 0.0
+        for i in range(0, len(x), 128):
+            batch = order[i:i + 128]
+            inputs = xt[batch]
+            # a pixel or two of shift: the segmenter's box is not exact
+            shift = torch.randint(-2, 3, (2,), generator=generator).tolist()
+            inputs = torch.roll(inputs, shifts=(shift[0], shift[1]), dims=(2, 3))
+            loss = torch.nn.functional.cross_entropy(net(inputs), yt[batch], label_smoothing=0.05)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += float(loss.detach()) * len(batch)
+        print(f"epoch {epoch + 1}: loss {total / len(x):.4f} ({time.time() - start:.0f} s)", flush=True)
+
+    net.eval().cpu()
+    weights = export(net, {})
+    model = DigitModel({k: v for k, v in weights.items() if k != "meta"}, {})
+    logits = model.logits(xv)
+    temperature = fit_temperature(logits, yv)
+    accuracy = float((logits.argmax(1) == yv).mean())
+    meta = {"classes": CLASSES, "temperature": temperature, "train_seed": TRAIN_SEED, "train_size": len(x),
+            "epochs": args.epochs, "validation_accuracy": round(accuracy, 4)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out / "digits.npz", **export(net, meta))
+    print(f"validation accuracy {accuracy:.4f}, temperature {temperature}; wrote {args.out / 'digits.npz'} "
+          f"({(args.out / 'digits.npz').stat().st_size / 1024:.0f} kB) in {time.time() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

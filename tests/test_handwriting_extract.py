@@ -1,0 +1,121 @@
+"""The extractor's use of handwritten slot readings (extractors/header.py, extractors/slots.py): sure or nothing."""
+
+import json
+
+from extractors.header import extract_header
+from extractors.slots import HAND_TRUST, hand_value
+
+HEAD = """BỘ CÔNG AN CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+TỔ CÔNG TÁC LIÊN NGÀNH TW Độc lập - Tự do - Hạnh phúc
+
+Số: /KH-TCTLNTW-C04 Hà Nội, ngày tháng 02 năm 2026
+
+KẾ HOẠCH
+Kiểm soát các hoạt động hợp pháp liên quan đến ma túy
+"""
+# The page pass read the printed words well and no digit in the slots.
+CONF = {"Số:": 0.95, "/KH-TCTLNTW-C04": 0.9, "Hà": 0.96, "Nội,": 0.93, "ngày": 0.9, "tháng": 0.96, "02": 0.93,
+        "năm": 0.96, "2026": 0.96, "KẾ": 0.9, "HOẠCH": 0.96}
+
+
+def hand(slot, value, confidence, reason=""):
+    return {f"hand_{slot}": [json.dumps({"name": slot, "value": value, "confidence": confidence,
+                                         "box": [640, 300, 180, 120], "digits": [], "variants": [], "reason": reason})]}
+
+
+def readings(number=("996", 0.97), day=("24", 0.96)):
+    out = {}
+    if number:
+        out.update(hand("number", *number))
+    if day:
+        out.update(hand("day", *day))
+    return out
+
+
+def test_sure_handwritten_number_keeps_the_printed_code_whole():
+    header = extract_header(HEAD, CONF, readings())
+    assert header.doc_number == "996/KH-TCTLNTW-C04"
+    assert header.confidence["doc_number"] >= HAND_TRUST
+
+
+def test_handwritten_day_with_the_printed_month_and_year():
+    header = extract_header(HEAD, CONF, readings())
+    assert header.issue_date == "2026-02-24"
+    assert 0.9 <= header.confidence["issue_date"] <= 1.0
+
+
+def test_unsure_reading_stays_null_with_a_low_confidence():
+    header = extract_header(HEAD, CONF, readings(number=("445", 0.62), day=("29", 0.5)))
+    assert header.doc_number is None and header.issue_date is None
+    assert header.confidence["doc_number"] < 0.5
+
+
+def test_no_value_read_is_no_value():
+    header = extract_header(HEAD, CONF, {**hand("number", None, 0.0, "variants disagree"),
+                                         **hand("day", None, 0.0, "a glyph is not a digit")})
+    assert header.doc_number is None and header.issue_date is None
+
+
+def test_impossible_day_is_not_stored():
+    header = extract_header(HEAD, CONF, readings(day=("30", 0.99)))  # 30 February
+    assert header.issue_date is None
+
+
+def test_day_after_the_digital_signature_is_a_misreading():
+    signed = HEAD + "\nNgười ký: Bộ Công an\nThời gian ký: 21.02.2026 10:12:01 +07:00\n"
+    # (the signature's own day may stand in, as a fallback, but never the misread 24)
+    assert extract_header(signed, CONF, readings(day=("24", 0.99))).issue_date != "2026-02-24"
+    assert extract_header(signed, CONF, readings(day=("21", 0.99))).issue_date == "2026-02-21"
+
+
+def test_tesseract_rereads_agreeing_on_another_number_leave_it_null():
+    tess = {"number": [f"{r}|v{i}|991 /KH-TCTLNTW-C04" for i, r in enumerate(["vie", "eng", "eng", "digits", "vie"])]}
+    header = extract_header(HEAD, CONF, {**readings(), **tess})
+    assert header.doc_number is None
+
+
+def test_page_pass_number_contradicted_by_the_hand_is_dropped():
+    text = HEAD.replace("Số: /KH", "Số: 445 /KH")
+    conf = {**CONF, "445": 0.93}
+    header = extract_header(text, conf, readings(number=("115", 0.7)))
+    assert header.doc_number is None
+
+
+def test_hand_readings_keep_their_box_for_the_review_desk():
+    value = hand_value(readings(), "number")
+    assert value is not None and value.box == (640, 300, 180, 120) and value.trusted
+
+
+def test_born_digital_text_ignores_hand_readings():
+    text = HEAD.replace("Số: /KH", "Số: 12/KH").replace("ngày tháng", "ngày 03 tháng")
+    header = extract_header(text, None, readings(number=("996", 0.99), day=("24", 0.99)))
+    assert header.doc_number == "12/KH-TCTLNTW-C04" and header.issue_date == "2026-02-03"
+
+
+def test_a_less_sure_day_is_taken_when_the_signature_gives_the_same_day():
+    signed = HEAD + "\nNgười ký: Bộ Công an\nThời gian ký: 24.02.2026 10:12:01 +07:00\n"
+    header = extract_header(signed, CONF, readings(day=("24", 0.6)))
+    assert header.issue_date == "2026-02-24" and header.confidence["issue_date"] >= 0.9
+    # the same unsure reading without the signature stays null
+    assert extract_header(HEAD, CONF, readings(day=("24", 0.6))).issue_date is None
+
+
+def test_a_day_glued_to_ngay_by_ocr_is_not_trusted_on_another_word_confidence():
+    text = HEAD.replace("Số: /KH", "Số: /KH").replace("ngày tháng 02", "ngày13 tháng 02") + "\nĐiều 13. ...\n"
+    conf = {**CONF, "ngày13": 0.21, "13": 0.95}  # `13` read well elsewhere on the page
+    assert extract_header(text, conf, readings(day=None)).issue_date is None
+    assert extract_header(text, conf, {**hand("day", None, 0.0, "variants disagree")}).issue_date is None
+    assert extract_header(text, conf, readings(day=("13", 0.9))).issue_date == "2026-02-13"
+
+
+def test_handwritten_day_and_month_confirmed_by_the_signature():
+    text = HEAD.replace("tháng 02 năm", "tháng năm") + "\nThời gian ký: 25.02.2026 15:12:01 +07:00\n"
+    conf = {k: v for k, v in CONF.items() if k != "02"}
+    both = {**readings(day=("25", 0.55)), **hand("month", "02", 0.74)}
+    assert extract_header(text, conf, both).issue_date == "2026-02-25"
+    # without the signature, the same readings are not sure enough
+    unsigned = HEAD.replace("tháng 02 năm", "tháng năm")
+    assert extract_header(unsigned, conf, both).issue_date is None
+    # a signature on another month confirms nothing
+    other = unsigned + "\nThời gian ký: 25.03.2026 15:12:01 +07:00\n"
+    assert extract_header(other, conf, both).issue_date != "2026-02-25"
