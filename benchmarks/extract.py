@@ -118,7 +118,8 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
         scores["references"] = sum(n in numbers for n in gold["references_include"]) / len(gold["references_include"])
     if "reporting_periods" in gold:
         def period_match(p, g):
-            return similar(p["label"], g["label"]) >= FUZZY and p.get("start") == g.get("start") and p.get("end") == g.get("end")
+            return similar(p["label"], g["label"]) >= FUZZY and p.get("start") == g.get("start") \
+                and p.get("end") == g.get("end")
         scores["reporting_periods"] = f1(record.get("reporting_periods", []), gold["reporting_periods"], period_match)
     if "deadlines" in gold:
         predicted = deadlines_of(record)
@@ -128,7 +129,8 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
         scores["tasks"] = min(1.0, len(record.get("tasks", [])) / gold["tasks_min"])
     if gold.get("recurring"):
         recurrences = [t.get("recurrence") for t in record.get("tasks", []) if t.get("recurrence")]
-        scores["recurring"] = sum(any(similar(r, g) >= FUZZY for r in recurrences) for g in gold["recurring"]) / len(gold["recurring"])
+        found = sum(any(similar(r, g) >= FUZZY for r in recurrences) for g in gold["recurring"])
+        scores["recurring"] = found / len(gold["recurring"])
     return scores, wrong
 
 

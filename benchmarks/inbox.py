@@ -223,7 +223,8 @@ def throughput(pages: list[Path], jobs: int, runs: int, work: Path) -> list[str]
     median_cpu = {key: statistics.median(v) for key, v in cpu.items()}
 
     def ratio(ours: str, peer: str) -> str:  # > 1: ours is faster
-        return f"{median_wall[peer] / median_wall[ours]:.2f} by wall clock, {median_cpu[peer] / median_cpu[ours]:.2f} by CPU"
+        wall, cpu = median_wall[peer] / median_wall[ours], median_cpu[peer] / median_cpu[ours]
+        return f"{wall:.2f} by wall clock, {cpu:.2f} by CPU"
 
     lines = [
         f"## Throughput: {len(pages)} rendered A4 pages (300 dpi PNG), --jobs {jobs}, OMP_THREAD_LIMIT=1", "",
@@ -295,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             lines = [
                 f"## Rerun over {len(inputs)} {label} already in the database ({size / 2**20:.1f} MB)", "",
                 f"First run (ingesting them): {first:.1f} s.  Reruns, whole command: "
-                f"{', '.join(f'{s:.2f}' for s in seconds)} s; median **{statistics.median(seconds):.2f} s** (target < 2 s).",
+                f"{', '.join(f'{s:.2f}' for s in seconds)} s; "
+                f"median **{statistics.median(seconds):.2f} s** (target < 2 s).",
                 "", f"Last rerun summary: `{summary}`", "",
             ]
             print("\n".join(lines), flush=True)

@@ -19,14 +19,16 @@ from pipeline.cli.settings import DB_HELP, settings_for
               help="Where stored and duplicate files go, in YYYY/MM/ [default: DIR/../done].")
 @click.option("--failed", "failed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where failed files go, each with a .error.txt saying why [default: DIR/../failed].")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes [default: all cores].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="OCR worker processes [default: all cores].")
 @click.option("--settle", "settle_s", type=click.FloatRange(min=0), default=None,
               help="Seconds a file must have been left unchanged before it is read (a scanner may still be writing) "
                    "[default: 60].")
 @click.option("--page-timeout", "page_timeout_s", type=click.FloatRange(min=0.001), default=None,
               help="Give up on a page after this many seconds of OCR; its document fails [default: 180].")
 @click.option("--log-json", is_flag=True, help="Log JSON lines (one per document, then a summary) instead of text.")
-@click.option("--dry-run", is_flag=True, help="List what would be processed, and what would happen to it; change nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="List what would be processed, and what would happen to it; change nothing.")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run the documents on a Dask cluster: tcp://HOST:8786, or local:N for N worker processes here "
                    "[settings: scheduler, CONGVAN_SCHEDULER].")
@@ -51,7 +53,8 @@ def inbox(ctx: click.Context, inbox_dir: Path, db_path: Path | None, done_dir: P
                 70 internal error.
     \b
     Example (crontab, every night at 01:30):
-      30 1 * * * cd /srv/congvan && .venv/bin/congvan inbox /srv/letters/inbox --db data/congvan.db >> logs/inbox.log 2>&1
+      30 1 * * * cd /srv/congvan && .venv/bin/congvan inbox /srv/letters/inbox \\
+                   --db data/congvan.db >> logs/inbox.log 2>&1
     """
     from pipeline.jobs.inbox import InboxOptions, run_inbox
 

@@ -53,7 +53,8 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--db", "db_path", default=None, type=click.Path(path_type=Path),
               help=f"SQLite database to write {DB_HELP}.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes [default: all cores].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="OCR worker processes [default: all cores].")
 @click.option("--failed", "failed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Move files that fail into this folder, each with a .error.txt saying why.")
 @click.option("--page-timeout", "page_timeout_s", type=click.FloatRange(min=0.001), default=None,
@@ -147,7 +148,8 @@ def _ingest_locked(files: list[Path], settings: Settings, failed_dir: Path | Non
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON (shared/spec/record.md).")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="OCR worker processes for a multi-page scan.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="OCR worker processes for a multi-page scan.")
 @click.option("--page-timeout", "page_timeout_s", type=click.FloatRange(min=0.001), default=None,
               help="Give up on a page after this many seconds of OCR [default: 180].")
 @ocr_engine_option

@@ -220,7 +220,8 @@ class Log:
             event.update(pages=outcome.pages, tasks=tasks, doc_number=record.doc_number if record else None)
             text = (f"stored    {path}{where} (document {outcome.document_id}"
                     f"{', ' + record.doc_number if record and record.doc_number else ''}, "
-                    f"{outcome.pages} page{'s' if outcome.pages != 1 else ''}, {tasks} task{'s' if tasks != 1 else ''}, "
+                    f"{outcome.pages} page{'s' if outcome.pages != 1 else ''}, "
+                    f"{tasks} task{'s' if tasks != 1 else ''}, "
                     f"{outcome.seconds:.1f} s)")
         elif outcome.status == "duplicate":
             text = f"duplicate {path}{where} (already document {outcome.document_id})"
@@ -239,7 +240,8 @@ class Log:
     def waiting(self, found: Found, settle_s: float) -> None:
         self._emit(
             {"event": "document", "status": "waiting", "path": str(found.path), "age_seconds": round(found.age, 1)},
-            f"waiting   {shown(found.path)}: changed {found.age:.0f} s ago (settle {settle_s:g} s); left for the next run",
+            f"waiting   {shown(found.path)}: changed {found.age:.0f} s ago (settle {settle_s:g} s); "
+            "left for the next run",
         )
 
     def planned(self, path: Path, status: str, detail: str) -> None:
@@ -285,7 +287,8 @@ def file_known(ready: list[Found], db_path: Path, done_dir: Path, log: Log,
     connection = sqlite3.connect(db_path, timeout=30)
     connection.execute("PRAGMA busy_timeout = 30000")
     try:
-        if connection.execute("select 1 from sqlite_master where type = 'table' and name = 'documents'").fetchone() is None:
+        has_documents = "select 1 from sqlite_master where type = 'table' and name = 'documents'"
+        if connection.execute(has_documents).fetchone() is None:
             return ready, []
         check = unchanged({f.path: f for f in ready})
         rest: list[Found] = []

@@ -62,7 +62,8 @@ class RunLock:
             raise
         try:
             os.ftruncate(fd, 0)
-            os.write(fd, f"pid {os.getpid()}, started {datetime.now().astimezone().isoformat(timespec='seconds')}\n".encode())
+            started = datetime.now().astimezone().isoformat(timespec="seconds")
+            os.write(fd, f"pid {os.getpid()}, started {started}\n".encode())
         except OSError:
             pass  # a full disk: the lock is held all the same, only the note for a second run is missing
         self._fd = fd
