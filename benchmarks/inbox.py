@@ -102,7 +102,7 @@ def render_pages(count: int, out: Path) -> list[Path]:
 
 
 def _env() -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CONGVAN_TEST_")}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CONGVAN_FAULT_") and k != "CONGVAN_PLUGINS"}
     environment["OMP_THREAD_LIMIT"] = "1"
     return environment
 

@@ -1,8 +1,9 @@
 """`congvan inbox` under the accidents of a night: a second run, kill -9, SIGTERM, a scanner still writing.
 
-Runs use the test-only hooks of `pipeline/ingest.py` (CONGVAN_TEST_DOC_DELAY_S
-slows each document so a signal lands mid-run; CONGVAN_TEST_KILL_AFTER_COMMIT
-kills the run between a commit and the move of its file).  No assertion
+Faults are injected by a run-hook plug-in, tests/plugins/faults.py, loaded
+through the settings (`CONGVAN_PLUGINS`): CONGVAN_FAULT_DOC_DELAY_S slows each
+document so a signal lands mid-run; CONGVAN_FAULT_KILL_AFTER_COMMIT kills the
+run between a commit and the move of its file.  congvan has no test hooks.  No assertion
 depends on how fast the machine is, only on the order of events.
 """
 
@@ -79,7 +80,7 @@ def alive(pid: int) -> bool:
 def test_second_run_exits_at_once_with_its_own_code(tmp_path: Path) -> None:
     inbox, db = tmp_path / "inbox", tmp_path / "db.sqlite"
     make_letters(inbox, 10)
-    first = start(inbox, db, CONGVAN_TEST_DOC_DELAY_S="1")
+    first = start(inbox, db, CONGVAN_FAULT_DOC_DELAY_S="1")
     try:
         wait_for_line(first, "stored")
         second = run(inbox, db)
@@ -103,7 +104,7 @@ def test_sigkill_mid_run_then_rerun_finishes_the_job(tmp_path: Path) -> None:
         inputs[f"bad/{name}"] = write(inbox / "bad" / name, BAD_FILES[name][0]).read_bytes()
     good = {sha(data) for name, data in inputs.items() if not name.startswith("bad/")}
 
-    run_ = start(inbox, db, CONGVAN_TEST_DOC_DELAY_S="0.3")
+    run_ = start(inbox, db, CONGVAN_FAULT_DOC_DELAY_S="0.3")
     wait_for_line(run_, "stored")
     kill_group(run_, signal.SIGKILL)
     run_.wait(timeout=30)
@@ -125,7 +126,7 @@ def test_sigkill_mid_run_then_rerun_finishes_the_job(tmp_path: Path) -> None:
 def test_sigkill_between_commit_and_move_is_completed_as_a_duplicate(tmp_path: Path) -> None:
     inbox, db, done = tmp_path / "inbox", tmp_path / "db.sqlite", tmp_path / "done"
     inputs = make_letters(inbox, 6, sub_every=0)
-    killed = run(inbox, db, CONGVAN_TEST_KILL_AFTER_COMMIT="3")
+    killed = run(inbox, db, CONGVAN_FAULT_KILL_AFTER_COMMIT="3")
     assert killed.returncode == -signal.SIGKILL
     assert db_counts(db)["documents"] == 3
     assert len(files_under(done)) == 2  # the third was committed, not yet moved
@@ -145,7 +146,7 @@ def test_sigkill_during_ocr_leaves_no_worker_and_no_lock(tmp_path: Path) -> None
     inbox.mkdir()
     save_image(render_page(letter(50).replace(" || ", "    "), font_pt=11), inbox / "a-scan.png")
     inputs = {"a-scan.png": (inbox / "a-scan.png").read_bytes(), **make_letters(inbox, 3, start=51, sub_every=0)}
-    run_ = start(inbox, db, CONGVAN_TEST_ANNOUNCE_PAGES="1")
+    run_ = start(inbox, db, CONGVAN_FAULT_ANNOUNCE_PAGES="1")
     wait_for_line(run_, "reading page", stream="stderr")  # a worker has begun reading the scan
     time.sleep(0.5)  # well into Tesseract's reading of the page
     workers = children(run_.pid)
@@ -167,7 +168,7 @@ def test_sigkill_during_ocr_leaves_no_worker_and_no_lock(tmp_path: Path) -> None
 def test_sigterm_finishes_the_current_document_and_stops(tmp_path: Path) -> None:
     inbox, db, done = tmp_path / "inbox", tmp_path / "db.sqlite", tmp_path / "done"
     inputs = make_letters(inbox, 8, sub_every=0)
-    run_ = start(inbox, db, CONGVAN_TEST_DOC_DELAY_S="1")
+    run_ = start(inbox, db, CONGVAN_FAULT_DOC_DELAY_S="1")
     wait_for_line(run_, "finishing", stream="stderr")
     in_hand = wait_for_line(run_, "finishing", stream="stderr")[-1].split("finishing ", 1)[1].strip()
     kill_group(run_, signal.SIGTERM)  # as systemd stops a unit: the whole group gets it

@@ -76,9 +76,16 @@ def make_letters(inbox: Path, count: int, start: int = 0, sub_every: int = 5) ->
     return made
 
 
+FAULTS_PLUGIN = ROOT / "tests" / "plugins" / "faults.py"
+
+
 def env(**extra: str) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CONGVAN_TEST_")}
+    """The run's environment; a CONGVAN_FAULT_* setting loads the fault-injection plug-in."""
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith("CONGVAN_FAULT_") and k != "CONGVAN_PLUGINS"}
     environment.update(OMP_THREAD_LIMIT="1", PYTHONUNBUFFERED="1", **extra)
+    if any(key.startswith("CONGVAN_FAULT_") for key in extra):
+        environment["CONGVAN_PLUGINS"] = str(FAULTS_PLUGIN)
     return environment
 
 

@@ -115,7 +115,13 @@ def import_plugin(spec: str) -> ModuleType:
 
 
 def hooks(extra_plugins: Iterable[str] = ()) -> pluggy.PluginManager:
-    """A plugin manager with the installed `congvan.plugins` and the given modules."""
+    """A plugin manager with the installed `congvan.plugins` and the given modules
+    (one per process and list of modules: an OCR worker asks for it at every page)."""
+    return _hooks(tuple(extra_plugins))
+
+
+@cache
+def _hooks(extra_plugins: tuple[str, ...]) -> pluggy.PluginManager:
     manager = pluggy.PluginManager("congvan")
     manager.add_hookspecs(RunHooks)
     for name, plugin in registered(HOOKS_GROUP).items():

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -48,6 +47,7 @@ from pipeline.core.files import (  # noqa: F401
     shown,
     unique_destination,
 )
+from pipeline.core.plugins import hooks as run_hooks
 from pipeline.core.settings import Settings
 from pipeline.core.types import DocumentText, InputFile, PageText, Record, RestoredText
 from pipeline.core.vietnamese import looks_vietnamese, words
@@ -179,28 +179,6 @@ class _InFlight:
     copies: list[Path] = field(default_factory=list)  # same bytes met while this one was in flight
 
 
-# Test-only hooks, read from the environment; never set them in production.
-#   CONGVAN_TEST_DOC_DELAY_S=0.3      say which document is in hand (stderr), then
-#                                     sleep before storing it (a wide window mid-run)
-#   CONGVAN_TEST_KILL_AFTER_COMMIT=N  SIGKILL this process right after the Nth
-#                                     commit, before its file is moved
-def _test_delay(path: Path) -> None:
-    delay = os.environ.get("CONGVAN_TEST_DOC_DELAY_S")
-    if delay:
-        # Tells a test which document is in hand (stderr, never in production).
-        os.write(2, f"congvan-test: finishing {path}\n".encode())
-        time.sleep(float(delay))
-
-
-_commits = 0
-
-
-def _test_after_commit() -> None:
-    global _commits
-    _commits += 1
-    kill_after = os.environ.get("CONGVAN_TEST_KILL_AFTER_COMMIT")
-    if kill_after and _commits >= int(kill_after):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class DocumentRunner(Protocol):
@@ -233,6 +211,9 @@ class Ingestor:
                  runner: DocumentRunner | None = None) -> None:
         self.db = db
         self.settings = settings or Settings()
+        # Plug-ins' run hooks (`congvan.plugins` entry points and Settings.plugins), e.g. a site's
+        # notifier after each commit, or the tests' fault injection (tests/plugins/faults.py).
+        self.hooks = run_hooks(self.settings.plugins)
         # Known files are read again and their rows rewritten (store(replace=True)),
         # keeping their ids and every correction: after a better model, say.
         self.reprocess = reprocess
@@ -359,7 +340,7 @@ class Ingestor:
             record, restored = finish(text, stage)
             stage.name = "store"
             record.source = shown(record.source)  # a name that is not UTF-8 cannot be stored as text
-            _test_delay(path)
+            self.hooks.hook.congvan_before_store(path=path, record=record)
             known = self.reprocess and document_id(self.db, sha256) is not None
             doc_id = store(self.db, record, restored, replace=self.reprocess)
         except BadInput as error:
@@ -368,7 +349,7 @@ class Ingestor:
         except Exception as error:  # one file never stops the batch
             self._failed_document(item, self._unexpected(path, stage.name, error))
             return
-        _test_after_commit()
+        self.hooks.hook.congvan_document_stored(path=path, document_id=doc_id, record=record)
         del self._in_flight[sha256]
         self._done(path, "reprocessed" if known else "stored", doc_id, record, item.started)
         for copy in item.copies:

@@ -18,10 +18,12 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from pipeline.core.errors import BadInput
+from pipeline.core.plugins import hooks
 from pipeline.core.settings import DEFAULT_MAX_PAGE_PIXELS, DEFAULT_PAGE_TIMEOUT_S, Settings
 from pipeline.core.types import DocumentText, LoadedDocument, Page, PageText, Table, TextSource
 from pipeline.engines import DEFAULT_ENGINE, OcrEngine, OcrFailed, PageTimedOut, get_engine, slot_reader
@@ -50,6 +52,8 @@ class PageJob:
     timeout: float | None = None  # seconds per engine call; None: PAGE_TIMEOUT_S
     engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
     max_pixels: int = DEFAULT_MAX_PAGE_PIXELS  # Settings.max_page_pixels: no upscaling past it
+    plugins: tuple[str, ...] = ()  # Settings.plugins: their run hooks are called in the worker too
+    source: str = ""  # the document's path, for those hooks
 
 
 # (A page whose mean word confidence is under its engine's `upright_confidence`
@@ -140,8 +144,7 @@ def _scanned_tables(image: np.ndarray, dpi: int, number: int) -> list[Table]:
 
 def read_page(job: PageJob) -> PageText:
     """Worker entry point: rasterise if needed, then preprocess and OCR."""
-    if os.environ.get("CONGVAN_TEST_ANNOUNCE_PAGES"):  # test-only: tells a test OCR has begun (stderr)
-        os.write(2, f"congvan-test: reading page {job.number}\n".encode())
+    hooks(job.plugins).hook.congvan_page_ocr_started(path=Path(job.source), page=job.number)
     image = job.image if job.image is not None else rasterise_pdf_page(job.pdf)  # type: ignore[arg-type]
     dpi = job.dpi if job.image is not None else job.pdf.dpi  # type: ignore[union-attr]
     return read_image(image, dpi, job.number, timeout=job.timeout, engine=job.engine, max_pixels=job.max_pixels)
@@ -157,10 +160,12 @@ def _jobs_for(document: LoadedDocument, settings: Settings | None = None, engine
             continue
         if page.image is not None:
             jobs.append(PageJob(number=page.number, image=page.image, dpi=page.dpi, timeout=timeout,
-                                engine=engine, max_pixels=max_pixels))
+                                engine=engine, max_pixels=max_pixels, plugins=settings.plugins,
+                                source=str(document.source.path)))
         else:
             ref = PdfPageRef(document.source.path, page.number, page.dpi, max_pixels=max_pixels)
-            jobs.append(PageJob(number=page.number, pdf=ref, timeout=timeout, engine=engine, max_pixels=max_pixels))
+            jobs.append(PageJob(number=page.number, pdf=ref, timeout=timeout, engine=engine, max_pixels=max_pixels,
+                                plugins=settings.plugins, source=str(document.source.path)))
     return jobs
 
 
