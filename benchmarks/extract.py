@@ -178,7 +178,7 @@ def cached_document(path: Path):
     document = load(path)
     missing = [p for p in document.pages if p.text is None and str(p.number) not in cached]
     if missing:
-        jobs = _jobs_for(LoadedDocument(source=document.source, pages=missing), engine)
+        jobs = _jobs_for(LoadedDocument(source=document.source, pages=missing), load_settings(), engine)
         with make_pool(min(2, len(jobs))) as pool:
             for page in pool.map(read_page, jobs):
                 cached[str(page.number)] = _page_to_json(page)

@@ -220,7 +220,7 @@ def run_congvan(pages: list[BenchPage], jobs: int, engine: str) -> list[str]:
     from pipeline.stages.ocr import collect_pages, make_pool, submit_pages
 
     with make_pool(jobs) as pool:
-        pending = [submit_pages(load(identify(p.path)), pool, engine) for p in pages]
+        pending = [submit_pages(load(identify(p.path)), pool, engine=engine) for p in pages]
         return [collect_pages(item).text for item in pending]
 
 
