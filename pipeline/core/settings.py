@@ -31,7 +31,11 @@ from pipeline.core.errors import UsageError
 DEFAULT_DB = Path("data/congvan.db")
 DEFAULT_SETTLE_S = 60.0
 DEFAULT_PAGE_TIMEOUT_S = 180.0
-DEFAULT_OCR_ENGINE = "combined"  # registered under `congvan.ocr_engines`; why this one: BENCHMARKS.md, OCR engines
+# Registered under `congvan.ocr_engines`.  `combined` reads photos better, but on the dev set it
+# read one handwritten number wrong with a confident neural reading (qd109: 409 for 109, where
+# Tesseract leaves it null); a wrong number is worse than none, so Tesseract stays the default
+# until the neural confidences are calibrated on handwritten slots (BENCHMARKS.md, OCR engines).
+DEFAULT_OCR_ENGINE = "tesseract"
 # The largest page image congvan rasterises or upscales, in pixels: an A4 page
 # at 400 dpi (3308 x 4677 = 15.5 Mpx) fits; one 8-bit page of this size is
 # 40 MB, so a 2-core, 4 GB machine holds a few in flight with room to spare.

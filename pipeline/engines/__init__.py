@@ -4,11 +4,11 @@ Engines are plug-ins: a class registered under the entry point group
 `congvan.ocr_engines` (`name = "package.module:EngineClass"`).  The built-in
 engines register through the same path, in congvan's own pyproject.toml:
 
-- `tesseract`: Tesseract `vie` through its C++ API (tesserocr), kept loaded per
+- `tesseract` (the default): Tesseract `vie` through its C++ API (tesserocr), kept loaded per
   worker process; the `tesseract` command when tesserocr cannot be imported;
 - `tesseract-cli`: the `tesseract` command (pytesseract) always;
 - `neural`: TrueOCR's ONNX line detector and CTC line recogniser;
-- `combined` (the default): both, the restorer's syllable language model
+- `combined`: both, the restorer's syllable language model
   choosing the better reading line by line.
 
 An engine is chosen by `Settings.ocr_engine` (`--ocr-engine`, `ocr_engine` in
