@@ -80,4 +80,4 @@ def test_imports_run_one_way(path: Path) -> None:
 def test_the_stage_chain_is_readable_from_the_folder() -> None:
     stages = {p.stem if p.is_file() else p.name for p in (ROOT / "pipeline" / "stages").iterdir()
               if not p.name.startswith("__")}
-    assert {"load", "preprocess", "ocr", "restore", "extract", "store"} <= stages
+    assert {"load", "preprocess", "ocr", "layout", "restore", "extract", "store"} <= stages
