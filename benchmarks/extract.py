@@ -58,11 +58,8 @@ def similar(a: str | None, b: str | None) -> float:
     return SequenceMatcher(None, _norm(a), _norm(b)).ratio()
 
 
-def f1(predicted: list[Any], gold: list[Any], match) -> float:
-    if not predicted and not gold:
-        return 1.0
-    if not predicted or not gold:
-        return 0.0
+def matched(predicted: list[Any], gold: list[Any], match) -> int:
+    """How many predictions match a gold item, each gold item matched at most once."""
     used: set[int] = set()
     hits = 0
     for p in predicted:
@@ -71,6 +68,15 @@ def f1(predicted: list[Any], gold: list[Any], match) -> float:
                 used.add(i)
                 hits += 1
                 break
+    return hits
+
+
+def f1(predicted: list[Any], gold: list[Any], match) -> float:
+    if not predicted and not gold:
+        return 1.0
+    if not predicted or not gold:
+        return 0.0
+    hits = matched(predicted, gold, match)
     precision, recall = hits / len(predicted), hits / len(gold)
     return 0.0 if hits == 0 else 2 * precision * recall / (precision + recall)
 

@@ -55,31 +55,13 @@ KINDS = ("scan", "photo")
 # -- text metrics ------------------------------------------------------------------------
 
 
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance, one numpy row at a time."""
-    if not a:
-        return len(b)
-    if not b:
-        return len(a)
-    bb = np.frombuffer(b.encode("utf-32-le"), dtype=np.uint32)
-    idx = np.arange(len(b) + 1, dtype=np.int64)
-    prev = idx.copy()
-    for i, ch in enumerate(a, 1):
-        cost = (bb != ord(ch)).astype(np.int64)
-        row = np.empty_like(prev)
-        row[0] = i
-        row[1:] = np.minimum(prev[1:] + 1, prev[:-1] + cost)
-        prev = np.minimum.accumulate(row - idx) + idx
-    return int(prev[-1])
-
-
 def cer(hypothesis: str, reference: str) -> float:
     """Character error rate, whitespace runs counted as one space (NFC text)."""
     import unicodedata
 
-    ref = " ".join(unicodedata.normalize("NFC", reference).split())
-    hyp = " ".join(unicodedata.normalize("NFC", hypothesis).split())
-    return levenshtein(hyp, ref) / max(1, len(ref))
+    from benchmarks.restore import cer as plain_cer
+
+    return plain_cer(unicodedata.normalize("NFC", hypothesis), unicodedata.normalize("NFC", reference))
 
 
 # -- pages -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.extract import similar
+from benchmarks.extract import matched, similar
 from extractors.period_grammar import parse_label
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,15 +49,7 @@ def match(predicted: dict[str, Any], gold: dict[str, Any]) -> bool:
 
 def counts(predicted: list[dict[str, Any]], gold: list[dict[str, Any]]) -> tuple[int, int, int]:
     """(hits, predicted, gold), each gold period matched at most once."""
-    used: set[int] = set()
-    hits = 0
-    for p in predicted:
-        for i, g in enumerate(gold):
-            if i not in used and match(p, g):
-                used.add(i)
-                hits += 1
-                break
-    return hits, len(predicted), len(gold)
+    return matched(predicted, gold, match), len(predicted), len(gold)
 
 
 def f1(hits: int, npred: int, ngold: int) -> tuple[float, float, float]:

@@ -2,7 +2,7 @@
 
 Every function takes an open `sqlite_utils.Database` (store.open_db) and
 returns plain dicts, so the CLI (cli_analyst), the calendar, the Datasette
-view (serve.py reuses ITEMS_SQL) and the tests share one implementation.
+view (the listing's SQL is store.py's `items_sql`) and the tests share one implementation.
 Dates are ISO text in the database, so comparing them as strings orders them
 correctly.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from pipeline.stages.store import ITEMS_SQL, ITEMS_SQL_WITH_OWNER, items_sql  # noqa: F401  (the listing's SQL)
+from pipeline.stages.store import items_sql
 
 __all__ = [
     "DateRange", "parse_date", "fold", "match_key", "tasks", "citing", "cited_by_chain", "records_csv", "rows_csv",

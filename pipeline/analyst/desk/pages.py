@@ -17,13 +17,14 @@ right).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from pipeline.core.files import sha256_of
 
 __all__ = ["SCREEN_DPI", "HEADER_REGIONS", "PageImages"]
 
@@ -41,14 +42,6 @@ HEADER_REGIONS: dict[str, tuple[float, float, float, float]] = {
     "doc_type": (0.0, 0.14, 1.0, 0.40),
 }
 HEADER = (0.0, 0.0, 1.0, 0.40)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -100,7 +93,7 @@ class PageImages:
         found = None
         for candidate in self._candidates(source):
             try:
-                if candidate.is_file() and _sha256(candidate) == sha256:
+                if candidate.is_file() and sha256_of(candidate) == sha256:
                     found = candidate
                     break
             except OSError:
