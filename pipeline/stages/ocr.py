@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 # engine cancels it) and its document fails, so one bad page cannot stall a
 # batch.  A page may be read twice (upright check), so waiting on one allows
 # a little over twice this.  The value travels in each PageJob to the workers.
-PAGE_TIMEOUT_S = DEFAULT_PAGE_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class PageJob:
     pdf: PdfPageRef | None = None
     image: np.ndarray | None = None
     dpi: int = 300
-    timeout: float | None = None  # seconds per engine call; None: PAGE_TIMEOUT_S
+    timeout: float | None = None  # seconds per engine call; None: the default page timeout
     engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
     max_pixels: int = DEFAULT_MAX_PAGE_PIXELS  # Settings.max_page_pixels: no upscaling past it
     plugins: tuple[str, ...] = ()  # Settings.plugins: their run hooks are called in the worker too
@@ -69,19 +68,20 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
                max_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> PageText:
     """Preprocess and OCR one page image with the engine named `engine`, turning it upright if it reads badly."""
     reader = get_engine(engine)
+    timeout = timeout or DEFAULT_PAGE_TIMEOUT_S
     if getattr(reader, "straightens", False):
-        return _read_straightening(reader, image, dpi, number, detect_rotation, timeout or PAGE_TIMEOUT_S)
+        return _read_straightening(reader, image, dpi, number, detect_rotation, timeout)
     prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation, max_pixels=max_pixels)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)
     grey = grey_page(image, dpi, prepared, prepared.rotated_by) if reader.reads_grey else None
     page = grey if grey is not None else prepared.image
-    reading = reader.read_page(page, prepared.dpi, timeout_s=timeout or PAGE_TIMEOUT_S)
+    reading = reader.read_page(page, prepared.dpi, timeout_s=timeout)
     rotated_by = prepared.rotated_by
     if detect_rotation and reading.mean_confidence < reader.upright_confidence:
         # Turns tried, in order, until one reads upright (an engine may offer more than 180: `retry_turns`).
         for turn in getattr(reader, "retry_turns", (180,)):
-            turned = reader.read_page(rotate_right_angle(page, turn), prepared.dpi, timeout_s=timeout or PAGE_TIMEOUT_S)
+            turned = reader.read_page(rotate_right_angle(page, turn), prepared.dpi, timeout_s=timeout)
             if turned.mean_confidence > reading.mean_confidence:
                 reading, rotated_by = turned, (prepared.rotated_by + turn) % 360
             if reading.mean_confidence >= reader.upright_confidence:
