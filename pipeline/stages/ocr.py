@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 # A page that takes longer than `Settings.page_timeout_s` is given up (the
 # engine cancels it) and its document fails, so one bad page cannot stall a
 # batch.  A page may be read twice (upright check), so waiting on one allows
-# a little over twice this.  The value travels in each PageJob to the workers.
+# a little over twice this.  The value travels in each PageJob to the workers;
+# this is the default when none is given.
+PAGE_TIMEOUT_S = DEFAULT_PAGE_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class PageJob:
     pdf: PdfPageRef | None = None
     image: np.ndarray | None = None
     dpi: int = 300
-    timeout: float | None = None  # seconds per engine call; None: the default page timeout
+    timeout: float | None = None  # seconds per engine call; None: PAGE_TIMEOUT_S
     engine: str = DEFAULT_ENGINE  # a name registered under `congvan.ocr_engines`
     max_pixels: int = DEFAULT_MAX_PAGE_PIXELS  # Settings.max_page_pixels: no upscaling past it
     plugins: tuple[str, ...] = ()  # Settings.plugins: their run hooks are called in the worker too
@@ -68,7 +70,7 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
                max_pixels: int = DEFAULT_MAX_PAGE_PIXELS) -> PageText:
     """Preprocess and OCR one page image with the engine named `engine`, turning it upright if it reads badly."""
     reader = get_engine(engine)
-    timeout = timeout or DEFAULT_PAGE_TIMEOUT_S
+    timeout = timeout or PAGE_TIMEOUT_S
     if getattr(reader, "straightens", False):
         return _read_straightening(reader, image, dpi, number, detect_rotation, timeout)
     prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation, max_pixels=max_pixels)
