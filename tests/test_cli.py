@@ -112,3 +112,26 @@ def test_export_jsonl_gives_one_record_per_document(inbox: Path, tmp_path: Path)
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_ingest_stopped_by_a_full_disk_says_what_it_stored_before_its_one_line(
+        inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import pipeline.jobs.ingest as ingest
+
+    real_store = ingest.store
+    calls = []
+
+    def store_then_full(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) > 1:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "store", store_then_full)
+    result = CliRunner().invoke(main, ["ingest", str(inbox), "--db", str(tmp_path / "congvan.db"), "--jobs", "1"])
+    assert result.exit_code == 4
+    summary = next(line for line in result.output.splitlines() if line.startswith("4 files:"))
+    assert "1 documents stored" in summary and "stopped by a database error after" in summary
+    assert "database or disk is full" in result.output and "Traceback" not in result.output

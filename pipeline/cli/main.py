@@ -23,11 +23,11 @@ from pipeline import __version__
 from pipeline.cli.errors import CliState, CongvanGroup
 from pipeline.cli.options import check_ocr_engine, ocr_engine_option
 from pipeline.cli.settings import DB_HELP, settings_for
-from pipeline.core.errors import ExitCode, RunLocked, UsageError
+from pipeline.core.errors import DatabaseError, ExitCode, RunLocked, UsageError
 from pipeline.core.settings import Settings
 
 if TYPE_CHECKING:
-    from pipeline.jobs.ingest import Outcome
+    from pipeline.jobs.ingest import Outcome, Summary
 
 err = Console(stderr=True, highlight=False)
 
@@ -132,17 +132,31 @@ def _ingest_locked(files: list[Path], settings: Settings, failed_dir: Path | Non
                 progress.console.print(line, style="red", markup=False, soft_wrap=True)
 
         ingestor.on_page, ingestor.on_outcome = on_page, on_outcome
-        summary = ingestor.run(files)
+        try:
+            summary = ingestor.run(files)
+        except DatabaseError:
+            # The database error ends the run with its own line (cli.errors); before it, say
+            # what the run did, so an archivist knows which files are in and which are not.
+            done = ingestor.summary
+            finished = len(done.outcomes)
+            click.echo(_summary_line(done, len(files), db_path, reprocess)
+                       + f"; stopped by a database error after {finished} of {len(files)} files,"
+                       f" the other {len(files) - finished} left where they are")
+            raise
+    click.echo(_summary_line(summary, len(files), db_path, reprocess))
+    sys.exit(ExitCode.INPUT_FAILED if summary.count("failed") else ExitCode.OK)
+
+
+def _summary_line(summary: Summary, files: int, db_path: Path, reprocess: bool) -> str:
     rate = summary.pages_ocr / summary.seconds if summary.seconds else 0.0
-    click.echo(
-        f"{len(files)} files: {summary.count('stored')} documents stored, "
+    return (
+        f"{files} files: {summary.count('stored')} documents stored, "
         + (f"{summary.count('reprocessed')} reprocessed (corrections kept), " if reprocess else "")
         + f"{summary.count('duplicate')} already in the database, {summary.count('failed')} failed; "
         f"{summary.tasks} tasks, {summary.deadlines} deadlines; "
         f"{summary.pages_ocr} pages OCR'd in {summary.seconds:.1f} s ({rate:.2f} pages/s) -> {db_path}"
         + (f"; {summary.internal_errors} internal errors (a bug: tracebacks above)" if summary.internal_errors else "")
     )
-    sys.exit(ExitCode.INPUT_FAILED if summary.count("failed") else ExitCode.OK)
 
 
 @main.command()
