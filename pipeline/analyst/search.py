@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from sqlite_utils import Database
 
 from pipeline.analyst.query import fold
 
-__all__ = ["fts_query", "search"]
+__all__ = ["fts_query", "search", "phrases", "has_phrases"]
 
 # Markers sqlite's snippet() puts around each hit; control characters that never
 # occur in letters, so the CLI can turn them into styling and nothing else.
@@ -96,9 +95,17 @@ def _folded_words(text: str | None) -> str:
     return " " + " ".join(re.findall(r"\w+", fold(text))) + " "
 
 
-def _phrases(query: str) -> list[str]:
+def phrases(query: str) -> list[str]:
     """The phrases whose word order `search` checks on the folded text, folded and space-padded."""
     return [" " + " ".join(fold(word) for word in words) + " " for words in _terms(query) if _needs_order_check(words)]
+
+
+def has_phrases(wanted: list[str], subject: str | None, text: str | None) -> bool:
+    """Whether a letter's subject and text hold every phrase of `phrases(query)`, in order."""
+    if not wanted:
+        return True
+    folded = _folded_words(subject) + _folded_words(text)
+    return all(phrase in folded for phrase in wanted)
 
 
 def search(db: Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -108,35 +115,27 @@ def search(db: Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
     source, snippet (hits between HIT_START and HIT_END), rank (bm25; lower
     is better).
     """
-    phrases = _phrases(query)
+    wanted = phrases(query)
     cursor = db.execute(
         f"""select d.id as document_id, d.doc_number, d.doc_type, d.issue_date, d.issuer, d.subject, d.source,
                    snippet(documents_fts, -1, '{HIT_START}', '{HIT_END}', '…', 16) as snippet,
                    documents_fts.rank as rank, d.text as _text
               from documents_fts join documents d on d.id = documents_fts.rowid
              where documents_fts match ?
-             order by documents_fts.rank""" + ("" if phrases else " limit ?"),
-        [fts_query(query)] + ([] if phrases else [limit]),
+             order by documents_fts.rank""" + ("" if wanted else " limit ?"),
+        [fts_query(query)] + ([] if wanted else [limit]),
     )
     names = [c[0] for c in cursor.description]
     rows = []
-    for row in _matching(({**dict(zip(names, values, strict=True))} for values in cursor), phrases):
-        row.pop("_text")
+    for row in (dict(zip(names, values, strict=True)) for values in cursor):
+        if not has_phrases(wanted, row["subject"], row.pop("_text")):
+            continue
         # Neighbouring hits read as one: `[kế hoạch]`, not `[kế] [hoạch]`.
         row["snippet"] = (row["snippet"] or "").replace(f"{HIT_END} {HIT_START}", " ")
         rows.append(row)
         if len(rows) >= limit:
             break
     return rows
-
-
-def _matching(rows: Iterator[dict[str, Any]], phrases: list[str]) -> Iterator[dict[str, Any]]:
-    for row in rows:
-        if phrases:
-            folded = _folded_words(row["subject"]) + _folded_words(row["_text"])
-            if not all(phrase in folded for phrase in phrases):
-                continue
-        yield row
 
 
 def plain_snippet(snippet: str, start: str = "[", end: str = "]") -> str:

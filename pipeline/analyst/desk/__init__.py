@@ -33,6 +33,9 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from pipeline.analyst.desk.pages import HEADER_REGIONS, PageImages
+
+# The SQL functions of the canned queries and the search box's hook: one plugin, one entry point.
+from pipeline.analyst.desk.sql import asgi_wrapper, filters_from_request, prepare_connection  # noqa: F401
 from pipeline.stages.corrections import DOCUMENT_FIELDS, IDENTITY_FIELDS, TASK_FIELDS
 from pipeline.stages.store import REVIEW_THRESHOLD
 
@@ -42,6 +45,20 @@ BY_COOKIE = "congvan_by"
 CROPPED = ("doc_number", "issue_date")
 _LETTER_COLUMNS = {"document_id", "citing_document_id", "cited_document_id"}
 _TEXT_EXCERPT = 140
+
+
+def _quiet_default_error_page() -> None:
+    """Datasette 0.65's default error handler prints every exception, a 404
+    for a mistyped URL included, through rich's traceback printer; rich 14+
+    raises there (no exception being handled), so a bad URL was answered 500
+    and left a traceback in the log.  Without rich the handler renders the
+    same 404/400 page and prints a traceback only for a real 500."""
+    import datasette.handle_exception as default_handler
+
+    default_handler.rich = None
+
+
+_quiet_default_error_page()
 
 
 # ---------------------------------------------------------------- helpers
@@ -144,6 +161,16 @@ async def _not_found(datasette: Any, request: Any, what: str) -> Response:
     return await _render(datasette, request, "desk_error.html", {"message": what}, status=404)
 
 
+_SQLITE_MAX_INT = 2**63 - 1
+
+
+def _id(request: Any, name: str) -> int | None:
+    """A numeric id from the URL (the routes accept digits only), or None when
+    no row can have it (SQLite integers stop at 2^63-1): a 404, never a 500."""
+    value = int(request.url_vars[name])
+    return value if value <= _SQLITE_MAX_INT else None
+
+
 def _vn(iso: str | None) -> str:
     if not iso or len(iso) < 10:
         return iso or ""
@@ -166,10 +193,11 @@ async def queue_page(datasette: Any, request: Any) -> Response:
 
 async def document_page(datasette: Any, request: Any) -> Response:
     db = await _database(datasette)
-    doc_id = int(request.url_vars["doc_id"])
-    docs = await _rows(db, "select * from documents where id = ?", [doc_id]) if db else []
-    if not docs:
-        return await _not_found(datasette, request, f"Không có văn bản #{doc_id} / no letter #{doc_id}")
+    doc_id = _id(request, "doc_id")
+    docs = await _rows(db, "select * from documents where id = ?", [doc_id]) if db and doc_id is not None else []
+    if not docs or doc_id is None:
+        number = request.url_vars["doc_id"]
+        return await _not_found(datasette, request, f"Không có văn bản #{number} / no letter #{number}")
     doc = docs[0]
     confidence = _confidence(doc)
     confirmed = (await _confirmed(db)).get(doc_id, set())
@@ -237,14 +265,17 @@ async def page_image(datasette: Any, request: Any) -> Response:
 
 
 async def crop_image(datasette: Any, request: Any) -> Response:
+    if request.url_vars["field"] not in DOCUMENT_FIELDS:
+        return Response.text(f"no such field: {request.url_vars['field']}", status=404)
     return await _image(datasette, request, lambda images, doc: images.crop_png(
         doc["source"], doc["sha256"], request.url_vars["field"]))
 
 
 async def _image(datasette: Any, request: Any, make: Any) -> Response:
     db = await _database(datasette)
+    doc_id = _id(request, "doc_id")
     docs = await _rows(db, "select source, sha256 from documents where id = ?",
-                       [int(request.url_vars["doc_id"])]) if db else []
+                       [doc_id]) if db and doc_id is not None else []
     data = await _in_thread(make, _pages(datasette, db), docs[0]) if docs else None
     if data is None:
         return Response.text("no image: the original file was not found or has no such page", status=404)
@@ -253,10 +284,11 @@ async def _image(datasette: Any, request: Any, make: Any) -> Response:
 
 async def task_page(datasette: Any, request: Any) -> Response:
     db = await _database(datasette)
-    task_id = int(request.url_vars["task_id"])
-    rows = await _rows(db, "select document_id from tasks where id = ?", [task_id]) if db else []
+    task_id = _id(request, "task_id")
+    rows = await _rows(db, "select document_id from tasks where id = ?", [task_id]) if db and task_id else []
     if not rows:
-        return await _not_found(datasette, request, f"Không có nhiệm vụ #{task_id} / no task #{task_id}")
+        number = request.url_vars["task_id"]
+        return await _not_found(datasette, request, f"Không có nhiệm vụ #{number} / no task #{number}")
     return Response.redirect(f"/-/desk/doc/{rows[0]['document_id']}#task-{task_id}")
 
 
@@ -275,7 +307,8 @@ def _forged(request: Any) -> Response | None:
 
 async def _form(request: Any) -> dict[str, str]:
     body = await request.post_body()
-    return {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+    fields = urllib.parse.parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {k: v[-1] for k, v in fields.items()}
 
 
 def _who(request: Any, form: dict[str, str]) -> str:
@@ -323,10 +356,16 @@ async def correct_view(datasette: Any, request: Any) -> Response:
         return refused
     from pipeline.stages import corrections
 
-    doc_id = int(request.url_vars["doc_id"])
+    doc_id = _id(request, "doc_id")
+    if doc_id is None:
+        return await _not_found(datasette, request, f"no letter #{request.url_vars['doc_id']}")
     form = await _form(request)
     field, value, who = form.get("field", ""), form.get("value", ""), _who(request, form)
-    task = form.get("task_id")
+    task = (form.get("task_id") or "").strip()
+    if task and not (task.isascii() and task.isdigit() and int(task) <= _SQLITE_MAX_INT):
+        return await _render(datasette, request, "desk_error.html",
+                             {"message": f"task_id {task!r}: not a task number", "back": f"/-/desk/doc/{doc_id}"},
+                             status=400)
 
     def action(sdb: Any) -> Any:
         if task:
@@ -347,10 +386,10 @@ async def task_status_view(datasette: Any, request: Any) -> Response:
     from pipeline.stages import corrections
 
     db = await _database(datasette)
-    task_id = int(request.url_vars["task_id"])
-    rows = await _rows(db, "select document_id from tasks where id = ?", [task_id]) if db else []
-    if not rows:
-        return await _not_found(datasette, request, f"no task #{task_id}")
+    task_id = _id(request, "task_id")
+    rows = await _rows(db, "select document_id from tasks where id = ?", [task_id]) if db and task_id else []
+    if not rows or task_id is None:
+        return await _not_found(datasette, request, f"no task #{request.url_vars['task_id']}")
     form = await _form(request)
     done = request.url_vars["action"] == "done"
     who = _who(request, form)
