@@ -141,3 +141,44 @@ def test_bad_desk_urls_are_404_or_400_without_a_traceback(tmp_path: Path, monkey
     assert {p: s for p, s in statuses.items() if s not in (400, 404)} == {}
     log = capfd.readouterr()
     assert "Traceback" not in log.out + log.err
+
+
+def test_slot_boxes_of_the_handwriting_stage_are_kept_with_the_page() -> None:
+    from pipeline.stages.handwriting import SlotReading
+    from pipeline.stages.store import _slot_boxes
+
+    number = SlotReading("number", None, 0.31, (300, 400, 120, 40), reason="unsure").to_json()
+    day = SlotReading("day", "14", 0.9, (1700, 420, 60, 38)).to_json()
+    readings = {"hand_number": [number], "hand_day": [day], "number": ["tesseract|plain|12"]}
+    assert _slot_boxes(readings) == '{"number": [300, 400, 120, 40], "day": [1700, 420, 60, 38]}'
+    assert _slot_boxes({"number": ["tesseract|plain|12"]}) is None
+
+
+def test_crop_of_a_doubtful_number_is_its_handwritten_slot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    from pipeline.analyst.desk.pages import slot_region
+
+    monkeypatch.setenv("CONGVAN_CACHE_DIR", str(tmp_path / "cache"))
+    db_path = build_desk_db(tmp_path / "desk")
+    with sqlite3.connect(db_path) as conn:
+        plan = conn.execute("select id from documents where doc_number is null").fetchone()[0]
+        columns = {row[1] for row in conn.execute("pragma table_info(pages)")}
+        assert {"slots", "width", "height"} <= columns  # the store keeps the page's frame and slot boxes
+        # The slot where the handwriting stage found the blank number, on a 300 dpi A4 page.
+        conn.execute("update pages set slots = ?, width = 2480, height = 3508 where document_id = ? and number = 1",
+                     ['{"number": [420, 700, 200, 50]}', plan])
+    url = f"/-/desk/doc/{plan}/crop/doc_number.png"
+    got = get_all(db_path, [url, f"/-/desk/doc/{plan}/page/1.png", f"/-/desk/doc/{plan}"])
+    crop, page, letter = (Image.open(BytesIO(r.content)) if r.headers["content-type"] == "image/png" else r
+                          for r in got.values())
+    left, top, right, bottom = slot_region("doc_number", {"number": [420, 700, 200, 50]}, 2480, 3508)
+    assert (left, right) == pytest.approx((220 / 2480, 820 / 2480))
+    assert crop.size == pytest.approx((round((right - left) * page.size[0]), round((bottom - top) * page.size[1])),
+                                      abs=2)
+    assert "handwritten slot on page 1" in letter.text
+    # Without a box (older databases, born-digital letters): where letters print the number.
+    assert slot_region("doc_number", None, 2480, 3508) is None
+    assert slot_region("doc_number", {"day": [1, 1, 1, 1]}, 2480, 3508) is None

@@ -284,15 +284,38 @@ def _insert_children(db: Database, doc_id: int, record: Record, restored: Restor
     db.table("tasks").insert_all(
         ({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks)), alter=True)
     if restored is not None:
-        db.table("pages").insert_all(
-            {"document_id": doc_id, "number": p.number, "text": p.text, "source": p.source,
-             "mean_confidence": p.mean_confidence, "rotated_by": p.rotated_by}
-            for p in restored.document.pages
+        # width/height/slots (the review desk's crops) are new columns: an older database gains them here.
+        pages = db.table("pages")
+        for column, kind in (("width", int), ("height", int), ("slots", str)):
+            if column not in pages.columns_dict:
+                pages.add_column(column, kind)
+        pages.insert_all(
+            ({"document_id": doc_id, "number": p.number, "text": p.text, "source": p.source,
+              "mean_confidence": p.mean_confidence, "rotated_by": p.rotated_by,
+              "width": p.width or None, "height": p.height or None, "slots": _slot_boxes(p.header_readings)}
+             for p in restored.document.pages),
         )
         db.table("changes").insert_all(
             {"document_id": doc_id, "start": c.start, "end": c.end, "before": c.before, "after": c.after}
             for c in restored.changes
         )
+
+
+def _slot_boxes(readings: dict[str, list[str]]) -> str | None:
+    """`{"number": [left, top, width, height], "day": ..., "month": ...}` (JSON) from the
+    handwriting stage's slot readings (`hand_*`, SlotReading JSON with the slot's box on
+    the OCR'd page); the review desk crops a doubtful number or date there.  None without any."""
+    boxes: dict[str, list[int]] = {}
+    for key, values in readings.items():
+        if not key.startswith("hand_") or not values:
+            continue
+        try:
+            box = json.loads(values[0]).get("box")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(box, list) and len(box) == 4 and all(isinstance(v, int | float) for v in box):
+            boxes[key[len("hand_"):]] = [int(v) for v in box]
+    return json.dumps(boxes) if boxes else None
 
 
 def _year(iso: str | None) -> str | None:

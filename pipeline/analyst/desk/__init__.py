@@ -32,7 +32,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from pipeline.analyst.desk.pages import HEADER_REGIONS, PageImages
+from pipeline.analyst.desk.pages import FIELD_SLOTS, HEADER_REGIONS, PageImages, Region, slot_region
 
 # The SQL functions of the canned queries and the search box's hook: one plugin, one entry point.
 from pipeline.analyst.desk.sql import asgi_wrapper, filters_from_request, prepare_connection  # noqa: F401
@@ -47,18 +47,18 @@ _LETTER_COLUMNS = {"document_id", "citing_document_id", "cited_document_id"}
 _TEXT_EXCERPT = 140
 
 
-def _quiet_default_error_page() -> None:
+@hookimpl
+def startup(datasette: Any) -> None:
     """Datasette 0.65's default error handler prints every exception, a 404
     for a mistyped URL included, through rich's traceback printer; rich 14+
     raises there (no exception being handled), so a bad URL was answered 500
     and left a traceback in the log.  Without rich the handler renders the
-    same 404/400 page and prints a traceback only for a real 500."""
+    same 404/400 page and prints a traceback only for a real 500.  Done at
+    startup, when Datasette has registered that module as a plugin: importing
+    it while Datasette loads this plugin would register it with no hooks."""
     import datasette.handle_exception as default_handler
 
     default_handler.rich = None
-
-
-_quiet_default_error_page()
 
 
 # ---------------------------------------------------------------- helpers
@@ -217,6 +217,7 @@ async def document_page(datasette: Any, request: Any) -> Response:
     prev_id, next_id = _neighbours([d["id"] for d in letters], set(queue), doc_id)
     images = _pages(datasette, db)
     renderable = await _in_thread(images.can_render, doc["source"], doc["sha256"])
+    slotted = {name for name in CROPPED if await _slot_region(db, doc_id, name) is not None}
     fields = []
     for name, label in DOCUMENT_FIELDS.items():
         value = doc.get(name)
@@ -226,7 +227,9 @@ async def document_page(datasette: Any, request: Any) -> Response:
             "name": name, "label": label, "value": value, "confidence": score, "low": low,
             "doubtful": name in doubtful, "confirmed": name in confirmed,
             "crop": renderable and name in CROPPED and (value is None or low) and name not in confirmed,
-            "crop_where": "vùng in trường này ở đầu trang 1 / where this field is printed in page 1's header"
+            "crop_where": "ô viết tay của trường này ở trang 1 / this field's handwritten slot on page 1"
+            if name in slotted else
+            "vùng in trường này ở đầu trang 1 / where this field is printed in page 1's header"
             if name in HEADER_REGIONS else "đầu trang 1 / page 1 header",
         })
     return await _render(datasette, request, "desk_document.html", {
@@ -264,11 +267,32 @@ async def page_image(datasette: Any, request: Any) -> Response:
         doc["source"], doc["sha256"], int(request.url_vars["page"])))
 
 
+async def _slot_region(db: Any, doc_id: int | None, field: str) -> Region | None:
+    """Where the handwriting stage found the field's slot on page one (pages.slots), if it kept it."""
+    if doc_id is None or field not in FIELD_SLOTS or not await _has(db, "pages"):
+        return None
+    columns = {c.name for c in await db.table_column_details("pages")}
+    if not {"slots", "width", "height"} <= columns:
+        return None  # a database from before the desk kept slot boxes
+    rows = await _rows(db, "select slots, width, height, rotated_by from pages where document_id = ? and number = 1",
+                       [doc_id])
+    if not rows or not rows[0]["slots"] or rows[0]["rotated_by"]:
+        return None  # a rotated page's boxes are on the turned image, not the original
+    try:
+        slots = json.loads(rows[0]["slots"])
+    except ValueError:
+        return None
+    return slot_region(field, slots if isinstance(slots, dict) else None, rows[0]["width"], rows[0]["height"])
+
+
 async def crop_image(datasette: Any, request: Any) -> Response:
-    if request.url_vars["field"] not in DOCUMENT_FIELDS:
-        return Response.text(f"no such field: {request.url_vars['field']}", status=404)
+    field = request.url_vars["field"]
+    if field not in DOCUMENT_FIELDS:
+        return Response.text(f"no such field: {field}", status=404)
+    db = await _database(datasette)
+    region = await _slot_region(db, _id(request, "doc_id"), field) if db else None
     return await _image(datasette, request, lambda images, doc: images.crop_png(
-        doc["source"], doc["sha256"], request.url_vars["field"]))
+        doc["source"], doc["sha256"], field, region))
 
 
 async def _image(datasette: Any, request: Any, make: Any) -> Response:
