@@ -6,7 +6,10 @@ traceback in the log."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import shutil
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -182,3 +185,62 @@ def test_crop_of_a_doubtful_number_is_its_handwritten_slot(tmp_path: Path, monke
     # Without a box (older databases, born-digital letters): where letters print the number.
     assert slot_region("doc_number", None, 2480, 3508) is None
     assert slot_region("doc_number", {"day": [1, 1, 1, 1]}, 2480, 3508) is None
+
+
+CONGVAN = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "congvan"
+NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None or not CONGVAN.exists(),
+                    reason="needs root and setpriv to act as a user who may not write the database")
+def test_serve_works_on_a_database_it_may_not_write(analyst_db: Path, tmp_path: Path) -> None:
+    """`congvan serve` by a user who may not write the file nor its folder, on a
+    database from before the view existed: it serves, desk and canned queries
+    included, creates no view, writes no byte and no -wal/-shm file."""
+    import hashlib
+    import socket
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    with sqlite3.connect(analyst_db) as conn:
+        conn.execute("drop view if exists task_deadlines")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "congvan.db"
+    shutil.copy(analyst_db, path)
+    for owned in (folder, path):
+        os.chown(owned, 65534, 65534)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*NO_DAC, str(CONGVAN), "serve", "--db", str(path), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def fetch(url: str) -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{url}", timeout=30) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read().decode()
+
+        for _ in range(300):
+            try:
+                fetch("/-/versions.json")
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                time.sleep(0.2)
+        desk, letter, upcoming = (fetch(u) for u in (
+            "/-/desk", "/-/desk/doc/1", "/congvan/upcoming_deadlines.json?_shape=array&today=11/3/2024&days=14"))
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert desk[0] == 200 and "2011/QĐ-UBND" in desk[1], output
+    assert letter[0] == 200 and ("chỉ đọc" in letter[1] or "read-only" in letter[1]), letter[1][:300]
+    assert upcoming[0] == 200 and len(json.loads(upcoming[1])) == 3
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert sorted(os.listdir(folder)) == ["congvan.db"]
+    assert "Traceback" not in output
