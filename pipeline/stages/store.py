@@ -340,7 +340,9 @@ def _score(ref_date: str | None, ref_issuer: str | None, citing_date: str | None
     year (the same day scores higher; a different day of the year is taken
     for a misread day, since a number is unique within an issuer's year).  Without a
     cited date, a letter issued after the citing one cannot be meant.  The
-    issuer, where both are known, breaks ties between letters of one year.
+    issuer, where both are known, outweighs the day between letters of one
+    year: a number is unique within an issuer's year, so the same issuer on
+    another day is a misread day, the same day from another issuer another letter.
     """
     score = 0
     if ref_date and doc_date:
@@ -351,7 +353,7 @@ def _score(ref_date: str | None, ref_issuer: str | None, citing_date: str | None
     elif not ref_date and citing_date and doc_date and doc_date > citing_date:
         return None
     if ref_issuer and doc_issuer:
-        score += len(_issuer_words(ref_issuer) & _issuer_words(doc_issuer)) > 0
+        score += 8 if _issuer_words(ref_issuer) & _issuer_words(doc_issuer) else 0
     return score
 
 
