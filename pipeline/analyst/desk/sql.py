@@ -90,10 +90,12 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
 def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> Any:
     from datasette.filters import FilterArguments
 
-    from pipeline.analyst.search import fts_query
+    from pipeline.analyst.search import fts_query, phrases
 
     if table != "documents" or datasette.table_metadata(database, table).get("searchmode") != "raw":
         return None
+    if "_searchmode" in request.args:
+        return None  # Datasette's own `escaped`/`raw` modes, asked for by name
     searches = {key: request.args[key] for key in request.args.keys()
                 if key.startswith("_search") and key != "_searchmode"}
     if not searches:
@@ -110,8 +112,9 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             params[name] = '"congvan_no_words"'
             where.append("0")  # nothing to search for: no row, rather than an FTS5 syntax error
             continue
-        params[f"congvan_{name}"] = value
-        where.append(f"congvan_has_phrases(:congvan_{name}, subject, text)")
+        if phrases(value):  # a long d/đ phrase: its word order is checked row by row
+            params[f"congvan_{name}"] = value
+            where.append(f"congvan_has_phrases(:congvan_{name}, subject, text)")
     return FilterArguments(where, params=params)
 
 
