@@ -22,6 +22,7 @@ deadline "overdue").
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -54,14 +55,20 @@ def congvan_days(text: Any) -> int:
     return days
 
 
-def congvan_has_phrases(query: str | None, subject: str | None, text: str | None) -> bool:
-    from pipeline.analyst.search import has_phrases, phrases
+@functools.lru_cache(maxsize=64)
+def _wanted(query: str) -> tuple[str, ...]:
+    from pipeline.analyst.search import phrases
 
     try:
-        wanted = phrases(query or "")
+        return tuple(phrases(query))
     except ValueError:
-        return True  # no words: nothing to check (fts_query refused it already)
-    return has_phrases(wanted, subject, text)
+        return ()  # no words: nothing to check (fts_query refused it already)
+
+
+def congvan_has_phrases(query: str | None, subject: str | None, text: str | None) -> bool:
+    from pipeline.analyst.search import has_phrases
+
+    return has_phrases(list(_wanted(query or "")), subject, text)  # the query parsed once, not per row
 
 
 def register(conn: sqlite3.Connection) -> None:
