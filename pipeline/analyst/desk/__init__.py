@@ -77,6 +77,12 @@ def _config(datasette: Any) -> dict[str, Any]:
     return datasette.plugin_config(PLUGIN) or {}
 
 
+def _writable(datasette: Any, db: Any) -> bool:
+    """Whether the desk may write: `congvan serve` says (it checked the file and
+    its folder); under a plain `datasette`, whether Datasette opened it mutable."""
+    return bool(db.is_mutable and _config(datasette).get("writable", True))
+
+
 def _threshold(datasette: Any) -> float:
     return float(_config(datasette).get("threshold", REVIEW_THRESHOLD))
 
@@ -238,7 +244,7 @@ async def document_page(datasette: Any, request: Any) -> Response:
         "in_queue": doc_id in queue, "queue_left": len(queue),
         "prev_id": prev_id, "next_id": next_id,
         "task_fields": {k: v for k, v in TASK_FIELDS.items() if k != "status"},
-        "writable": db.is_mutable, "by": _by(request), "threshold": threshold, "vn": _vn,
+        "writable": _writable(datasette, db), "by": _by(request), "threshold": threshold, "vn": _vn,
         "message": request.args.get("saved"),
     })
 
@@ -347,7 +353,7 @@ async def _write(datasette: Any, request: Any, doc_id: int, action: Any, form: d
     db = await _database(datasette)
     if db is None:
         return await _not_found(datasette, request, "no congvan database")
-    if not db.is_mutable:
+    if not _writable(datasette, db):
         return await _render(datasette, request, "desk_error.html", {
             "message": "Cơ sở dữ liệu mở chỉ đọc / the database is served read-only; corrections need it writable"},
             status=403)
