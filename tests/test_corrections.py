@@ -110,6 +110,20 @@ def test_citations_link_by_number_and_year(tmp_path: Path) -> None:
     assert link(notice) == new and link(undated) == old
 
 
+def test_the_cited_issuer_tells_two_letters_of_one_number_and_year_apart(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    db = open_db(tmp_path / "congvan.db")
+    caoloc = store(db, _record("1" * 64, "122/KH-UBND", "2024-05-14"))
+    ducco = store(db, replace(_record("2" * 64, "122/KH-UBND", "2024-05-20"), issuer="Ủy ban nhân dân huyện Đức Cơ"))
+    citing = [Reference("122/KH-UBND", "Kế hoạch", "2024-05-14", "UBND huyện Đức Cơ"),  # the day misread
+              Reference("122/KH-UBND", "Kế hoạch", "2024-05-20", "UBND huyện Cao Lộc")]
+    notice = store(db, _record("3" * 64, "5/TB-UBND", "2024-06-01", citing))
+    links = [row[0] for row in db.execute(
+        'select document_id from "references" where citing_document_id = ? order by position', [notice])]
+    assert links == [ducco, caoloc]  # the issuer outweighs the day within one year
+
+
 def test_a_corrected_date_moves_the_citation_link(tmp_path: Path) -> None:
     db = open_db(tmp_path / "congvan.db")
     misread = store(db, _record("1" * 64, "122/KH-UBND", "2021-05-14"))  # 2024 read as 2021

@@ -23,7 +23,8 @@ from sqlite_utils import Database
 from pipeline.stages.store import items_sql
 
 __all__ = [
-    "DateRange", "parse_date", "fold", "match_key", "tasks", "citing", "cited_by_chain", "records_csv", "rows_csv",
+    "DateRange", "parse_date", "day_of", "fold", "match_key", "tasks", "citing", "cited_by_chain", "records_csv",
+    "rows_csv",
 ]
 
 # A task or reporting due date joined with its letter: the columns of every
@@ -186,6 +187,17 @@ def parse_date(text: str | date, *, today: date | None = None) -> date | DateRan
     if parsed is None:
         raise ValueError(f"cannot read {text!r} as a date (try 2021-06-30, 30/6/2021 or 'next week')")
     return parsed.date()
+
+
+def day_of(text: str | date | None, *, today: date | None = None) -> date:
+    """The day `--today` and the web queries' `today` mean: empty is today;
+    `24/7/2024`, `2024-07-24`, `hôm nay`, `tuần sau`... as parse_date reads
+    them; a span (`tháng 7/2024`, `next week`) is its first day.  Raises
+    ValueError when nothing sensible can be read."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return today or date.today()
+    parsed = parse_date(text, today=today)
+    return parsed.first if isinstance(parsed, DateRange) else parsed
 
 
 def _bound(value: str | date | None, *, upper: bool, today: date) -> str | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -131,13 +132,21 @@ def make_datasette(db_path: Path | str, *, originals: Sequence[Path | str] = (),
     mode = read_mode(db_path)  # DatabaseError/UsageError with one line when it cannot be read at all
     writable = mode == "ro" and os.access(db_path, os.W_OK) and os.access(db_path.parent, os.W_OK)
     if writable:
-        prepare(open_db(db_path))
+        try:
+            prepare(open_db(db_path))
+        except (sqlite3.Error, OSError):
+            # Writable by its permissions yet not now (a read-only mount, a full disk):
+            # served read-only as it is, the canned queries reading a missing view inline.
+            writable = False
     missing = missing_views(db_path)
     _register_read_only()
     files = {"files": [str(db_path)]} if mode == "ro" else {"immutables": [str(db_path)]}
     meta = metadata(db_path.stem, missing)
     # The review desk (pipeline/analyst/desk), a plugin loaded by entry point.
-    meta.setdefault("plugins", {})["congvan-desk"] = {"originals": [str(Path(p).resolve()) for p in originals]}
+    # `writable`: the desk shows its forms and writes only then (a file SQLite opens
+    # read-only is still served as a live file, so that it shows what the writers add).
+    meta.setdefault("plugins", {})["congvan-desk"] = {"originals": [str(Path(p).resolve()) for p in originals],
+                                                      "writable": writable}
     return Datasette(
         **files,
         metadata=meta,

@@ -63,15 +63,12 @@ class DateParam(click.ParamType):
 
 
 def _today(value: str | None) -> date:
-    from pipeline.analyst.query import DateRange, parse_date
+    from pipeline.analyst.query import day_of
 
-    if value is None:
-        return date.today()
     try:
-        parsed = parse_date(value)
+        return day_of(value)  # the same reading as the web queries' `today` (desk/sql.py)
     except ValueError as error:
         raise UsageError(f"--today: {error}") from error
-    return parsed.first if isinstance(parsed, DateRange) else parsed
 
 
 def _iso(text: str | None) -> date | None:

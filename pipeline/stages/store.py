@@ -284,15 +284,38 @@ def _insert_children(db: Database, doc_id: int, record: Record, restored: Restor
     db.table("tasks").insert_all(
         ({"document_id": doc_id, "position": i, **vars(t)} for i, t in enumerate(record.tasks)), alter=True)
     if restored is not None:
-        db.table("pages").insert_all(
-            {"document_id": doc_id, "number": p.number, "text": p.text, "source": p.source,
-             "mean_confidence": p.mean_confidence, "rotated_by": p.rotated_by}
-            for p in restored.document.pages
+        # width/height/slots (the review desk's crops) are new columns: an older database gains them here.
+        pages = db.table("pages")
+        for column, kind in (("width", int), ("height", int), ("slots", str)):
+            if column not in pages.columns_dict:
+                pages.add_column(column, kind)
+        pages.insert_all(
+            ({"document_id": doc_id, "number": p.number, "text": p.text, "source": p.source,
+              "mean_confidence": p.mean_confidence, "rotated_by": p.rotated_by,
+              "width": p.width or None, "height": p.height or None, "slots": _slot_boxes(p.header_readings)}
+             for p in restored.document.pages),
         )
         db.table("changes").insert_all(
             {"document_id": doc_id, "start": c.start, "end": c.end, "before": c.before, "after": c.after}
             for c in restored.changes
         )
+
+
+def _slot_boxes(readings: dict[str, list[str]]) -> str | None:
+    """`{"number": [left, top, width, height], "day": ..., "month": ...}` (JSON) from the
+    handwriting stage's slot readings (`hand_*`, SlotReading JSON with the slot's box on
+    the OCR'd page); the review desk crops a doubtful number or date there.  None without any."""
+    boxes: dict[str, list[int]] = {}
+    for key, values in readings.items():
+        if not key.startswith("hand_") or not values:
+            continue
+        try:
+            box = json.loads(values[0]).get("box")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(box, list) and len(box) == 4 and all(isinstance(v, int | float) for v in box):
+            boxes[key[len("hand_"):]] = [int(v) for v in box]
+    return json.dumps(boxes) if boxes else None
 
 
 def _year(iso: str | None) -> str | None:
@@ -317,7 +340,9 @@ def _score(ref_date: str | None, ref_issuer: str | None, citing_date: str | None
     year (the same day scores higher; a different day of the year is taken
     for a misread day, since a number is unique within an issuer's year).  Without a
     cited date, a letter issued after the citing one cannot be meant.  The
-    issuer, where both are known, breaks ties between letters of one year.
+    issuer, where both are known, outweighs the day between letters of one
+    year: a number is unique within an issuer's year, so the same issuer on
+    another day is a misread day, the same day from another issuer another letter.
     """
     score = 0
     if ref_date and doc_date:
@@ -328,7 +353,7 @@ def _score(ref_date: str | None, ref_issuer: str | None, citing_date: str | None
     elif not ref_date and citing_date and doc_date and doc_date > citing_date:
         return None
     if ref_issuer and doc_issuer:
-        score += len(_issuer_words(ref_issuer) & _issuer_words(doc_issuer)) > 0
+        score += 8 if _issuer_words(ref_issuer) & _issuer_words(doc_issuer) else 0
     return score
 
 

@@ -32,7 +32,10 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from pipeline.analyst.desk.pages import HEADER_REGIONS, PageImages
+from pipeline.analyst.desk.pages import FIELD_SLOTS, HEADER_REGIONS, PageImages, Region, slot_region
+
+# The SQL functions of the canned queries and the search box's hook: one plugin, one entry point.
+from pipeline.analyst.desk.sql import asgi_wrapper, filters_from_request, prepare_connection  # noqa: F401
 from pipeline.stages.corrections import DOCUMENT_FIELDS, IDENTITY_FIELDS, TASK_FIELDS
 from pipeline.stages.store import REVIEW_THRESHOLD
 
@@ -42,6 +45,20 @@ BY_COOKIE = "congvan_by"
 CROPPED = ("doc_number", "issue_date")
 _LETTER_COLUMNS = {"document_id", "citing_document_id", "cited_document_id"}
 _TEXT_EXCERPT = 140
+
+
+@hookimpl
+def startup(datasette: Any) -> None:
+    """Datasette 0.65's default error handler prints every exception, a 404
+    for a mistyped URL included, through rich's traceback printer; rich 14+
+    raises there (no exception being handled), so a bad URL was answered 500
+    and left a traceback in the log.  Without rich the handler renders the
+    same 404/400 page and prints a traceback only for a real 500.  Done at
+    startup, when Datasette has registered that module as a plugin: importing
+    it while Datasette loads this plugin would register it with no hooks."""
+    import datasette.handle_exception as default_handler
+
+    default_handler.rich = None
 
 
 # ---------------------------------------------------------------- helpers
@@ -58,6 +75,12 @@ async def _database(datasette: Any) -> Any:
 
 def _config(datasette: Any) -> dict[str, Any]:
     return datasette.plugin_config(PLUGIN) or {}
+
+
+def _writable(datasette: Any, db: Any) -> bool:
+    """Whether the desk may write: `congvan serve` says (it checked the file and
+    its folder); under a plain `datasette`, whether Datasette opened it mutable."""
+    return bool(db.is_mutable and _config(datasette).get("writable", True))
 
 
 def _threshold(datasette: Any) -> float:
@@ -144,6 +167,16 @@ async def _not_found(datasette: Any, request: Any, what: str) -> Response:
     return await _render(datasette, request, "desk_error.html", {"message": what}, status=404)
 
 
+_SQLITE_MAX_INT = 2**63 - 1
+
+
+def _id(request: Any, name: str) -> int | None:
+    """A numeric id from the URL (the routes accept digits only), or None when
+    no row can have it (SQLite integers stop at 2^63-1): a 404, never a 500."""
+    value = int(request.url_vars[name])
+    return value if value <= _SQLITE_MAX_INT else None
+
+
 def _vn(iso: str | None) -> str:
     if not iso or len(iso) < 10:
         return iso or ""
@@ -166,10 +199,11 @@ async def queue_page(datasette: Any, request: Any) -> Response:
 
 async def document_page(datasette: Any, request: Any) -> Response:
     db = await _database(datasette)
-    doc_id = int(request.url_vars["doc_id"])
-    docs = await _rows(db, "select * from documents where id = ?", [doc_id]) if db else []
-    if not docs:
-        return await _not_found(datasette, request, f"Không có văn bản #{doc_id} / no letter #{doc_id}")
+    doc_id = _id(request, "doc_id")
+    docs = await _rows(db, "select * from documents where id = ?", [doc_id]) if db and doc_id is not None else []
+    if not docs or doc_id is None:
+        number = request.url_vars["doc_id"]
+        return await _not_found(datasette, request, f"Không có văn bản #{number} / no letter #{number}")
     doc = docs[0]
     confidence = _confidence(doc)
     confirmed = (await _confirmed(db)).get(doc_id, set())
@@ -189,6 +223,7 @@ async def document_page(datasette: Any, request: Any) -> Response:
     prev_id, next_id = _neighbours([d["id"] for d in letters], set(queue), doc_id)
     images = _pages(datasette, db)
     renderable = await _in_thread(images.can_render, doc["source"], doc["sha256"])
+    slotted = {name for name in CROPPED if await _slot_region(db, doc_id, name) is not None}
     fields = []
     for name, label in DOCUMENT_FIELDS.items():
         value = doc.get(name)
@@ -198,7 +233,9 @@ async def document_page(datasette: Any, request: Any) -> Response:
             "name": name, "label": label, "value": value, "confidence": score, "low": low,
             "doubtful": name in doubtful, "confirmed": name in confirmed,
             "crop": renderable and name in CROPPED and (value is None or low) and name not in confirmed,
-            "crop_where": "vùng in trường này ở đầu trang 1 / where this field is printed in page 1's header"
+            "crop_where": "ô viết tay của trường này ở trang 1 / this field's handwritten slot on page 1"
+            if name in slotted else
+            "vùng in trường này ở đầu trang 1 / where this field is printed in page 1's header"
             if name in HEADER_REGIONS else "đầu trang 1 / page 1 header",
         })
     return await _render(datasette, request, "desk_document.html", {
@@ -207,7 +244,7 @@ async def document_page(datasette: Any, request: Any) -> Response:
         "in_queue": doc_id in queue, "queue_left": len(queue),
         "prev_id": prev_id, "next_id": next_id,
         "task_fields": {k: v for k, v in TASK_FIELDS.items() if k != "status"},
-        "writable": db.is_mutable, "by": _by(request), "threshold": threshold, "vn": _vn,
+        "writable": _writable(datasette, db), "by": _by(request), "threshold": threshold, "vn": _vn,
         "message": request.args.get("saved"),
     })
 
@@ -236,15 +273,39 @@ async def page_image(datasette: Any, request: Any) -> Response:
         doc["source"], doc["sha256"], int(request.url_vars["page"])))
 
 
+async def _slot_region(db: Any, doc_id: int | None, field: str) -> Region | None:
+    """Where the handwriting stage found the field's slot on page one (pages.slots), if it kept it."""
+    if doc_id is None or field not in FIELD_SLOTS or not await _has(db, "pages"):
+        return None
+    columns = {c.name for c in await db.table_column_details("pages")}
+    if not {"slots", "width", "height"} <= columns:
+        return None  # a database from before the desk kept slot boxes
+    rows = await _rows(db, "select slots, width, height, rotated_by from pages where document_id = ? and number = 1",
+                       [doc_id])
+    if not rows or not rows[0]["slots"] or rows[0]["rotated_by"]:
+        return None  # a rotated page's boxes are on the turned image, not the original
+    try:
+        slots = json.loads(rows[0]["slots"])
+    except ValueError:
+        return None
+    return slot_region(field, slots if isinstance(slots, dict) else None, rows[0]["width"], rows[0]["height"])
+
+
 async def crop_image(datasette: Any, request: Any) -> Response:
+    field = request.url_vars["field"]
+    if field not in DOCUMENT_FIELDS:
+        return Response.text(f"no such field: {field}", status=404)
+    db = await _database(datasette)
+    region = await _slot_region(db, _id(request, "doc_id"), field) if db else None
     return await _image(datasette, request, lambda images, doc: images.crop_png(
-        doc["source"], doc["sha256"], request.url_vars["field"]))
+        doc["source"], doc["sha256"], field, region))
 
 
 async def _image(datasette: Any, request: Any, make: Any) -> Response:
     db = await _database(datasette)
+    doc_id = _id(request, "doc_id")
     docs = await _rows(db, "select source, sha256 from documents where id = ?",
-                       [int(request.url_vars["doc_id"])]) if db else []
+                       [doc_id]) if db and doc_id is not None else []
     data = await _in_thread(make, _pages(datasette, db), docs[0]) if docs else None
     if data is None:
         return Response.text("no image: the original file was not found or has no such page", status=404)
@@ -253,10 +314,11 @@ async def _image(datasette: Any, request: Any, make: Any) -> Response:
 
 async def task_page(datasette: Any, request: Any) -> Response:
     db = await _database(datasette)
-    task_id = int(request.url_vars["task_id"])
-    rows = await _rows(db, "select document_id from tasks where id = ?", [task_id]) if db else []
+    task_id = _id(request, "task_id")
+    rows = await _rows(db, "select document_id from tasks where id = ?", [task_id]) if db and task_id else []
     if not rows:
-        return await _not_found(datasette, request, f"Không có nhiệm vụ #{task_id} / no task #{task_id}")
+        number = request.url_vars["task_id"]
+        return await _not_found(datasette, request, f"Không có nhiệm vụ #{number} / no task #{number}")
     return Response.redirect(f"/-/desk/doc/{rows[0]['document_id']}#task-{task_id}")
 
 
@@ -275,7 +337,8 @@ def _forged(request: Any) -> Response | None:
 
 async def _form(request: Any) -> dict[str, str]:
     body = await request.post_body()
-    return {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+    fields = urllib.parse.parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {k: v[-1] for k, v in fields.items()}
 
 
 def _who(request: Any, form: dict[str, str]) -> str:
@@ -290,7 +353,7 @@ async def _write(datasette: Any, request: Any, doc_id: int, action: Any, form: d
     db = await _database(datasette)
     if db is None:
         return await _not_found(datasette, request, "no congvan database")
-    if not db.is_mutable:
+    if not _writable(datasette, db):
         return await _render(datasette, request, "desk_error.html", {
             "message": "Cơ sở dữ liệu mở chỉ đọc / the database is served read-only; corrections need it writable"},
             status=403)
@@ -323,10 +386,16 @@ async def correct_view(datasette: Any, request: Any) -> Response:
         return refused
     from pipeline.stages import corrections
 
-    doc_id = int(request.url_vars["doc_id"])
+    doc_id = _id(request, "doc_id")
+    if doc_id is None:
+        return await _not_found(datasette, request, f"no letter #{request.url_vars['doc_id']}")
     form = await _form(request)
     field, value, who = form.get("field", ""), form.get("value", ""), _who(request, form)
-    task = form.get("task_id")
+    task = (form.get("task_id") or "").strip()
+    if task and not (task.isascii() and task.isdigit() and int(task) <= _SQLITE_MAX_INT):
+        return await _render(datasette, request, "desk_error.html",
+                             {"message": f"task_id {task!r}: not a task number", "back": f"/-/desk/doc/{doc_id}"},
+                             status=400)
 
     def action(sdb: Any) -> Any:
         if task:
@@ -347,10 +416,10 @@ async def task_status_view(datasette: Any, request: Any) -> Response:
     from pipeline.stages import corrections
 
     db = await _database(datasette)
-    task_id = int(request.url_vars["task_id"])
-    rows = await _rows(db, "select document_id from tasks where id = ?", [task_id]) if db else []
-    if not rows:
-        return await _not_found(datasette, request, f"no task #{task_id}")
+    task_id = _id(request, "task_id")
+    rows = await _rows(db, "select document_id from tasks where id = ?", [task_id]) if db and task_id else []
+    if not rows or task_id is None:
+        return await _not_found(datasette, request, f"no task #{request.url_vars['task_id']}")
     form = await _form(request)
     done = request.url_vars["action"] == "done"
     who = _who(request, form)

@@ -9,8 +9,13 @@ serve --originals`; a candidate counts only if its SHA-256 is the document's.
 Rendering (pdf2image for PDFs, Pillow for images) happens once per page: the
 PNG is cached under `$CONGVAN_CACHE_DIR/desk` (default `~/.cache/congvan/desk`).
 
-The record keeps no word boxes, so the "slot crop" of a number or a date is
-the part of the first page's header where Vietnamese letters print it (Decree
+The "slot crop" of a doubtful number or date is the slot itself where the
+handwriting stage found it on page one: its box (SlotReading.box, on the
+OCR'd page) is kept in `pages.slots` with that page's frame
+(`pages.width`/`height`; store.py), and `slot_region` turns it into a part of
+the page with the words around it.  Where no box was kept (a born-digital
+letter, a database from before, a rotated page) the crop is the part of the
+first page's header where Vietnamese letters print the field (Decree
 30/2020: the number under the issuer on the left, the place and date on the
 right).
 """
@@ -26,7 +31,7 @@ from typing import Any
 
 from pipeline.core.files import sha256_of
 
-__all__ = ["SCREEN_DPI", "HEADER_REGIONS", "PageImages"]
+__all__ = ["SCREEN_DPI", "HEADER_REGIONS", "PageImages", "slot_region"]
 
 SCREEN_DPI = 100  # an A4 page 827 px wide: readable beside the fields, small to send
 MAX_WIDTH = 1000
@@ -42,6 +47,34 @@ HEADER_REGIONS: dict[str, tuple[float, float, float, float]] = {
     "doc_type": (0.0, 0.14, 1.0, 0.40),
 }
 HEADER = (0.0, 0.0, 1.0, 0.40)
+
+# The handwriting stage's slots (pages.slots) that hold each field.
+FIELD_SLOTS = {"doc_number": ("number",), "issue_date": ("day", "month")}
+Region = tuple[float, float, float, float]
+
+
+def slot_region(field: str, slots: dict[str, list[int]] | None, width: int | None,
+                height: int | None) -> Region | None:
+    """Where the field's handwritten slots are on page one, as fractions
+    (left, top, right, bottom) of the page, widened to show the printed words
+    beside them (`Số: 12 /KH-UBND`, `ngày 14 tháng 5 năm 2024`); None without a box."""
+    try:
+        boxes = [[int(v) for v in slots[name]] for name in FIELD_SLOTS.get(field, ()) if slots and name in slots]
+        width, height = int(width or 0), int(height or 0)
+    except (TypeError, ValueError):
+        return None  # not what store.py writes: no slot crop rather than an error page
+    if not boxes or any(len(b) != 4 for b in boxes) or not width or not height:
+        return None
+    left = min(b[0] for b in boxes)
+    top = min(b[1] for b in boxes)
+    right = max(b[0] + b[2] for b in boxes)
+    bottom = max(b[1] + b[3] for b in boxes)
+    line = max(bottom - top, 1)
+    # A line above and below, a few words' width on each side.
+    left, right = left - 4 * line, right + 4 * line
+    top, bottom = top - line, bottom + line
+    region = (max(left / width, 0.0), max(top / height, 0.0), min(right / width, 1.0), min(bottom / height, 1.0))
+    return region if region[0] < region[2] and region[1] < region[3] else None
 
 
 def default_cache_dir() -> Path:
@@ -127,15 +160,16 @@ class PageImages:
             pass  # a read-only cache only costs a re-render
         return data
 
-    def crop_png(self, source: str, sha256: str, field: str) -> bytes | None:
-        """The region of page 1 where `field` is printed (the header when unknown)."""
+    def crop_png(self, source: str, sha256: str, field: str, region: Region | None = None) -> bytes | None:
+        """The region of page 1 where `field` is: `region` (slot_region) when known, else
+        where letters print it (HEADER_REGIONS; the header for other fields)."""
         from PIL import Image
 
         page = self.page_png(source, sha256, 1)
         if page is None:
             return None
         image = Image.open(io.BytesIO(page))
-        left, top, right, bottom = HEADER_REGIONS.get(field, HEADER)
+        left, top, right, bottom = region or HEADER_REGIONS.get(field, HEADER)
         width, height = image.size
         return _png(image.crop((int(left * width), int(top * height), int(right * width), int(bottom * height))))
 
