@@ -11,7 +11,7 @@ JOBS ?=
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng poppler-utils fonts-dejavu-core fonts-freefont-ttf
 BENCH_APT_PACKAGES := ocrmypdf
 
-.PHONY: lint check-wheel install system-deps run test test-all models models-restore models-digits train-deps serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-handwriting bench-robust clean
+.PHONY: lint check-wheel install system-deps run test test-all models models-restore models-digits train-deps serve bench bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-handwriting bench-robust bench-search clean
 
 install: system-deps $(VENV)/.installed
 
@@ -105,7 +105,7 @@ bench-deps: install
 serve: install
 	$(BIN)/congvan serve --db $(DB)
 
-bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-robust bench-handwriting
+bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-robust bench-handwriting bench-search
 
 # OCR engines: CER on dev letters with known text (rendered as scans and photos), pages/min on 2 processes.
 bench-ocr: install
@@ -121,6 +121,10 @@ bench-restore: install
 # counts, exit code, tracebacks on the terminal, peak memory.
 bench-robust: install
 	$(BIN)/python -m benchmarks.robust
+
+# The web search box (d/đ query) beside Datasette's own and the CLI, on the sample letters copied to 2,005.
+bench-search: run
+	$(BIN)/python -m benchmarks.search_box
 
 bench-extract: install
 	$(BIN)/python -m benchmarks.extract --dev $(SHARED)/dev

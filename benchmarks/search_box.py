@@ -1,6 +1,6 @@
 """Time the web search box (congvan's d/đ query) against Datasette's own, and the CLI.
 
-    .venv/bin/python docs/bench_search_box.py [COPIES]   (after `make run`; default 400 copies)
+    .venv/bin/python -m benchmarks.search_box [COPIES]   (after `make run`; default 400 copies)
 
 Copies the sample database's five letters COPIES times into a scratch database
 (/tmp/congvan-bench-search/congvan.db; the FTS index follows by its triggers)
