@@ -28,7 +28,7 @@ from extractors.marks import received_from_stamp, signature_from_caption, urgenc
 from extractors.periods import extract_periods
 from extractors.recipients import extract_recipients, recipients_from_zones
 from extractors.references import extract_references
-from extractors.signer import SURNAMES, extract_signer, signer_from_zone
+from extractors.signer import SURNAMES, extract_signer, mend_surname, signer_from_zone
 from extractors.tables import extract_table_tasks, is_from_table, table_words
 from extractors.tasks import extract_tasks
 from pipeline.core.extraction import Evidence
@@ -37,6 +37,8 @@ from pipeline.core.types import Layout, Received, Signature, Signer, Table, Task
 # OCR words read below this confidence inside a zone are a stamp's or a seal's ink run into the
 # line (`tỉnh Lắh! Đồng m......` under an arrival stamp), not the letter's words.
 ZONE_WORD_CONFIDENCE = 30.0
+# A signer's name read again under the seal whose first word is no surname (`Xýấn Hồng Hà`): shown, not trusted.
+UNSURE_NAME = 0.5
 
 
 def _wc(evidence: Evidence) -> WordConfidence:
@@ -244,6 +246,20 @@ class SignerExtractor:
         if layout is not None and layout.lines("signer"):
             signer = _merge_signer(signer_from_zone(zone_lines(layout, "signer")), signer)
         confidence = combine("explicit", wc.span(signer.name)) if signer and signer.name else 0.0
+        reread = signer_from_zone(zone_lines(layout, "signer_read")) if layout is not None else None
+        if reread and reread.name and (signer is None or not signer.name or signer.name.split()[0] not in SURNAMES):
+            # The page pass read no name under the seal; the block read again in colour did
+            # (pipeline/stages/signer_read.py).  Its own OCR confidence is not in the page's table.
+            name = mend_surname(reread.name)
+            # The block read again also reads its capitals better than through the seal's specks.
+            title = reread.title if reread.title and all(w.isalpha() for w in reread.title.split()) else None
+            signer = Signer(name=name, title=title or (signer.title if signer else None),
+                            authority=(signer.authority if signer else None) or reread.authority)
+            read = max((ln.confidence or 0.0 for ln in layout.lines("signer_read")  # type: ignore[union-attr]
+                        if name.split()[-1] in ln.text), default=0.0)
+            confidence = combine("inferred", read)
+            if name.split()[0] not in SURNAMES:
+                confidence = min(confidence, UNSURE_NAME)  # a surname no seal-free reading gave
         if signer and signer.name and signer.name.split()[0] not in SURNAMES:
             # A name whose first letters a seal hid (`Gô Thanh Bình`): read, but not as printed.
             confidence = min(confidence, combine("fallback", None))
