@@ -172,10 +172,10 @@ class PeriodsExtractor:
                 "confidence": {"reporting_periods": combine("explicit", None) if periods else 0.0}}
 
 
-def _all_tasks(text: str, wc: WordConfidence, tables: list[Table]) -> list[Task]:
+def _all_tasks(text: str, wc: WordConfidence, tables: list[Table], issue_date: str | None = None) -> list[Task]:
     """Prose tasks, then table tasks; prose "tasks" that are a task table read as text are dropped."""
     table_tasks = extract_table_tasks(tables)
-    prose = extract_tasks(text, wc)
+    prose = extract_tasks(text, wc, issue_date)
     if table_tasks:
         shingles = table_words(tables)
         prose = [task for task in prose if not is_from_table(task.text, shingles)]
@@ -193,7 +193,8 @@ class TasksExtractor:
 
     def extract(self, evidence: Evidence) -> dict[str, Any]:
         wc = _wc(evidence)
-        tasks = _all_tasks(full_text(evidence), wc, list(evidence.context.get("tables") or []))
+        tasks = _all_tasks(full_text(evidence), wc, list(evidence.context.get("tables") or []),
+                           evidence.found.get("issue_date"))
         confidence = combine("inferred", wc.span(" ".join(t.text for t in tasks), "mean")) if tasks else 0.0
         return {"tasks": tasks, "confidence": {"tasks": confidence}}
 
