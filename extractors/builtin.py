@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from extractors.confidence import WordConfidence, combine
-from extractors.header import extract_header, header_bodies, subject_from_zones
+from extractors.header import extract_header, header_bodies, name_with_committee, subject_from_zones
 from extractors.marks import received_from_stamp, signature_from_caption, urgency_of
 from extractors.periods import extract_periods
 from extractors.recipients import extract_recipients, recipients_from_zones
@@ -116,6 +116,7 @@ class HeaderExtractor:
             notes = list(layout.notes)
             # A file binding two letters yields the first one's record, and says so.
             confidence["single_letter"] = 0.0 if any("another letter" in note for note in notes) else 1.0
+        issuer = name_with_committee(issuer, issuer_parent)
         confidence["issuer_parent"] = combine("explicit", wc.span(issuer_parent)) if issuer_parent else 0.0
         return {
             "doc_number": header.doc_number, "doc_type": header.doc_type, "issuer": issuer,

@@ -56,7 +56,9 @@ def _block(lines: list[str], start: int) -> Signer | None:
     for line in lines[start: start + BLOCK_SPAN]:
         if not line:
             continue
-        name = _name(line)
+        # Under an authority's or a title's capitals, a name-shaped line is the name even
+        # when its surname is not in the list (`TM. BAN THƯỜNG TRỰC / CHỦ TỊCH / Lan Thị Vân`).
+        name = _name(line) or (loose_name(line) if upper else None)
         if name and not is_upper_line(line):
             authorities = [u for u in upper if AUTHORITY_RE.match(u)]
             title = upper[-1] if upper and not AUTHORITY_RE.match(upper[-1]) else None
