@@ -101,3 +101,33 @@ def test_the_colour_page_is_turned_like_the_ocr_frame(tmp_path: Path) -> None:
     assert image is not None and image.shape == (HEIGHT, WIDTH, 3)
     original = np.asarray(Image.open(path).convert("RGB"))
     assert np.array_equal(image, original[::-1, ::-1])
+
+
+def _stamped_page(path: Path, words: str, angle: float) -> Path:
+    """Page one with a red framed stamp turned by `angle` degrees beside the header."""
+    page = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    ImageDraw.Draw(page).text((120, 120), "ỦY BAN NHÂN DÂN", font=ImageFont.truetype(font_path(), 26), fill="black")
+    stamp = Image.new("RGB", (300, 90), "white")
+    pen = ImageDraw.Draw(stamp)
+    pen.rectangle((2, 2, 297, 87), outline=(220, 40, 50), width=5)
+    pen.text((30, 22), words, font=ImageFont.truetype(font_path(), 40), fill=(220, 40, 50))
+    turned = stamp.rotate(angle, expand=True, fillcolor="white")
+    page.paste(turned, (150, 400))
+    page.save(path)
+    return path
+
+
+def test_a_red_urgency_stamp_at_an_angle_is_the_letters_urgency(tmp_path: Path) -> None:
+    from pipeline.stages.layout import urgency_stamps
+
+    page = PageText(number=1, text="", source="ocr", width=WIDTH, height=HEIGHT)
+
+    def stamped(words: str, angle: float) -> DocumentText:
+        path = _stamped_page(tmp_path / f"{angle}.png", words, angle)
+        source = InputFile(path=path, sha256="0" * 64, size=1, kind="image", mime="image/png")
+        return DocumentText(source=source, pages=[page])
+
+    assert [m.text for m in urgency_stamps(stamped("HỎA TỐC", 55))] == ["HỎA TỐC"]
+    assert [m.text for m in urgency_stamps(stamped("KHẨN", -20))] == ["KHẨN"]
+    # A red stamp saying something else (`MẬT`) gives no urgency.
+    assert urgency_stamps(stamped("TÀI LIỆU MẬT", -30)) == []
