@@ -69,8 +69,8 @@ def _level(mask: np.ndarray, rect: tuple[tuple[float, float], tuple[float, float
     if ink.size:
         # The frame's sides are lines far longer than a letter: taken out, or Tesseract reads no line.
         rows, cols = ink.shape
-        frame = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(3, cols // 2)), np.uint8)) \
-            | cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(3, rows // 2), 1), np.uint8))
+        frame = cv2.bitwise_or(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(3, cols // 2)), np.uint8)),
+                               cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(3, rows // 2), 1), np.uint8)))
         ink = cv2.subtract(ink, cv2.dilate(frame, np.ones((3, 3), np.uint8)))
     return cv2.copyMakeBorder(255 - ink, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
 
