@@ -154,9 +154,13 @@ class ReferencesExtractor:
 
     def extract(self, evidence: Evidence) -> dict[str, Any]:
         wc = _wc(evidence)
-        references = extract_references(full_text(evidence), own_number=evidence.found.get("doc_number"), wc=wc)
+        unread: list[str] = []
+        references = extract_references(full_text(evidence), own_number=evidence.found.get("doc_number"), wc=wc,
+                                        unread=unread)
         confidence = combine("explicit", wc.span(" ".join(r.doc_number or "" for r in references))) \
             if references else 0.0
+        if unread:  # a citation's printed date was not read: the list is not the letter's whole word
+            confidence = min(confidence, combine("fallback", None))
         return {"references": references, "confidence": {"references": confidence}}
 
 

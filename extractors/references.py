@@ -86,8 +86,16 @@ def _same_act(a: Reference, b: Reference) -> bool:
     return bool(a.date) and a.date == b.date and head_a == head_b and head_a.count("/") == 2
 
 
-def extract_references(text: str, own_number: str | None = None, wc: WordConfidence | None = None) -> list[Reference]:
+# `..., ngày` right after a number: the citation states its date, whether or not it could be read.
+DATE_SLOT_RE = re.compile(r"^\s*,?\s*(?:ban hành\s+)?ng[àa]y\b", re.I)
+
+
+def extract_references(text: str, own_number: str | None = None, wc: WordConfidence | None = None,
+                       unread: list[str] | None = None) -> list[Reference]:
     """Cited documents; with OCR confidences, a date read from poor digits is dropped.
+
+    `unread` collects the numbers of citations whose date is printed but could not be
+    read (`ngày l6 tháng 11 năm 201]`): the list is then less sure than its words' confidence.
 
     Numbers are not gated: the confidence table keeps each word form's lowest
     reading in the document, and a law cited five times is read badly once.
@@ -110,6 +118,8 @@ def extract_references(text: str, own_number: str | None = None, wc: WordConfide
             continue
         date_match = DATE_AFTER_RE.match(after)
         date = match_to_iso(date_match) if date_match and digits_trusted(wc, date_match.group(0)) else None
+        if date is None and unread is not None and DATE_SLOT_RE.match(after):
+            unread.append(number)
         issuer = _issuer_after(after[date_match.end():] if date_match else after)
         reference = Reference(doc_number=number, doc_type=_type_before(before, number), date=date, issuer=issuer)
         known = next((r for r in found if _same_document(r.doc_number or "", number)

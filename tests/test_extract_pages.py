@@ -106,3 +106,11 @@ def test_one_act_cited_twice_with_a_typo_in_its_code_is_one_reference() -> None:
     text = ("theo Nghị định số 26/2020/NĐ-CP ngày 28/02/2020 của Chính phủ; và Nghị định số "
             "26/2020/NĐ-TTg ngày 28/02/2020 của Chính phủ về Quy định chi tiết")
     assert [r.doc_number for r in extract_references(text)] == ["26/2020/NĐ-CP"]
+
+
+def test_a_citation_whose_printed_date_could_not_be_read_is_reported() -> None:
+    unread: list[str] = []
+    text = "Căn cứ Quyết định số 2729/QĐ-UBND ngày l6 tháng 11 năm 201] của UBND tỉnh"
+    references = extract_references(text, unread=unread)
+    assert [(r.doc_number, r.date) for r in references] == [("2729/QĐ-UBND", None)]
+    assert unread == ["2729/QĐ-UBND"]
