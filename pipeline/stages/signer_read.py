@@ -45,15 +45,17 @@ TIMEOUT_S = 20.0
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 
 
-def page_in_colour(path: Path, page: PageText) -> np.ndarray | None:
-    """Page `page.number` of `path` as RGB, turned and scaled to the frame its OCR word boxes are in.
+def page_in_colour(path: Path, page: PageText, scale: float = 1.0) -> np.ndarray | None:
+    """Page `page.number` of `path` as RGB, turned and scaled to the frame its OCR word boxes are in
+    (times `scale`: a quick look at a quarter of it costs a sixteenth).
 
     None when the source cannot be read again (moved, or not a PDF or an image).
     """
     if not page.width or not page.height or not path.exists():
         return None
     turned = page.rotated_by % 180 == 90
-    width = page.height if turned else page.width  # the page's width before it was turned upright
+    frame = (max(1, round(page.width * scale)), max(1, round(page.height * scale)))
+    width = frame[1] if turned else frame[0]  # the page's width before it was turned upright
     try:
         if path.suffix.lower() == ".pdf":
             from pdf2image import convert_from_path
@@ -74,8 +76,8 @@ def page_in_colour(path: Path, page: PageText) -> np.ndarray | None:
         log.debug("%s page %d not rendered again: %s", path, page.number, error)
         return None
     image = rotate_right_angle(image, page.rotated_by)
-    if image.shape[:2] != (page.height, page.width):
-        image = cv2.resize(image, (page.width, page.height), interpolation=cv2.INTER_AREA)
+    if image.shape[:2] != (frame[1], frame[0]):
+        image = cv2.resize(image, frame, interpolation=cv2.INTER_AREA)
     return image
 
 

@@ -32,6 +32,8 @@ STAMP_PART = 0.6  # stamps near the header: the top of page one
 SINGLE_LINE = 7  # Tesseract: the image is one line of text
 TIMEOUT_S = 10.0
 MAX_STAMPS = 4
+GLANCE = 0.25  # the page is first looked at at a quarter of its size, for red ink at all
+MIN_RED = 0.0005  # share of red pixels below which there is no stamp to read
 
 
 def red_ink(image: np.ndarray) -> np.ndarray:
@@ -79,12 +81,13 @@ def red_stamp_texts(path: Path, page: PageText) -> list[tuple[str, Box]]:
     """(text read both ways up, box on the page) of each red framed stamp on an OCR'd colour page."""
     if page.source != "ocr":
         return []
+    glance = page_in_colour(path, page, scale=GLANCE)
+    if glance is None or red_ink(glance).mean() < MIN_RED * 255:
+        return []  # a grey scan, or no red worth a stamp: not rendered in full
     image = page_in_colour(path, page)
     if image is None:
         return []
     mask = red_ink(image)
-    if not mask.any():
-        return []
     found: list[tuple[str, Box]] = []
     for rect in stamp_boxes(mask):
         crop = _level(mask, rect)
