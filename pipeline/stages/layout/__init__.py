@@ -88,7 +88,7 @@ def urgency_stamps(document: DocumentText) -> list[Mark]:
 
 
 # A scanned letter whose signer zone shows no name has its signer block read again, in colour
-# (pipeline/stages/signer_read.py; about a second).  Tests of the zones alone switch it off.
+# (pipeline/stages/signer_read.py; about a second).  Off: the zones as the page pass read them.
 READ_SIGNER_AGAIN = True
 # Page one of a colour scan has its red framed stamps read at their own angle (`HỎA TỐC`; under a second).
 READ_STAMPS = True
