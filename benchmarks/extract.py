@@ -441,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "dev")
     parser.add_argument("--scans", action="store_true", help="also render own letters as scans and OCR them")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"write the tables here instead of {RESULTS.relative_to(ROOT)} "
+                             "(the dev headline: benchmarks/results/extract-dev.md)")
     parser.add_argument("--no-layout", action="store_true",
                         help="read letters as one text stream (the extractors before the layout stage), to compare")
     args = parser.parse_args(argv)
@@ -463,9 +466,14 @@ def main(argv: list[str] | None = None) -> int:
         return f"{side}, Word files" if kind == "Word" else f"{side}, PDFs, images and text"
 
     by_source = group_table(headline, split)
+    def repository(name: str) -> str:
+        repo = kinds.get(name, ("", "(not recorded)"))[1]
+        return f"{repo} (held out)" if repo in HELD_OUT_SOURCES else repo
+
     sections.append(("Dev set by kind of document", by_kind, None, None, []))
     sections.append(("Dev set by source: developed on / held out (" + ", ".join(sorted(HELD_OUT_SOURCES)) + ")",
                      by_source, None, None, []))
+    sections.append(("Dev set by source repository", group_table(headline, repository), None, None, []))
     sections.append(("Confidence calibration on the dev set: single values (number, type, issuer, parent, place, "
                      "date, subject, signer, urgency) given a value", calibration(DEV_RECORDS), None, None, []))
     sections.append(("Confidence calibration on the dev set: lists (recipients, references, periods, tasks)",
@@ -483,7 +491,10 @@ def main(argv: list[str] | None = None) -> int:
         t, m, w = table(scan_rows)
         sections.append(("Own gold letters rendered as scans, through the pipeline", t, m, w, _wrong_lines(scan_rows)))
 
-    command = "python -m benchmarks.extract --dev " + str(args.dev) + (" --scans" if args.scans else "")
+    from pipeline.core.settings import load_settings
+
+    command = f"CONGVAN_OCR_ENGINE={load_settings().ocr_engine} python -m benchmarks.extract --dev {args.dev}" \
+        + (" --scans" if args.scans else "") + (f" --out {args.out}" if args.out else "")
     out = [f"# Extraction benchmark\n\nCommand: `{command}`\n",
            "Metric: exact for number/type/date, fuzzy >= 0.85 for issuer/place/subject/signer name, F1 for "
            "recipients/references/periods/deadline set, tasks = found/tasks_min (cap 1), recurring = recall; "
@@ -495,7 +506,10 @@ def main(argv: list[str] | None = None) -> int:
             out.append("\n".join(wrong_lines) + "\n")
     report = "\n".join(out)
     print(report)
-    if not args.no_write:
+    if args.out and not args.no_write:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report)
+    elif not args.no_write:
         existing = RESULTS.read_text() if RESULTS.exists() else ""
         if args.scans or "rendered as scans" not in existing:
             RESULTS.parent.mkdir(parents=True, exist_ok=True)

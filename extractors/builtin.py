@@ -23,12 +23,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from extractors.confidence import WordConfidence, combine
-from extractors.header import extract_header, header_bodies, subject_from_zones
+from extractors.header import extract_header, header_bodies, name_with_committee, subject_from_zones
 from extractors.marks import received_from_stamp, signature_from_caption, urgency_of
 from extractors.periods import extract_periods
 from extractors.recipients import extract_recipients, recipients_from_zones
 from extractors.references import extract_references
-from extractors.signer import SURNAMES, extract_signer, signer_from_zone
+from extractors.signer import SURNAMES, extract_signer, mend_surname, signer_from_zone
 from extractors.tables import extract_table_tasks, is_from_table, table_words
 from extractors.tasks import extract_tasks
 from pipeline.core.extraction import Evidence
@@ -37,6 +37,8 @@ from pipeline.core.types import Layout, Received, Signature, Signer, Table, Task
 # OCR words read below this confidence inside a zone are a stamp's or a seal's ink run into the
 # line (`tỉnh Lắh! Đồng m......` under an arrival stamp), not the letter's words.
 ZONE_WORD_CONFIDENCE = 30.0
+# A signer's name read again under the seal whose first word is no surname (`Xýấn Hồng Hà`): shown, not trusted.
+UNSURE_NAME = 0.5
 
 
 def _wc(evidence: Evidence) -> WordConfidence:
@@ -114,6 +116,7 @@ class HeaderExtractor:
             notes = list(layout.notes)
             # A file binding two letters yields the first one's record, and says so.
             confidence["single_letter"] = 0.0 if any("another letter" in note for note in notes) else 1.0
+        issuer = name_with_committee(issuer, issuer_parent)
         confidence["issuer_parent"] = combine("explicit", wc.span(issuer_parent)) if issuer_parent else 0.0
         return {
             "doc_number": header.doc_number, "doc_type": header.doc_type, "issuer": issuer,
@@ -151,9 +154,13 @@ class ReferencesExtractor:
 
     def extract(self, evidence: Evidence) -> dict[str, Any]:
         wc = _wc(evidence)
-        references = extract_references(full_text(evidence), own_number=evidence.found.get("doc_number"), wc=wc)
+        unread: list[str] = []
+        references = extract_references(full_text(evidence), own_number=evidence.found.get("doc_number"), wc=wc,
+                                        unread=unread)
         confidence = combine("explicit", wc.span(" ".join(r.doc_number or "" for r in references))) \
             if references else 0.0
+        if unread:  # a citation's printed date was not read: the list is not the letter's whole word
+            confidence = min(confidence, combine("fallback", None))
         return {"references": references, "confidence": {"references": confidence}}
 
 
@@ -170,10 +177,10 @@ class PeriodsExtractor:
                 "confidence": {"reporting_periods": combine("explicit", None) if periods else 0.0}}
 
 
-def _all_tasks(text: str, wc: WordConfidence, tables: list[Table]) -> list[Task]:
+def _all_tasks(text: str, wc: WordConfidence, tables: list[Table], issue_date: str | None = None) -> list[Task]:
     """Prose tasks, then table tasks; prose "tasks" that are a task table read as text are dropped."""
     table_tasks = extract_table_tasks(tables)
-    prose = extract_tasks(text, wc)
+    prose = extract_tasks(text, wc, issue_date)
     if table_tasks:
         shingles = table_words(tables)
         prose = [task for task in prose if not is_from_table(task.text, shingles)]
@@ -191,7 +198,8 @@ class TasksExtractor:
 
     def extract(self, evidence: Evidence) -> dict[str, Any]:
         wc = _wc(evidence)
-        tasks = _all_tasks(full_text(evidence), wc, list(evidence.context.get("tables") or []))
+        tasks = _all_tasks(full_text(evidence), wc, list(evidence.context.get("tables") or []),
+                           evidence.found.get("issue_date"))
         confidence = combine("inferred", wc.span(" ".join(t.text for t in tasks), "mean")) if tasks else 0.0
         return {"tasks": tasks, "confidence": {"tasks": confidence}}
 
@@ -244,6 +252,20 @@ class SignerExtractor:
         if layout is not None and layout.lines("signer"):
             signer = _merge_signer(signer_from_zone(zone_lines(layout, "signer")), signer)
         confidence = combine("explicit", wc.span(signer.name)) if signer and signer.name else 0.0
+        reread = signer_from_zone(zone_lines(layout, "signer_read")) if layout is not None else None
+        if reread and reread.name and (signer is None or not signer.name or signer.name.split()[0] not in SURNAMES):
+            # The page pass read no name under the seal; the block read again in colour did
+            # (pipeline/stages/signer_read.py).  Its own OCR confidence is not in the page's table.
+            name = mend_surname(reread.name)
+            # The block read again also reads its capitals better than through the seal's specks.
+            title = reread.title if reread.title and all(w.isalpha() for w in reread.title.split()) else None
+            signer = Signer(name=name, title=title or (signer.title if signer else None),
+                            authority=(signer.authority if signer else None) or reread.authority)
+            read = max((ln.confidence or 0.0 for ln in layout.lines("signer_read")  # type: ignore[union-attr]
+                        if name.split()[-1] in ln.text), default=0.0)
+            confidence = combine("inferred", read)
+            if name.split()[0] not in SURNAMES:
+                confidence = min(confidence, UNSURE_NAME)  # a surname no seal-free reading gave
         if signer and signer.name and signer.name.split()[0] not in SURNAMES:
             # A name whose first letters a seal hid (`Gô Thanh Bình`): read, but not as printed.
             confidence = min(confidence, combine("fallback", None))

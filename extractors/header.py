@@ -350,7 +350,30 @@ def _issuer(lines: list[str], stop: int) -> tuple[str | None, str | None]:
             names[-1] = f"{names[-1]} {part}"
         else:
             names.append(part)
-    return " / ".join(sentence_case_name(n) for n in names), " ".join(parts)
+    return " / ".join(mend_body_case(sentence_case_name(n)) for n in names), " ".join(parts)
+
+
+VOWELS = set("aeiouyăâêôơư")
+# `Việt Nam` keeps its capitals inside a body's name (`Ủy ban MTTQ Việt Nam xã Lương Minh`).
+COUNTRY = re.compile(r"\bviệt nam\b")
+# A standing body printed under its committee (`ỦY BAN MTTQ VIỆT NAM XÃ LƯƠNG MINH` / `BAN THƯỜNG
+# TRỰC`) is named with it: `Ban Thường trực Ủy ban MTTQ Việt Nam xã Lương Minh`.
+STANDING_BODY = re.compile(r"^(?:Ban\s+)?(?:Thường\s+trực|Thường\s+vụ|Chấp\s+hành)$", re.I)
+
+
+def mend_body_case(name: str) -> str:
+    """A body's name as sentence-cased from capitals, with its acronyms (a word with no vowel:
+    `MTTQ`, `BCĐ`) and the country's name capitalised again."""
+    words = [w.upper() if len(w) >= 2 and w.isalpha() and not set(strip_diacritics(w).lower()) & VOWELS else w
+             for w in name.split()]
+    return COUNTRY.sub("Việt Nam", " ".join(words))
+
+
+def name_with_committee(issuer: str | None, parent: str | None) -> str | None:
+    """The issuer's full name: a standing body (`Ban Thường trực`) is its committee's."""
+    if issuer and parent and STANDING_BODY.match(issuer.strip()):
+        return f"{issuer.strip()} {parent}"
+    return issuer
 
 
 def _title(lines: list[str]) -> tuple[str | None, int | None]:
@@ -625,7 +648,7 @@ def header_bodies(left_lines: list[str]) -> tuple[str | None, str | None]:
             names.append([line])
     if not names:
         return None, None
-    cased = [_mend_body_place(sentence_case_name(" ".join(parts))) for parts in names]
+    cased = [mend_body_case(_mend_body_place(sentence_case_name(" ".join(parts)))) for parts in names]
     return cased[-1], (cased[-2] if len(cased) >= 2 else None)
 
 

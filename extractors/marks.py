@@ -53,6 +53,17 @@ def is_stamp_slot(text: str) -> bool:
     return bool(STAMP_SLOT.match(text))
 
 
+# The urgency words inside a stamp's reading (its frame and specks read as other marks around them).
+URGENCY_IN = [(re.compile(r"\bHOA\s*TOC\b"), "Hỏa tốc"), (re.compile(r"\bTHUONG\s*KHAN\b"), "Thượng khẩn"),
+              (re.compile(r"(?:^|\|)\W*KHAN\W*(?:$|\|)"), "Khẩn")]
+
+
+def urgency_in_stamp(text: str) -> str | None:
+    """`Hỏa tốc` from a red stamp's reading (`È HÓA TôC | S= 9ợ!`): the words may come with the frame's specks."""
+    bare = " | ".join(_bare(part) for part in text.split("|"))
+    return next((label for pattern, label in URGENCY_IN if pattern.search(bare)), None)
+
+
 def urgency_of(text: str) -> str | None:
     """`HỎA TỐC`, `THƯỢNG KHẨN`, `KHẨN` standing alone (a stamp or a printed mark)."""
     bare = _bare(text)

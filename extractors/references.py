@@ -31,8 +31,13 @@ TYPE_RE = re.compile(r"\b(" + "|".join(TYPE_WORDS) + r")\b", re.I)
 NUMBER_RE = re.compile(
     r"(?<![\w/])(?P<num>\d{1,5})\s?(?:/\s?(?P<year>(?:19|20)\d{2}))?\s?/\s?"
     r"(?P<code>[A-ZĐÐ][A-Za-zĐđÐ&]*\d*(?:\s?-\s?[A-ZĐÐ][A-Za-zĐđÐ&0-9]*)*)"
-    r"|(?<![\w/])(?P<pnum>\d{1,5})-(?P<pcode>[A-ZĐ]{1,5}/[A-ZĐ]{1,6})"
+    r"|(?<![\w/])(?P<pnum>\d{1,5})\s?-\s?(?P<pcode>[A-ZĐ]{1,5}/[A-ZĐ]{1,6})"  # (`57 -NQ/TW` as OCR spaces it)
 )
+# A code cut at a line's end: a dash left hanging (`Quyết định số 38/2020/QĐ-` in a table cell whose
+# next words are another column's), or joined to a word of the next line (`27/2013/TT-\nTrong`).
+# A code OCR broke with a stray mark (`98/TT:-BNNMT` for `98/TTr-BNNMT`) is not stored either.
+HANGING_DASH = re.compile(r"^(?:\s?-(?!\s?[A-ZĐÐ0-9])|[:;,.]-)")
+SENTENCE_WORD = re.compile(r"(?:\s-\s?|-\s)[A-ZĐ][a-zà-ỹđ]{2,}(?=\s|$)")
 SO_RE = re.compile(r"\bs[ốô6o]\s*$", re.I)  # `số` right before the number
 DATE_AFTER_RE = re.compile(rf"^\s*,?\s*(?:ban hành\s+)?ng[àa]y\.?\s+{DATE}", re.I)
 ISSUER_AFTER_RE = re.compile(r"^\s*,?\s*(?:của|do)\s+(?P<issuer>[^,;.()\n]{2,120})")
@@ -74,8 +79,23 @@ def _same_document(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "-") or b.startswith(a + "-")
 
 
-def extract_references(text: str, own_number: str | None = None, wc: WordConfidence | None = None) -> list[Reference]:
+def _same_act(a: Reference, b: Reference) -> bool:
+    """One act cited twice with a typo in its code (`26/2020/NĐ-CP`, then `26/2020/NĐ-TTg`, both
+    `ngày 28/02/2020`): the same number, year and type and the same date."""
+    head_a, head_b = (a.doc_number or "").rsplit("-", 1)[0], (b.doc_number or "").rsplit("-", 1)[0]
+    return bool(a.date) and a.date == b.date and head_a == head_b and head_a.count("/") == 2
+
+
+# `..., ngày` right after a number: the citation states its date, whether or not it could be read.
+DATE_SLOT_RE = re.compile(r"^\s*,?\s*(?:ban hành\s+)?ng[àa]y\b", re.I)
+
+
+def extract_references(text: str, own_number: str | None = None, wc: WordConfidence | None = None,
+                       unread: list[str] | None = None) -> list[Reference]:
     """Cited documents; with OCR confidences, a date read from poor digits is dropped.
+
+    `unread` collects the numbers of citations whose date is printed but could not be
+    read (`ngày l6 tháng 11 năm 201]`): the list is then less sure than its words' confidence.
 
     Numbers are not gated: the confidence table keeps each word form's lowest
     reading in the document, and a law cited five times is read badly once.
@@ -90,12 +110,16 @@ def extract_references(text: str, own_number: str | None = None, wc: WordConfide
             year = f"/{match.group('year')}" if match.group("year") else ""
             number = normalize_code(f"{match.group('num')}{year}/{match.group('code')}")
         before, after = flat[: match.start()], flat[match.end():]
+        if not match.group("pnum") and (HANGING_DASH.match(after) or SENTENCE_WORD.search(match.group(0))):
+            continue  # an incomplete code is no number to store
         if not (SO_RE.search(before) or TYPE_RE.search(before[-25:])):
             continue  # a fraction or a page ratio, not a citation
         if SELF_RE.search(before[-60:]) or (own_number and number == own_number):
             continue
         date_match = DATE_AFTER_RE.match(after)
         date = match_to_iso(date_match) if date_match and digits_trusted(wc, date_match.group(0)) else None
+        if date is None and unread is not None and DATE_SLOT_RE.match(after):
+            unread.append(number)
         issuer = _issuer_after(after[date_match.end():] if date_match else after)
         reference = Reference(doc_number=number, doc_type=_type_before(before, number), date=date, issuer=issuer)
         known = next((r for r in found if _same_document(r.doc_number or "", number)
@@ -106,6 +130,8 @@ def extract_references(text: str, own_number: str | None = None, wc: WordConfide
             known.date = known.date or date
             known.issuer = known.issuer or issuer
             known.doc_type = known.doc_type or reference.doc_type
+            continue
+        if any(_same_act(r, reference) for r in found):
             continue
         found.append(reference)
     return found

@@ -15,9 +15,11 @@ name is a line of 2-5 capitalised words starting with a Vietnamese surname.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from extractors.text import clean_lines, is_upper_line
 from pipeline.core.types import Signer
+from pipeline.core.vietnamese import strip_diacritics
 
 AUTHORITY_RE = re.compile(r"^(?:TM|KT|TL|TUQ|Q|QUYỀN)\s*\.\s*\S.*$")
 TITLE_RE = re.compile(
@@ -54,7 +56,9 @@ def _block(lines: list[str], start: int) -> Signer | None:
     for line in lines[start: start + BLOCK_SPAN]:
         if not line:
             continue
-        name = _name(line)
+        # Under an authority's or a title's capitals, a name-shaped line is the name even
+        # when its surname is not in the list (`TM. BAN THƯỜNG TRỰC / CHỦ TỊCH / Lan Thị Vân`).
+        name = _name(line) or (loose_name(line) if upper else None)
         if name and not is_upper_line(line):
             authorities = [u for u in upper if AUTHORITY_RE.match(u)]
             title = upper[-1] if upper and not AUTHORITY_RE.match(upper[-1]) else None
@@ -89,9 +93,53 @@ def extract_signer(text: str) -> Signer | None:
     return None
 
 
-# A name read under a seal may lose its first letters (`gô Thanh Bình`): in the signer
-# zone, a run of 2-5 capitalised words at the line's end is the name even without a surname.
-LOOSE_NAME_RE = re.compile(rf"^(?:[a-zà-ỹđ]{{1,4}}\s+)?(?P<name>{NAME_WORD}(?:\s+{NAME_WORD}){{1,4}})\s*\.?$")
+def _bare(word: str) -> str:
+    """The word without its marks, lower case (`Ñguyễn` -> `nguyen`)."""
+    decomposed = unicodedata.normalize("NFD", strip_diacritics(word))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def mend_surname(name: str) -> str:
+    """A name whose surname lost or blurred its first letters under a seal or a signature
+    stroke (`guyễn Hoài Nam`, `rần Sỹ Thanh`, `Ñguyễn Hoài Nam`), with the surname whole again.
+
+    Mended only when exactly one surname fits: one that reads the same with its
+    first letter's marks ignored, else one that ends with the letters read (two
+    or more).  `Tấn`, which no surname ends with, is left as read.
+    """
+    words = name.split()
+    if len(words) < 2 or words[0] in SURNAMES:
+        return name
+    first = re.sub(r"^\W+", "", words[0])
+    if len(first) < 2:
+        return name
+    same = [s for s in SURNAMES if _bare(s) == _bare(first) and s[1:] == first[1:]]
+    ends = [s for s in SURNAMES if len(s) > len(first) and s.casefold().endswith(first.casefold())]
+    found = same if same else ends
+    return " ".join([found[0], *words[1:]]) if len(found) == 1 else name
+
+
+def _proper(word: str) -> bool:
+    """`Thanh`: a capital, then small letters (a name's word as printed)."""
+    return word.isalpha() and word[:1].isupper() and (len(word) == 1 or word[1:].islower())
+
+
+def loose_name(line: str) -> str | None:
+    """A name read under a seal, whose surname may have lost or blurred its first letters.
+
+    In the signer zone a line of 2-5 words whose last ones are a name's
+    (`Hoài Nam`) is the name even when its first word is no known surname:
+    `guyễn Hoài Nam` is mended to `Nguyễn Hoài Nam`, `gô Thanh Bình` to
+    `Ngô Thanh Bình`; a remnant no surname fits is kept as read (it is nearer
+    the name than the given names alone).  Specks before the name are dropped.
+    """
+    words = re.sub(r"^[^\w]+|[^\w]+$", "", line).split()
+    if not 2 <= len(words) <= 5 or not all(_proper(w) for w in words[1:]) or not words[0].isalpha():
+        return None
+    first = words[0]
+    if not (_proper(first) or first.islower()) or not 2 <= len(first) <= 7:
+        return None
+    return mend_surname(" ".join([first[:1].upper() + first[1:], *words[1:]]))
 
 
 def signer_from_zone(lines: list[str]) -> Signer | None:
@@ -117,11 +165,7 @@ def signer_from_zone(lines: list[str]) -> Signer | None:
             continue
         if any(c.isdigit() for c in line) or ":" in line:
             continue
-        found = _name(line)
-        if found is None:
-            loose = LOOSE_NAME_RE.match(line)
-            # The lost letters' remnant stays: `gô Thanh Bình` is nearer the name than `Thanh Bình`.
-            found = (line[:1].upper() + line[1:]).rstrip(" .") if loose else None
+        found = _name(line) or loose_name(line)
         if found:
             name = found  # the lowest name wins: the printed name is under the signature
     if name is None and not authorities and not titles:

@@ -232,6 +232,17 @@ def _period_start(kind: str, match: re.Match[str], end: str) -> str:
     return f"{year}-{month:02d}-01"
 
 
+def recurring_clauses(words: str) -> str:
+    """The clauses of a time cell that recur, without the ones joined to them that do not:
+    `Ban hành kế hoạch trong tháng 01 hằng năm và tổ chức thực hiện` recurs in its first
+    clause only (clauses are cut at `;` and at `và`)."""
+    clauses = [c.strip(" ,.;") for c in re.split(r";|\s+và\s+", words) if c.strip(" ,.;")]
+    recurring = [c for c in clauses if RECURRING.search(CITED_DATE.sub(" ", c))]
+    if not recurring or len(recurring) == len(clauses):
+        return words
+    return "; ".join(recurring)
+
+
 def deadline_from_cell(text: str | None, year: int | None = None) -> CellTime:
     """Start, deadline and recurrence of a table's time cell (see the module's notes)."""
     words = _flat(text)
@@ -242,7 +253,7 @@ def deadline_from_cell(text: str | None, year: int | None = None) -> CellTime:
     bare = CITED_DATE.sub(" ", words)
     if RECURRING.search(bare):
         # `Hằng năm`, `trong tháng 01 hằng năm`, `Trước ngày 31/01 năm liền kề`: it recurs, no one deadline.
-        return CellTime(recurrence=words)
+        return CellTime(recurrence=recurring_clauses(words))
     points = _points(bare, year)
     if not points:
         return CellTime()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from extractors.confidence import WordConfidence, digits_trusted
-from extractors.dates import DATE, PERIOD_DEADLINES, match_to_iso, period_end
+from extractors.dates import DATE, PERIOD_DEADLINES, match_to_iso, parts_to_iso, period_end
 from extractors.header import BODY_START
 from extractors.spans import starts_with_unit, unit_before_duty
 from extractors.tables import deadline_from_cell
@@ -27,7 +27,8 @@ DEADLINE_DATE_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("before", re.compile(
         # `trude`, `trudc`: how an English OCR model reads `trước` when the restorer misses it.
         rf"(?:trước|tr[uư][ớơóòọd][ce]c?|chậm nhất|hạn chót|không quá|không muộn hơn|xong trước|đến trước"
-        rf"|hạn cuối)\s*(?:là\s*)?(?:vào\s*)?"
+        # `gửi ... trong ngày 10 tháng 01 năm 2026`: by the end of that day
+        rf"|hạn cuối|trong(?=\s+ngày\s*\d))\s*(?:là\s*)?(?:vào\s*)?"
         rf"{TIME_OF_DAY}?(?:ngày\s*)?{DATE}", re.I)),
     ("label", re.compile(
         rf"Thời\s+(?:gian|hạn)(?:\s+(?:hoàn thành|thực hiện|nộp|gửi|báo cáo))?\s*:\s*"
@@ -42,7 +43,11 @@ PERIOD_TRIGGER = re.compile(
 RECURRENCE_RE = re.compile(
     r"(?:định kỳ\s+)?(?:vào\s+)?ngày\s+\d{1,2}(?:/\d{1,2}|\s+tháng\s+\d{1,2})\s+(?:hằng|hàng)\s+năm"
     r"|định kỳ\s+(?:hằng|hàng|mỗi)\s+(?:quý|tháng|năm|tuần|ngày)"
+    # `Định kỳ phát sóng mỗi tháng 02 chuyên mục`: the words between say what recurs
+    r"|định kỳ\s+[^.;:,]{1,30}?\s(?:hằng|hàng|mỗi)\s+(?:quý|tháng|năm|tuần|ngày)"
     r"|(?:hằng|hàng)\s+(?:quý|tháng|tuần)\b"
+    # `gửi báo cáo trước 17h00 hằng ngày`: a time of day every day
+    rf"|(?:trước|vào|lúc|từ)\s+{TIME_OF_DAY}(?:hằng|hàng)\s+ngày"
     r"|định kỳ\s+\d+\s+tháng",
     re.I,
 )
@@ -56,7 +61,9 @@ DUTY_RE = re.compile(
 NOT_TASK = re.compile(r"^(Căn cứ|Theo đề nghị|Trên đây|Nơi nhận|Lưu|Kính gửi|Thực hiện\s+(?:Văn bản|Công văn|Kế hoạch"
                       r"|Quyết định)\s+số)", re.I)
 PERIOD_ITEM = re.compile(r"chốt số liệu\s+(?:tính\s+)?từ", re.I)
-ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|\(\d{1,2}\)\s+|\d{1,2}(?:\.\d{1,2})+\s+(?=[A-ZĐ])|[\-–—+•*]\s*|\d{1,2}"
+# (Bullets include the glyphs of symbol fonts, which a text layer gives as private-use characters.)
+ITEM_START = re.compile(r"^(?:Điều\s+\d+\.\s+|\(\d{1,2}\)\s+|\d{1,2}(?:\.\d{1,2})+\s+(?=[A-ZĐ])"
+                        r"|[\-–—+•*▪●■◦\ue000-\uf8ff]\s*|\d{1,2}"
                         r"(?:\.\d{1,2})*\.\s+|[a-zđ][).]\s+|[IVX]{1,5}\.\s+|[A-Z]\.\s+)")
 ENUMERATOR = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})+(?=\s+[A-ZĐ])|\d{1,2}(?:\.\d{1,2})*\.|[IVX]{1,5}\.|[A-Z]\.)\s+")
 SUB_ITEM = re.compile(r"^[a-zđ][).]\s+")
@@ -131,6 +138,51 @@ def deadline_match(text: str) -> tuple[str, str] | None:
     return (best[1], best[2]) if best else None
 
 
+# `trước ngày 20/5/2021 và 20/11/2021`: a second date joined to a deadline is a deadline too.
+JOINED_DATE = re.compile(rf"\s*(?:,|và|hoặc)\s*(?:{TIME_OF_DAY})?(?:ngày\s*)?{DATE}", re.I)
+# A schedule's row: `25/11: Hạn đăng ký nhóm`, `- Ngày 05/12: Nộp đề án ...`; it sets a deadline when
+# what it lists is one (a closing date, a submission), not an event (`07/12: Chung kết`).
+SCHEDULE_ROW = re.compile(
+    r"^(?:Ngày\s+)?(?P<d>\d{1,2})/(?P<m>\d{1,2})(?:/(?P<y>(?:19|20)\d{2}))?\s*:\s*(?P<x>.+)", re.I)
+SCHEDULE_DUE = re.compile(r"\b(?:hạn|nộp|gửi|hoàn thành|hoàn thiện)\b", re.I)
+
+
+def all_deadlines(text: str) -> list[tuple[str, str]]:
+    """Every deadline one obligation states, in order: `(ISO, words)`; the first is `deadline_match`'s."""
+    first = deadline_match(text)
+    if first is None:
+        return []
+    found = [first]
+    bare = RECURRENCE_RE.sub(" ", text)
+    for _, pattern in DEADLINE_DATE_RULES:
+        for match in pattern.finditer(bare):
+            iso = match_to_iso(match)
+            if iso and iso not in {f[0] for f in found}:
+                found.append((iso, match.group(0)))
+            joined = JOINED_DATE.match(bare, match.end())
+            while joined:
+                iso = match_to_iso(joined)
+                if iso and iso not in {f[0] for f in found}:
+                    found.append((iso, joined.group(0)))
+                joined = JOINED_DATE.match(bare, joined.end())
+    return found
+
+
+def schedule_deadline(body: str, year: int | None, month: int | None = None) -> tuple[str, str] | None:
+    """(ISO, words) of a schedule row that sets a deadline; the year is the row's, else the letter's
+    (the next one for a month well before the letter's: a schedule runs forward)."""
+    row = SCHEDULE_ROW.match(body)
+    if not row or not SCHEDULE_DUE.search(row.group("x")[:40]):
+        return None
+    y = int(row.group("y")) if row.group("y") else year
+    if y is None:
+        return None
+    if not row.group("y") and month is not None and int(row.group("m")) < month - 2:
+        y += 1
+    iso = parts_to_iso(row.group("d"), row.group("m"), str(y))
+    return (iso, row.group(0)[:row.start("x")]) if iso else None
+
+
 def find_deadline(text: str) -> str | None:
     """The deadline one obligation states, ISO; None when it states none."""
     found = deadline_match(text)
@@ -142,7 +194,15 @@ def find_recurrence(text: str) -> str | None:
     if not match:
         return None
     start = max(text.rfind(sep, 0, match.start()) for sep in (";", ". ", "(", ":"))
+    comma = text.rfind(",", 0, match.start())
+    if comma > start and not text[comma + 1: match.start()].strip():
+        start = comma  # `Riêng đối với ..., hằng quý có ít nhất 01 tin`: the recurring clause opens at the comma
     end_candidates = [i for i in (text.find(sep, match.end()) for sep in (";", ". ", ")")) if i >= 0]
+    # A comma before a capital starts another clause with its own subject (`..., Sở Nội vụ thông báo`);
+    # one before a small letter runs on (`01 tin, bài về ...`).
+    clause_end = re.compile(r",\s+(?=[A-ZĐÀ-Ỹ][a-zà-ỹđ])").search(text, match.end())
+    if clause_end and text[clause_end.end()].isupper():
+        end_candidates.append(clause_end.start())
     end = min(end_candidates) if end_candidates else len(text)
     return text[start + 1 if start >= 0 else 0: end].strip(" .;,()") or None
 
@@ -234,9 +294,14 @@ def _group_appendix_items(items: list[str]) -> list[str]:
     return grouped
 
 
-def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
-    """Tasks of a letter; with OCR confidences, a deadline read from poorly read digits is left None."""
+def extract_tasks(text: str, wc: WordConfidence | None = None, issue_date: str | None = None) -> list[Task]:
+    """Tasks of a letter; with OCR confidences, a deadline read from poorly read digits is left None.
+
+    `issue_date` (ISO) gives a schedule's rows without a year (`25/11: Hạn đăng ký`) theirs.
+    """
     wc = wc or WordConfidence(None)
+    year = int(issue_date[:4]) if issue_date else None
+    month = int(issue_date[5:7]) if issue_date else None
     tasks: list[Task] = []
     scope: tuple[int, str] | None = None  # (depth, unit) of a heading `3. Trung tâm Quản lý chất lượng:`
     items = _group_appendix_items(_items(text))
@@ -252,6 +317,13 @@ def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
                 scope = (depth, heading_unit)
         if len(body) < 12 or NOT_TASK.match(body) or PERIOD_ITEM.search(body) or TABLE_ROW.search(body):
             # (a table's row is read as a row, by extractors/tables.py, not as prose)
+            continue
+        scheduled = schedule_deadline(body, year, month)
+        if scheduled:
+            responsible, cooperating = _responsible(body)
+            deadline = scheduled[0] if digits_trusted(wc, scheduled[1]) else None
+            tasks.append(Task(text=body, responsible=responsible or (scope[1] if scope else None),
+                              cooperating=cooperating, deadline=deadline, recurrence=None))
             continue
         colon = COLON_UNIT.match(body)
         addressed = bool(colon and starts_with_unit(colon.group("x")) and not colon.group("x").startswith("Về "))
@@ -275,10 +347,12 @@ def extract_tasks(text: str, wc: WordConfidence | None = None) -> list[Task]:
             responsible, cooperating = _responsible(part)
             if responsible is None and scope is not None:
                 responsible = scope[1]
-            found = deadline_match(part)
-            deadline = found[0] if found and digits_trusted(wc, found[1]) else None
-            tasks.append(Task(text=part, responsible=responsible, cooperating=cooperating,
-                              deadline=deadline, recurrence=find_recurrence(part)))
+            found = all_deadlines(part) or [None]  # type: ignore[list-item]
+            # One task per due date (`báo cáo trước ngày 20/5/2021 và 20/11/2021`), as recurring duties get.
+            for due in found:
+                deadline = due[0] if due and digits_trusted(wc, due[1]) else None
+                tasks.append(Task(text=part, responsible=responsible, cooperating=cooperating,
+                                  deadline=deadline, recurrence=find_recurrence(part)))
     return tasks
 
 
