@@ -47,6 +47,40 @@ ORPHAN_CONFIDENCE = 75.0
 # Where the two readings of a line share less than this (difflib ratio on
 # words without marks), the whole line is judged rather than stretch by stretch.
 WHOLE_LINE_RATIO = 0.5
+# The confidence (0..100) of a word with digits that Tesseract did not read at
+# all: under the header slots' "read cleanly" floor and the extractor's trust
+# in a code, so such a number is re-read and voted on rather than stored.
+UNCONFIRMED_DIGITS = 40.0
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+def _checked(word: tuple[str, float, tuple[int, int, int, int]], other: float | None,
+             ) -> tuple[str, float, tuple[int, int, int, int]]:
+    """A word with its confidence calibrated against Tesseract's reading of the same stretch.
+
+    The recogniser's peak probabilities are near 1 on anything it has read,
+    handwriting included (qd109: a handwritten `109` read `409` at 0.9+);
+    Tesseract's confidences fall on what it cannot read.  A word with digits
+    (numbers and dates: a wrong one is worse than none) therefore keeps the
+    lower of the two, and `UNCONFIRMED_DIGITS` at most when Tesseract read
+    nothing there (`other` None).  Words without digits are left as they are.
+    """
+    text, conf, box = word
+    if not _has_digit(text):
+        return word
+    return text, min(conf, UNCONFIRMED_DIGITS if other is None else other), box
+
+
+def calibrate(line: LineReading, others: list[Word]) -> LineReading:
+    """`line` with the confidences of its words with digits checked against Tesseract's `others` (see `_checked`)."""
+    other = _mean([w.confidence for w in others]) if others else None
+    words = [_checked(w, other) for w in line.words]
+    if words == line.words:
+        return line
+    return LineReading(box=line.box, text=line.text, confidence=line.confidence, words=words)
 
 
 class LineJudge:
@@ -88,6 +122,13 @@ class LineJudge:
         unknown = np.asarray([i == self._unk and tok.isalpha() for i, tok in zip(ids, tokens)])
         lp = np.where(unknown, UNKNOWN_WORD_LOGPROB, lp)
         return float(lp.sum()), len(ids)
+
+    def lm_score(self, text: str) -> float:
+        """Log-probability per character (not counting spaces); -inf for an empty text."""
+        chars = sum(1 for c in text if not c.isspace())
+        if not chars:
+            return -math.inf
+        return self.logprob(text)[0] / chars
 
     def score(self, text: str, confidence: float) -> float:
         """Log-probability per character, plus the weighted log of a 0..100 confidence."""
@@ -194,7 +235,7 @@ class CombinedEngine:
             # In Tesseract's line order, then left to right: a neural box that took in two blurred lines
             # gets Tesseract's two lines one after the other, not their words interleaved.
             other = sorted(taken.get(index, []), key=lambda w: (w.line, w.box[0] if w.box else 0))
-            out.append(self.merge(line, other) if other else line)
+            out.append(self.merge(line, other) if other else calibrate(line, []))
         for orphan in orphans:
             if _mean([w.confidence for w in orphan]) < ORPHAN_CONFIDENCE or sum(len(w.text) for w in orphan) < 4:
                 continue
@@ -210,7 +251,9 @@ class CombinedEngine:
         a = [w[0] for w in ours]
         b = [w.text for w in other]
         if a == b:
-            return line
+            # The same words: their numbers are as sure as Tesseract's confidence in them.
+            return LineReading(box=line.box, text=line.text, confidence=line.confidence,
+                               words=[_checked(w, o.confidence) for w, o in zip(ours, other)])
         # Align on words without marks and case: the readings differ mostly in diacritics.
         from pipeline.core.vietnamese import strip_diacritics
 
@@ -221,7 +264,7 @@ class CombinedEngine:
             judge = self.judge
             if judge.score(whole.text, whole.confidence) > judge.score(line.text, line.confidence):
                 return LineReading(box=line.box, text=whole.text, confidence=whole.confidence, words=whole.words)
-            return line
+            return calibrate(line, other)
         words: list[tuple[str, float, tuple[int, int, int, int]]] = []
         for op, i0, i1, j0, j1 in matcher.get_opcodes():
             mine = ours[i0:i1]
@@ -229,17 +272,19 @@ class CombinedEngine:
             if op == "equal":
                 # Same letters: the marks may still differ word by word.
                 for (text, conf, box), word in zip(mine, theirs):
-                    words.append(self._choose([(text, conf, box)], [word], a, i0, line) if text != word.text
-                                 else (text, max(conf, word.confidence), box))
+                    kept = self._choose([(text, conf, box)], [word], a, i0, line) if text != word.text \
+                        else (text, max(conf, word.confidence), box)
+                    words.append(_checked(kept, word.confidence))
                     i0 += 1
                 continue
             if not mine or not theirs:
                 # One engine saw words the other did not: keep the neural reading (its line finder is the
                 # better one); Tesseract's extra words on a neural line are mostly noise from stamps.
-                words.extend(mine)
+                words.extend(_checked(w, None) for w in mine)
                 continue
             pick = self._pick(mine, theirs, a, i0, i1, line)
-            words.extend(pick)
+            other_conf = _mean([w.confidence for w in theirs])
+            words.extend(_checked(w, other_conf) for w in pick)
         text = " ".join(w[0] for w in words)
         return LineReading(box=line.box, text=text, confidence=round(_mean([w[1] for w in words]), 2), words=words)
 

@@ -232,10 +232,13 @@ class NeuralEngine:
 
 
 # The recogniser sometimes drops a space the page has: after a colon
-# (`Số:142/QĐ-UBND`) or between a word and a number (`ngày29`).  Print never
-# joins them, so the word is cut there (the header slots look for `Số:` and
-# `ngày` as words of their own).
-_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$))")
+# (`Số:142/QĐ-UBND`), a comma or a semicolon before a word (`Giao,ngày`,
+# `2030;Nghị`), between a word and a number (`ngày29`) or a number and a
+# lower-case word (`18tháng`).  Print never joins them, so the word is cut
+# there (the header slots look for `Số:` and `ngày` as words of their own).
+# A comma between digits (`1,5`) and codes in capitals (`10A`, `QĐ-TTg`) are left alone.
+_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
+                            r"|[^\s,;]*[^\W_][,;](?=[^\W\d_])|\d{1,4}(?=[a-zà-ỹđ]{2,}$))")
 
 
 def missing_space(token: str) -> int:
