@@ -8,11 +8,12 @@ language model finds the reading likely.  Here a line is handed to Tesseract
 about 300 dpi and binarised as the `tesseract` engine's pages are) only when
 
 * the recogniser is unsure of it (line confidence under `CHECK_CONFIDENCE`),
-* or the language model finds it unlikely (log P per character under
-  `CHECK_LM_SCORE`: a garbled italic or blurred stretch reads as nonsense
-  syllables however sure the recogniser is),
-* or it holds digits in the header (the number and date slots, often
-  handwritten: the recogniser's probabilities on handwriting are not
+* or the restorer's language model does not know one of its words (glued
+  syllables such as `SỞYTẾ`, a misread mark), or finds the line unlikely
+  (log P per character under `CHECK_LM_SCORE`),
+* or it holds digits: numbers, dates and references, where a wrong reading
+  is worse than none, and where the number and date slots are often
+  handwritten (the recogniser's probabilities on handwriting are not
   calibrated, Tesseract's are, and the slot re-reading and the extractor
   decide on those confidences).
 
@@ -35,11 +36,8 @@ from pipeline.engines.tesseract import LANGUAGE, words_to_text
 
 # A line read with a lower mean peak probability (x 100) is checked by Tesseract.
 CHECK_CONFIDENCE = 95.0
-# A line whose language-model score (log P per character, `LineJudge.score`
-# without the confidence term) is under this is checked too.
+# A line whose language-model score (log P per character, `LineJudge.lm_score`) is under this is checked too.
 CHECK_LM_SCORE = -2.0
-# Lines with digits in this top share of the page (the number and date slots) are always checked.
-HEADER_PART = 0.4
 # Tesseract reads line crops at this resolution (its LSTM reads marks badly under ~25 px per capital).
 LINE_DPI = 300
 # Crop margins round a line box, as shares of its height (marks above, descenders below).
@@ -66,7 +64,7 @@ class CascadeEngine(CombinedEngine):
         median = heights[len(heights) // 2] if heights else 0
         out = []
         for line in lines:
-            if self.doubtful(line, straight.shape[0]):
+            if self.doubtful(line):
                 words = self.read_line(straight, line.box, straight_dpi, tall=line.box[3] - line.box[1] > TALL_LINE
                                        * median, timeout_s=timeout_s)
                 out.append(self.merge(line, words) if words else calibrate(line, []))
@@ -75,13 +73,11 @@ class CascadeEngine(CombinedEngine):
         reading = page_reading(out)
         return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
 
-    def doubtful(self, line: LineReading, page_height: int) -> bool:
+    def doubtful(self, line: LineReading) -> bool:
         """Whether Tesseract should read `line` too (see the module's docstring)."""
-        if line.confidence < CHECK_CONFIDENCE:
+        if line.confidence < CHECK_CONFIDENCE or any(c.isdigit() for c in line.text):
             return True
-        if line.box[1] < page_height * HEADER_PART and any(c.isdigit() for c in line.text):
-            return True
-        return self.judge.lm_score(line.text) < CHECK_LM_SCORE
+        return self.judge.unknown_words(line.text) > 0 or self.judge.lm_score(line.text) < CHECK_LM_SCORE
 
     def read_line(self, page: np.ndarray, box: tuple[int, int, int, int], dpi: int, *, tall: bool,
                   timeout_s: float) -> list[Word]:

@@ -123,6 +123,10 @@ class LineJudge:
         lp = np.where(unknown, UNKNOWN_WORD_LOGPROB, lp)
         return float(lp.sum()), len(ids)
 
+    def unknown_words(self, text: str) -> int:
+        """How many of the text's words (letters only) the model does not know: a misread or glued syllables."""
+        return sum(1 for tok in self._tokens(text) if tok.isalpha() and self._ids.get(tok, self._unk) == self._unk)
+
     def lm_score(self, text: str) -> float:
         """Log-probability per character (not counting spaces); -inf for an empty text."""
         chars = sum(1 for c in text if not c.isspace())

@@ -215,8 +215,13 @@ class NeuralEngine:
         """
         import cv2
 
+        from pipeline.stages.preprocess import flatten_sheet
+
         gray: np.ndarray = np.ascontiguousarray(
             image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+        # A phone photo of the whole sheet on a desk: perspective undone first (lines tilted differently
+        # across the page are what TrueOCR's single deskew angle cannot straighten).
+        gray = flatten_sheet(gray)
         if dpi > READ_DPI * 1.1:
             gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
             dpi = READ_DPI
