@@ -213,8 +213,10 @@ def find_sheet(image: np.ndarray) -> np.ndarray | None:
     points = corners.astype(np.float32) / scale
     # Order: the top-left has the smallest x + y, the bottom-right the largest; top-right the smallest y - x.
     total, diff = points.sum(axis=1), (points[:, 1] - points[:, 0])
-    return np.float32([points[np.argmin(total)], points[np.argmin(diff)], points[np.argmax(total)],
-                       points[np.argmax(diff)]])
+    order = [np.argmin(total), np.argmin(diff), np.argmax(total), np.argmax(diff)]
+    if len(set(order)) < 4:  # a sheet turned near 45 degrees: no corner is clearly top-left
+        return None
+    return np.asarray(points[order], dtype=np.float32)
 
 
 def flatten_sheet(image: np.ndarray) -> np.ndarray:
@@ -232,6 +234,6 @@ def flatten_sheet(image: np.ndarray) -> np.ndarray:
     height = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
     if width < 100 or height < 100:
         return image
-    target = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
+    target = np.asarray([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
     warp = cv2.getPerspectiveTransform(corners, target)
     return cv2.warpPerspective(image, warp, (width, height), flags=cv2.INTER_LINEAR, borderValue=255)
