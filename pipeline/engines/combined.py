@@ -48,8 +48,10 @@ ORPHAN_CONFIDENCE = 75.0
 # Where the two readings of a line share less than this (difflib ratio on
 # words without marks), the whole line is judged rather than stretch by stretch.
 WHOLE_LINE_RATIO = 0.5
-# Margins round a box Tesseract re-reads alone, as shares of its height (marks above, descenders below).
-CROP_PAD_Y = 0.3
+# Margins round a box Tesseract re-reads alone, as shares of its height.  TrueOCR's
+# line boxes already hold the marks and descenders; more above takes in the foot of
+# the line above, which Tesseract then reads into this one (`SỞ Y TẾ` as `_SỞYTẾ.`).
+CROP_PAD_Y = 0.15
 CROP_PAD_X = 0.6
 # The most confidence (0..100) a word with digits keeps where Tesseract read
 # other digits there, or none even on the word's own crop: under the header
