@@ -48,6 +48,9 @@ ORPHAN_CONFIDENCE = 75.0
 # Where the two readings of a line share less than this (difflib ratio on
 # words without marks), the whole line is judged rather than stretch by stretch.
 WHOLE_LINE_RATIO = 0.5
+# ... on lines of at least this many words: on a short line one word read as two
+# (`SỞY TẾ` against `SỞ Y TẾ`) already brings the share under half.
+WHOLE_LINE_MIN_WORDS = 4
 # Margins round a box Tesseract re-reads alone, as shares of its height.  TrueOCR's
 # line boxes already hold the marks and descenders; more above takes in the foot of
 # the line above, which Tesseract then reads into this one (`SỞ Y TẾ` as `_SỞYTẾ.`).
@@ -341,7 +344,7 @@ class CombinedEngine:
 
         matcher = difflib.SequenceMatcher(a=[strip_diacritics(x).lower() for x in a],
                                           b=[strip_diacritics(x).lower() for x in b], autojunk=False)
-        if matcher.ratio() < WHOLE_LINE_RATIO:
+        if matcher.ratio() < WHOLE_LINE_RATIO and min(len(a), len(b)) >= WHOLE_LINE_MIN_WORDS:
             whole = _as_line(other)
             judge = self.judge
             if judge.score(whole.text, whole.confidence) > judge.score(line.text, line.confidence):
