@@ -69,7 +69,7 @@ def fake_engine_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_the_built_in_engines_are_installed_through_entry_points() -> None:
     found = engines.installed()
-    assert {"tesseract", "tesseract-cli", "neural", "combined"} <= set(found)
+    assert {"tesseract", "tesseract-cli", "neural", "combined", "cascade"} <= set(found)
     assert isinstance(engines.get_engine("tesseract"), engines.OcrEngine)
 
 
@@ -206,3 +206,88 @@ def test_engines_that_cannot_reread_slots_fall_back_to_tesseract(fake_engine_ins
     reader = engines.slot_reader(engines.get_engine("fake"))
     data = reader.read_data(np.full((60, 200), 255, np.uint8), "eng", 7, timeout_s=10, whitelist="0123456789/")
     assert "text" in data
+
+
+def test_a_number_the_engines_read_differently_is_not_trusted() -> None:
+    """qd109: the recogniser read a handwritten `109` as `409` at 0.9+; Tesseract's reading must be the judge."""
+    from pipeline.engines.combined import UNCONFIRMED_DIGITS, CombinedEngine
+
+    engine = CombinedEngine.__new__(CombinedEngine)
+    engine._judge = None
+    neural = _line(["Số:", "409/QĐ-BTC"], confidence=97.0)
+    label = Word("Số:", 92.0, 0, (100, 100, 100, 40))
+    same = engine.merge(neural, [label, Word("409/QĐ-BTC", 61.0, 0, (220, 100, 100, 40))])
+    assert [round(w[1]) for w in same.words] == [97, 61]  # the digits take Tesseract's (calibrated) confidence
+    other = engine.merge(neural, [label, Word("109/QĐ-BTC", 93.0, 0, (220, 100, 100, 40))])
+    assert other.words[1][0] == "409/QĐ-BTC" and other.words[1][1] <= UNCONFIRMED_DIGITS
+    # Tesseract read nothing there, even on the word's own crop: not trusted either.
+    alone = engine.merge(neural, [label], reread=lambda box: [])
+    assert alone.words[1][1] <= UNCONFIRMED_DIGITS and alone.words[0][1] == 97.0
+    # ... but confirmed when the word's crop reads the same.
+    confirmed = engine.merge(neural, [label], reread=lambda box: [Word("409/QĐ-BTC", 88.0, 0, box)])
+    assert confirmed.words[1][1] == 88.0
+
+
+def test_dropped_spaces_are_put_back_after_commas_and_between_a_number_and_a_word() -> None:
+    from pipeline.engines.neural import missing_space
+
+    def cut(token: str) -> tuple[str, str] | None:
+        at = missing_space(token)
+        return (token[:at], token[at:]) if at else None
+
+    assert cut("Giao,ngày") == ("Giao,", "ngày")
+    assert cut("2030;Nghị") == ("2030;", "Nghị")
+    assert cut("18tháng") == ("18", "tháng")
+    assert cut("Số:142/QĐ-UBND") == ("Số:", "142/QĐ-UBND")
+    # Decimals, codes and a trailing comma are left alone.
+    assert cut("12,5%") is None and cut("2764/QĐ-TTg") is None and cut("10A") is None and cut("Hà Nội,") is None
+
+
+def _photographed(page: np.ndarray) -> np.ndarray:
+    """`page` on a dark desk, seen at an angle (a perspective warp), with light falling off."""
+    import cv2
+
+    h, w = page.shape
+    margin = w // 12
+    desk = np.full((h + 2 * margin, w + 2 * margin), 60, np.uint8)
+    desk[margin:margin + h, margin:margin + w] = page
+    corners = np.float32([[margin, margin], [margin + w, margin], [margin + w, margin + h], [margin, margin + h]])
+    moved = corners + np.float32([[0.03 * w, 0.02 * h], [-0.02 * w, -0.01 * h], [0.01 * w, 0.02 * h], [-0.02 * w, 0]])
+    warp = cv2.getPerspectiveTransform(corners, moved)
+    out = cv2.warpPerspective(desk, warp, desk.shape[::-1], borderValue=60).astype(np.float32)
+    out *= np.linspace(0.75, 1.0, out.shape[1], dtype=np.float32)[None, :]
+    return out.astype(np.uint8)
+
+
+def test_a_photographed_sheet_is_flattened_and_a_scan_left_alone() -> None:
+    from pipeline.stages.preprocess import find_sheet, flatten_sheet
+
+    page = render_page(LINES, font_pt=14, dpi=150)
+    assert find_sheet(page) is None and flatten_sheet(page) is page
+    photo = _photographed(page)
+    flat = flatten_sheet(photo)
+    assert flat.shape != photo.shape
+    # The sheet's own proportions come back, and no desk is left round it.
+    assert abs(flat.shape[0] / flat.shape[1] - page.shape[0] / page.shape[1]) < 0.05
+    assert np.percentile(flat[:, :8], 50) > 150 and np.percentile(flat[-8:, :], 50) > 150
+
+
+@pytest.mark.slow
+def test_cascade_reads_a_photo_and_asks_tesseract_only_about_doubtful_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.engines.cascade import CascadeEngine
+
+    engine = engines.get_engine("cascade")
+    assert isinstance(engine, CascadeEngine)
+    asked: list[tuple[int, int, int, int]] = []
+    read_crop = engine.read_crop
+
+    def counting(page, box, dpi, *, timeout_s):  # type: ignore[no-untyped-def]
+        asked.append(box)
+        return read_crop(page, box, dpi, timeout_s=timeout_s)
+
+    monkeypatch.setattr(engine, "read_crop", counting)
+    page = read_image(_photographed(render_page(LINES, font_pt=14, dpi=150)), 150, engine="cascade")
+    assert "cải cách hành chính" in page.text and "15/3/2024" in page.text
+    assert _cer(page.text, LINES) < 0.03
+    # Four lines: the one with a date is checked; clean print without digits is not.
+    assert 1 <= len(asked) < 4

@@ -31,10 +31,12 @@ from pipeline.core.errors import UsageError
 DEFAULT_DB = Path("data/congvan.db")
 DEFAULT_SETTLE_S = 60.0
 DEFAULT_PAGE_TIMEOUT_S = 180.0
-# Registered under `congvan.ocr_engines`.  `combined` reads photos better, but on the dev set it
-# read one handwritten number wrong with a confident neural reading (qd109: 409 for 109, where
-# Tesseract leaves it null); a wrong number is worse than none, so Tesseract stays the default
-# until the neural confidences are calibrated on handwritten slots (BENCHMARKS.md, OCR engines).
+# Registered under `congvan.ocr_engines`.  `cascade` and `combined` read scans and photos with
+# far fewer errors and, since their numbers take Tesseract's confidences, extract the dev set
+# better with no wrong number or date (BENCHMARKS.md, OCR engines).  Tesseract stays the default
+# for now: with any engine built on TrueOCR's word boxes, the layout stage cuts one of the
+# project's own rendered letters short (tests/test_extract_letters.py -m slow, cv-baocao-quy:
+# the end of the subject and a recipient), which the next default must not do.
 DEFAULT_OCR_ENGINE = "tesseract"
 # The largest page image congvan rasterises or upscales, in pixels: an A4 page
 # at 400 dpi (3308 x 4677 = 15.5 Mpx) fits; one 8-bit page of this size is

@@ -8,8 +8,11 @@ engines register through the same path, in congvan's own pyproject.toml:
   worker process; the `tesseract` command when tesserocr cannot be imported;
 - `tesseract-cli`: the `tesseract` command (pytesseract) always;
 - `neural`: TrueOCR's ONNX line detector and CTC line recogniser;
-- `combined`: both, the restorer's syllable language model
-  choosing the better reading line by line.
+- `combined`: both read the whole page, the restorer's syllable language
+  model choosing the better reading line by line;
+- `cascade`: TrueOCR reads the page and Tesseract re-reads only the lines it
+  doubts (low confidence, a word the language model does not know, digits),
+  judged as in `combined`.
 
 An engine is chosen by `Settings.ocr_engine` (`--ocr-engine`, `ocr_engine` in
 the config file, `CONGVAN_OCR_ENGINE`); `get_engine(name)` builds it once per

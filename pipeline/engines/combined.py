@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from pipeline.core.types import Word
-from pipeline.engines import PageReading, lines_of
+from pipeline.engines import OcrFailed, PageReading, PageTimedOut, lines_of
 from pipeline.engines.neural import LineReading, NeuralEngine, page_reading
-from pipeline.engines.tesseract import TesseractEngine
+from pipeline.engines.tesseract import LANGUAGE, TesseractEngine, words_to_text
 
 # How much an engine's own confidence counts beside the language model.
 CONFIDENCE_WEIGHT = 1.0
@@ -47,6 +48,70 @@ ORPHAN_CONFIDENCE = 75.0
 # Where the two readings of a line share less than this (difflib ratio on
 # words without marks), the whole line is judged rather than stretch by stretch.
 WHOLE_LINE_RATIO = 0.5
+# ... on lines of at least this many words: on a short line one word read as two
+# (`SỞY TẾ` against `SỞ Y TẾ`) already brings the share under half.
+WHOLE_LINE_MIN_WORDS = 4
+# Margins round a box Tesseract re-reads alone, as shares of its height.  TrueOCR's
+# line boxes already hold the marks and descenders; more above takes in the foot of
+# the line above, which Tesseract then reads into this one (`SỞ Y TẾ` as `_SỞYTẾ.`).
+CROP_PAD_Y = 0.15
+CROP_PAD_X = 0.6
+# The most confidence (0..100) a word with digits keeps where Tesseract read
+# other digits there, or none even on the word's own crop: under the header
+# slots' "read cleanly" floor and the extractor's trust in a number, so such a
+# number is re-read and voted on (or left null) rather than stored.
+UNCONFIRMED_DIGITS = 40.0
+# Tesseract reads a line's or a word's crop as a block of text (page segmentation
+# mode 6): as one line (7) it returns nothing at all for some crops that take in
+# a sliver of the line above or below; as a block it reads the sliver apart,
+# and only the words whose centre lies on the box are kept.
+CROP_LAYOUT = 6
+
+Box = tuple[int, int, int, int]
+# Tesseract's words on the crop of a word box (left, top, width, height) of the straightened page.
+Reread = Callable[[Box], list[Word]]
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+def _checked(word: tuple[str, float, Box], seen: list[Word], reread: Reread | None = None) -> tuple[str, float, Box]:
+    """A word with its confidence calibrated against Tesseract's reading `seen` of the same stretch.
+
+    The recogniser's peak probabilities are near 1 on anything it has read,
+    handwriting included (qd109: a handwritten `109` read `409` at 0.9+);
+    Tesseract's confidences fall on what it cannot read.  A word with digits
+    (numbers and dates: a wrong one is worse than none) therefore takes
+    Tesseract's confidence where Tesseract read the same characters, and at
+    most `UNCONFIRMED_DIGITS` where it read others.  Where Tesseract read
+    nothing there, the word's own crop is read by it first (`reread`).  Words
+    without digits are left as they are.
+    """
+    text, conf, box = word
+    if not _has_digit(text):
+        return word
+    if not seen and reread is not None:
+        seen = reread(box)
+    if not seen:
+        return text, min(conf, UNCONFIRMED_DIGITS), box
+    tess = _mean([w.confidence for w in seen])
+    core = text.strip(".,;:()")
+    agreed = core in "".join(w.text for w in seen)
+    return text, round(min(conf, tess if agreed else min(tess, UNCONFIRMED_DIGITS)), 2), box
+
+
+def calibrate(line: LineReading, others: list[Word], reread: Reread | None = None) -> LineReading:
+    """`line` with its words with digits checked against Tesseract's `others` on the line (see `_checked`)."""
+    if not any(_has_digit(w[0]) for w in line.words):
+        return line
+    words = [_checked(w, [o for o in others if _overlaps(o.box, w[2])], reread) for w in line.words]
+    return LineReading(box=line.box, text=line.text, confidence=line.confidence, words=words)
+
+
+def _overlaps(a: Box | None, b: Box) -> bool:
+    """Whether two (left, top, width, height) boxes share some of their width."""
+    return a is not None and min(a[0] + a[2], b[0] + b[2]) > max(a[0], b[0])
 
 
 class LineJudge:
@@ -88,6 +153,17 @@ class LineJudge:
         unknown = np.asarray([i == self._unk and tok.isalpha() for i, tok in zip(ids, tokens)])
         lp = np.where(unknown, UNKNOWN_WORD_LOGPROB, lp)
         return float(lp.sum()), len(ids)
+
+    def unknown_words(self, text: str) -> int:
+        """How many of the text's words (letters only) the model does not know: a misread or glued syllables."""
+        return sum(1 for tok in self._tokens(text) if tok.isalpha() and self._ids.get(tok, self._unk) == self._unk)
+
+    def lm_score(self, text: str) -> float:
+        """Log-probability per character (not counting spaces); -inf for an empty text."""
+        chars = sum(1 for c in text if not c.isspace())
+        if not chars:
+            return -math.inf
+        return self.logprob(text)[0] / chars
 
     def score(self, text: str, confidence: float) -> float:
         """Log-probability per character, plus the weighted log of a 0..100 confidence."""
@@ -166,10 +242,54 @@ class CombinedEngine:
         scale = big.shape[1] / straight.shape[1]
         tess = self.tesseract.read_page(clean(big), round(straight_dpi * scale), timeout_s=timeout_s)
         words = [Word(w.text, w.confidence, w.line, _scaled_box(w.box, 1 / scale)) for w in tess.words]
-        reading = page_reading(self.combine(lines, lines_of(words)))
+        reading = page_reading(self.combine(lines, lines_of(words), self.rereader(straight, straight_dpi, timeout_s)))
         return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
 
-    def combine(self, lines: list[LineReading], tess_lines: list[list[Word]]) -> list[LineReading]:
+    def rereader(self, page: np.ndarray, dpi: int, timeout_s: float) -> Reread:
+        """Reads a word box (left, top, width, height) of `page` again with Tesseract, as one word."""
+        def reread(box: Box) -> list[Word]:
+            return self.read_crop(page, (box[0], box[1], box[0] + box[2], box[1] + box[3]), dpi,
+                                  timeout_s=timeout_s)
+        return reread
+
+    def read_crop(self, page: np.ndarray, box: Box, dpi: int, *, timeout_s: float) -> list[Word]:
+        """Tesseract's words on the crop of `box` (x0, y0, x1, y1) of `page`, their boxes on `page`.
+
+        The crop is padded (marks above, descenders below), brought to about
+        300 dpi and binarised as the `tesseract` engine's pages are; only the
+        words whose centre lies within the box's height are kept.  [] when
+        Tesseract reads nothing there or fails.
+        """
+        import cv2
+
+        from pipeline.stages.preprocess import TARGET_DPI, clean
+
+        x0, y0, x1, y1 = box
+        h = max(1, y1 - y0)
+        top, left = max(0, int(y0 - CROP_PAD_Y * h)), max(0, int(x0 - CROP_PAD_X * h))
+        crop = page[top:min(page.shape[0], int(y1 + CROP_PAD_Y * h)), left:min(page.shape[1], int(x1 + CROP_PAD_X * h))]
+        if crop.size == 0:
+            return []
+        scale = max(1.0, TARGET_DPI / max(dpi, 1))
+        if scale > 1.05:
+            crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        try:
+            data = self.tesseract.read_data(clean(crop), LANGUAGE, CROP_LAYOUT, timeout_s=timeout_s)
+        except (OcrFailed, PageTimedOut):  # the neural reading stands
+            return []
+        _, words = words_to_text(data)
+        out = []
+        for word in words:
+            if word.box is None or word.confidence < 0:
+                continue
+            placed = (left + round(word.box[0] / scale), top + round(word.box[1] / scale),
+                      max(1, round(word.box[2] / scale)), max(1, round(word.box[3] / scale)))
+            if y0 <= placed[1] + placed[3] / 2 <= y1:
+                out.append(Word(word.text, word.confidence, word.line, placed))
+        return out
+
+    def combine(self, lines: list[LineReading], tess_lines: list[list[Word]], reread: Reread | None = None,
+                ) -> list[LineReading]:
         """Each neural line with the stretches where Tesseract's reading is likelier put in.
 
         A Tesseract word goes to the neural line holding its centre.  Tesseract
@@ -194,7 +314,7 @@ class CombinedEngine:
             # In Tesseract's line order, then left to right: a neural box that took in two blurred lines
             # gets Tesseract's two lines one after the other, not their words interleaved.
             other = sorted(taken.get(index, []), key=lambda w: (w.line, w.box[0] if w.box else 0))
-            out.append(self.merge(line, other) if other else line)
+            out.append(self.merge(line, other, reread) if other else calibrate(line, [], reread))
         for orphan in orphans:
             if _mean([w.confidence for w in orphan]) < ORPHAN_CONFIDENCE or sum(len(w.text) for w in orphan) < 4:
                 continue
@@ -204,24 +324,32 @@ class CombinedEngine:
             out.insert(max(above) + 1 if above else 0, line)
         return out
 
-    def merge(self, line: LineReading, other: list[Word]) -> LineReading:
-        """Align the two word sequences; where they differ, keep the stretch the judge scores higher."""
+    def merge(self, line: LineReading, other: list[Word], reread: Reread | None = None) -> LineReading:
+        """Align the two word sequences; where they differ, keep the stretch the judge scores higher.
+
+        Words with digits get calibrated confidences (`_checked`), their crops
+        re-read by `reread` where Tesseract's line has nothing in their place.
+        """
+        if not other:
+            return calibrate(line, [], reread)
         ours = line.words
         a = [w[0] for w in ours]
         b = [w.text for w in other]
         if a == b:
-            return line
+            # The same words: their numbers are as sure as Tesseract's confidence in them.
+            return LineReading(box=line.box, text=line.text, confidence=line.confidence,
+                               words=[_checked(w, [o]) for w, o in zip(ours, other)])
         # Align on words without marks and case: the readings differ mostly in diacritics.
         from pipeline.core.vietnamese import strip_diacritics
 
         matcher = difflib.SequenceMatcher(a=[strip_diacritics(x).lower() for x in a],
                                           b=[strip_diacritics(x).lower() for x in b], autojunk=False)
-        if matcher.ratio() < WHOLE_LINE_RATIO:
+        if matcher.ratio() < WHOLE_LINE_RATIO and min(len(a), len(b)) >= WHOLE_LINE_MIN_WORDS:
             whole = _as_line(other)
             judge = self.judge
             if judge.score(whole.text, whole.confidence) > judge.score(line.text, line.confidence):
                 return LineReading(box=line.box, text=whole.text, confidence=whole.confidence, words=whole.words)
-            return line
+            return calibrate(line, other, reread)
         words: list[tuple[str, float, tuple[int, int, int, int]]] = []
         for op, i0, i1, j0, j1 in matcher.get_opcodes():
             mine = ours[i0:i1]
@@ -229,17 +357,18 @@ class CombinedEngine:
             if op == "equal":
                 # Same letters: the marks may still differ word by word.
                 for (text, conf, box), word in zip(mine, theirs):
-                    words.append(self._choose([(text, conf, box)], [word], a, i0, line) if text != word.text
-                                 else (text, max(conf, word.confidence), box))
+                    kept = self._choose([(text, conf, box)], [word], a, i0, line) if text != word.text \
+                        else (text, max(conf, word.confidence), box)
+                    words.append(_checked(kept, [word]))
                     i0 += 1
                 continue
             if not mine or not theirs:
                 # One engine saw words the other did not: keep the neural reading (its line finder is the
                 # better one); Tesseract's extra words on a neural line are mostly noise from stamps.
-                words.extend(mine)
+                words.extend(_checked(w, [], reread) for w in mine)
                 continue
             pick = self._pick(mine, theirs, a, i0, i1, line)
-            words.extend(pick)
+            words.extend(_checked(w, theirs) for w in pick)
         text = " ".join(w[0] for w in words)
         return LineReading(box=line.box, text=text, confidence=round(_mean([w[1] for w in words]), 2), words=words)
 

@@ -215,8 +215,13 @@ class NeuralEngine:
         """
         import cv2
 
+        from pipeline.stages.preprocess import flatten_sheet
+
         gray: np.ndarray = np.ascontiguousarray(
             image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+        # A phone photo of the whole sheet on a desk: perspective undone first (lines tilted differently
+        # across the page are what TrueOCR's single deskew angle cannot straighten).
+        gray = flatten_sheet(gray)
         if dpi > READ_DPI * 1.1:
             gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
             dpi = READ_DPI
@@ -232,10 +237,13 @@ class NeuralEngine:
 
 
 # The recogniser sometimes drops a space the page has: after a colon
-# (`Số:142/QĐ-UBND`) or between a word and a number (`ngày29`).  Print never
-# joins them, so the word is cut there (the header slots look for `Số:` and
-# `ngày` as words of their own).
-_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$))")
+# (`Số:142/QĐ-UBND`), a comma or a semicolon before a word (`Giao,ngày`,
+# `2030;Nghị`), between a word and a number (`ngày29`) or a number and a
+# lower-case word (`18tháng`).  Print never joins them, so the word is cut
+# there (the header slots look for `Số:` and `ngày` as words of their own).
+# A comma between digits (`1,5`) and codes in capitals (`10A`, `QĐ-TTg`) are left alone.
+_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
+                            r"|[^\s,;]*[^\W_][,;](?=[^\W\d_])|\d{1,4}(?=[a-zà-ỹđ]{2,}$))")
 
 
 def missing_space(token: str) -> int:

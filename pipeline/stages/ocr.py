@@ -30,7 +30,7 @@ from pipeline.engines import DEFAULT_ENGINE, OcrEngine, OcrFailed, PageTimedOut,
 from pipeline.engines.tesseract import words_to_text  # noqa: F401  (kept importable from here)
 from pipeline.stages.header_read import grey_page, read_header_slots
 from pipeline.stages.load import PdfPageRef, rasterise_pdf_page
-from pipeline.stages.preprocess import is_blank, preprocess_page, rotate_right_angle
+from pipeline.stages.preprocess import flatten_sheet, is_blank, preprocess_page, rotate_right_angle
 from pipeline.stages.table_scan import cv2_error, read_tables
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,9 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
     timeout = timeout or PAGE_TIMEOUT_S
     if getattr(reader, "straightens", False):
         return _read_straightening(reader, image, dpi, number, detect_rotation, timeout)
+    # A phone photo of the whole sheet on a desk is flattened first (perspective undone), so the
+    # preprocess stage, the header slots and the tables all work on the flat sheet.
+    image = flatten_sheet(image)
     prepared = preprocess_page(image, dpi, detect_rotation=detect_rotation, max_pixels=max_pixels)
     if prepared.blank:
         return PageText(number=number, text="", source="ocr", mean_confidence=0.0)

@@ -168,3 +168,72 @@ def preprocess_page(image: np.ndarray, dpi: int = TARGET_DPI, detect_rotation: b
         skew = 0.0
     image = rotate_small(image, skew)
     return PreparedImage(image=clean(image), dpi=dpi, rotated_by=rotated_by, deskewed_by=skew)
+
+
+# A phone photo of a sheet on a desk: the sheet is the largest bright
+# quadrilateral, covering between these shares of the frame (a scan fills it).
+SHEET_MIN_AREA = 0.3
+SHEET_MAX_AREA = 0.97
+# ... and the desk round it is darker than the paper by at least this (grey levels).
+SHEET_CONTRAST = 40
+SHEET_FIND_SIDE = 800  # px: the long side the sheet is looked for at
+
+
+def find_sheet(image: np.ndarray) -> np.ndarray | None:
+    """The corners (top-left, top-right, bottom-right, bottom-left) of a photographed sheet, or None.
+
+    Found only where the whole sheet is in the frame against a darker
+    surround (a desk, a table): the largest bright region, simplified to four
+    corners.  A scan, or a photo cropped inside the sheet, gives None.
+    """
+    scale = min(1.0, SHEET_FIND_SIDE / max(image.shape[:2]))
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    blurred = cv2.GaussianBlur(small, (5, 5), 0)
+    _, bright = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Close the text and the lines of the letter into the paper around them.
+    side = max(5, max(small.shape) // 40)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((side, side), np.uint8))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    sheet = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(sheet) / (small.shape[0] * small.shape[1])
+    if not SHEET_MIN_AREA <= area <= SHEET_MAX_AREA:
+        return None
+    # The least quadrilateral round the region: a corner lost in a shadow (darker than the
+    # threshold) is put back where the sheet's straight edges meet.
+    corners = cv2.approxPolyN(cv2.convexHull(sheet), 4, epsilon_percentage=-1, ensure_convex=True).reshape(-1, 2)
+    if len(corners) != 4:
+        return None
+    inside = np.zeros(small.shape, np.uint8)
+    cv2.fillConvexPoly(inside, corners.astype(np.int32), 1)
+    paper, desk = small[inside == 1], small[inside == 0]
+    if desk.size == 0 or float(np.median(paper)) - float(np.median(desk)) < SHEET_CONTRAST:
+        return None
+    points = corners.astype(np.float32) / scale
+    # Order: the top-left has the smallest x + y, the bottom-right the largest; top-right the smallest y - x.
+    total, diff = points.sum(axis=1), (points[:, 1] - points[:, 0])
+    order = [np.argmin(total), np.argmin(diff), np.argmax(total), np.argmax(diff)]
+    if len(set(order)) < 4:  # a sheet turned near 45 degrees: no corner is clearly top-left
+        return None
+    return np.asarray(points[order], dtype=np.float32)
+
+
+def flatten_sheet(image: np.ndarray) -> np.ndarray:
+    """A photographed sheet warped flat to a rectangle (perspective undone); the image itself when none is found.
+
+    Perspective tilts the lines of a photo differently across the page, which
+    no single deskew angle straightens: a line detector's boxes then take in
+    two lines at once at the far side of the page.
+    """
+    corners = find_sheet(image)
+    if corners is None:
+        return image
+    tl, tr, br, bl = corners
+    width = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
+    height = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
+    if width < 100 or height < 100:
+        return image
+    target = np.asarray([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
+    warp = cv2.getPerspectiveTransform(corners, target)
+    return cv2.warpPerspective(image, warp, (width, height), flags=cv2.INTER_LINEAR, borderValue=255)
