@@ -250,8 +250,8 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
         x, y, w, h, area = stats[k]
         if area < max(6, 0.015 * ref * ref):
             continue  # specks, the dotted line's dots
-        if w > 4 * ref and h < 0.5 * ref:
-            continue  # a rule
+        if (w > 4 * ref and h < 0.5 * ref) or (w > 2.5 * ref and area < 0.2 * w * ref):
+            continue  # a rule (long and thin, though it may sag or carry a dot)
         if h >= height - 2 and w < 0.2 * ref:
             continue  # a vertical line through the whole band (a frame, a fold)
         parts.append([x, x + w, y, y + h, [k]])
@@ -279,23 +279,41 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
     return glyphs
 
 
+# Slants at which touching digits are cut: handwriting leans, so the gap between
+# two digits is often a slanted line, not a column.
+CUT_SHEARS = (0.0, 0.3, -0.2)
+
+
+def _shear(ink: np.ndarray, shear: float) -> np.ndarray:
+    """The ink sheared so that a line leaning by `shear` (dx per dy, top to the right) stands upright."""
+    import cv2
+
+    if shear == 0.0:
+        return ink
+    h, w = ink.shape
+    pad = int(abs(shear) * h) + 1
+    matrix = np.float32([[1, shear, -shear * h if shear < 0 else 0.0], [0, 1, 0]])  # x' = x + shear * y (+ offset)
+    return cv2.warpAffine(ink, matrix, (w + pad, h))
+
+
 def _splits(glyph: Glyph, parts: int) -> list[list[np.ndarray]]:
-    """Ways to cut a wide glyph into `parts` at the thinnest columns."""
-    ink = glyph.ink
-    width = ink.shape[1]
-    profile = (ink > 0.2).sum(axis=0).astype(float)
+    """Ways to cut a wide glyph into `parts` at the thinnest columns, upright or along the slant."""
     out = []
-    if parts == 2:
-        lo, hi = int(width * 0.3), int(width * 0.7)
-        if hi - lo < 2:
-            return []
-        order = np.argsort(profile[lo:hi])[:3] + lo
-        for cut in order:
-            out.append([ink[:, :cut], ink[:, cut:]])
-    elif parts == 3:
-        a = int(np.argmin(profile[int(width * 0.22):int(width * 0.45)])) + int(width * 0.22)
-        b = int(np.argmin(profile[int(width * 0.55):int(width * 0.78)])) + int(width * 0.55)
-        out.append([ink[:, :a], ink[:, a:b], ink[:, b:]])
+    for shear in CUT_SHEARS:
+        ink = _shear(glyph.ink, shear)
+        width = ink.shape[1]
+        profile = (ink > 0.2).sum(axis=0).astype(float)
+        if parts == 2:
+            lo, hi = int(width * 0.3), int(width * 0.7)
+            if hi - lo < 2:
+                continue
+            order = np.argsort(profile[lo:hi])[:3] + lo
+            for cut in order:
+                out.append([ink[:, :cut], ink[:, cut:]])
+        elif parts == 3:
+            a = int(np.argmin(profile[int(width * 0.22):int(width * 0.45)])) + int(width * 0.22)
+            b = int(np.argmin(profile[int(width * 0.55):int(width * 0.78)])) + int(width * 0.55)
+            out.append([ink[:, :a], ink[:, a:b], ink[:, b:]])
     return out
 
 

@@ -66,7 +66,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("models/digits"))
-    parser.add_argument("--per-class", type=int, default=5000)
+    parser.add_argument("--per-class", type=int, default=4000)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
