@@ -448,9 +448,15 @@ def _edge_letters(model: DigitModel, glyphs: list[Glyph], crop_width: int, margi
         p = model.probabilities(normalise(g.ink)[None])[0]
         return bool(p.argmax() == OTHER and p[OTHER] > 0.8)
 
-    while glyphs and printed_letter(glyphs[0], 0):
+    def fragment(g: Glyph, side: int) -> bool:
+        # An accent or a stroke's tail of the printed word (`à` of a glued `ngày`): much
+        # shorter than the slot's tallest glyph, at an estimated edge.
+        tallest = max(k.ink.shape[0] for k in glyphs)
+        return estimated[side] and len(glyphs) > 1 and g.ink.shape[0] < 0.55 * tallest
+
+    while glyphs and (printed_letter(glyphs[0], 0) or fragment(glyphs[0], 0)):
         glyphs = glyphs[1:]
-    while glyphs and printed_letter(glyphs[-1], 1):
+    while glyphs and (printed_letter(glyphs[-1], 1) or fragment(glyphs[-1], 1)):
         glyphs = glyphs[:-1]
     return glyphs
 
