@@ -66,6 +66,10 @@ class Slot:
     # The printed line's baseline and capital height on the page (for telling print from ink), when known.
     baseline: int | None = None
     cap_height: int | None = None
+    # The printed code after the number as the page pass read it, when it is a word of its own
+    # (`KH-SYT`, its slash lost), with that word's OCR confidence (0..1).
+    code: str | None = None
+    code_confidence: float = 0.0
 
 
 @dataclass
@@ -80,6 +84,8 @@ class SlotReading:
     variants: list[str] = field(default_factory=list)  # the string each binarisation read (`?`: not a digit)
     reason: str = ""  # why no value
     page: int = 1  # the header's slots are on page one
+    code: str | None = None  # the printed code beside the number, as the page pass read it (Slot.code)
+    code_confidence: float = 0.0
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -147,7 +153,8 @@ def _number_slot(words: list[Word]) -> Slot | None:
             if right - left < 0.6 * ref:
                 return None
             return Slot("number", (left, band[0], right, band[1]), ref, estimated=(left_estimated, False),
-                        baseline=code.box[1] + code.box[3], cap_height=code.box[3])
+                        baseline=code.box[1] + code.box[3], cap_height=code.box[3],
+                        code=code.text.lstrip("/").rstrip(".,;"), code_confidence=round(code.confidence / 100, 2))
         # Handwriting glued before the code (`//2/UBND-`, `€ÉÊ/TB-STTTT`, `49ÿC04-P6`):
         # the slash is searched for in the ink, right of where the word's letters put it.
         at = slash.start() if slash else CODE_CAPS.search(code.text).start()  # type: ignore[union-attr]
@@ -341,6 +348,9 @@ def glyph_probabilities(model: DigitModel, images: np.ndarray) -> np.ndarray:
     return probs.reshape(len(JITTERS), len(images), -1).mean(axis=0)
 
 
+SPLIT_SURE = 0.7
+
+
 def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.ndarray]:
     """Class probabilities per glyph; a wide glyph not read as one digit is split into two or three."""
     probs = glyph_probabilities(model, np.stack([normalise(g.ink) for g in glyphs])) if glyphs else np.zeros((0, 11))
@@ -350,7 +360,7 @@ def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.nd
         if (p.argmax() == OTHER or p.max() < 0.6) and aspect > 0.75:
             best: list[np.ndarray] | None = None
             best_score = float(p[:OTHER].max())
-            for parts in (2, 3) if aspect > 1.3 else (2,):
+            for parts in (2, 3) if aspect > 1.7 else (2,):  # three digits touching make a long blob
                 for pieces in _splits(glyph, parts):
                     if any(piece.shape[1] < 3 for piece in pieces):
                         continue
@@ -358,7 +368,9 @@ def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.nd
                     if (pp.argmax(axis=1) == OTHER).any():
                         continue
                     score = float(pp[:, :OTHER].max(axis=1).min())
-                    if score > best_score:
+                    # a cut must make clear digits (many cuts are tried: one that only
+                    # scrapes past the whole glyph's reading is chance, not two digits)
+                    if score > max(best_score, SPLIT_SURE):
                         best, best_score = list(pp), score
             if best is not None:
                 out += best
@@ -475,7 +487,7 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
     margin = min(left, int(0.8 * slot.ref_height))
     crop = grey[top:bottom, left - margin:right + margin]
     box = (left, top, right - left, bottom - top)
-    reading = SlotReading(slot.name, None, 0.0, box)
+    reading = SlotReading(slot.name, None, 0.0, box, code=slot.code, code_confidence=slot.code_confidence)
     if crop.size == 0 or crop.shape[1] < 2 * margin + 4:
         reading.reason = "empty slot"
         return reading

@@ -70,6 +70,7 @@ def _line_words(words: list[Word], start: int) -> list[Word]:
 CLEAN_NUMBER_CONFIDENCE = 50.0
 CLEAN_DATE_CONFIDENCE = 90.0
 CLEAN_NUMBER_RE = re.compile(r"^\d{1,5}(/\d{4})?/[A-ZĐ]{1,12}(-[A-ZĐ0-9]{1,12})*$")
+CODE_WITHOUT_SLASH_RE = re.compile(r"[A-ZĐ]{1,8}\d{0,3}-[A-ZĐ0-9]{1,8}")
 CLEAN_DATE_RE = re.compile(r"^(0?[1-9]|[12]\d|3[01]) tháng (0?[1-9]|1[0-2]) năm (19|20)\d\d$")
 
 
@@ -107,7 +108,9 @@ def _scan_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, int
             continue
         if "number" not in slots and NUMBER_WORD_RE.match(word.text):
             rest = _line_words(words, i)
-            if rest and "/" in "".join(w.text for w in rest[:3]):
+            head = "".join(w.text for w in rest[:3])
+            # the code's slash, or a code whose slash the ink swallowed (`49ÿC04-P6`)
+            if rest and ("/" in head or CODE_WITHOUT_SLASH_RE.search(head)):
                 if _read_cleanly(rest[:3], CLEAN_NUMBER_RE, "", CLEAN_NUMBER_CONFIDENCE):
                     slots["number"] = None  # found, and read well
                 else:

@@ -83,8 +83,10 @@ PRINT_OTHER = list("ACDEGHKLMNPRTUVXYĐacdehkmnprtuvxyđáàảãạăâêôơư
 ]
 # The printed text either side of the slots (the date line is usually italic): the slot finder's
 # edges are estimated where OCR glued the ink to a word, so these meet the recogniser.
-EDGE_TEXT = ["t", "th", "h", "y", "ày", "ay", "à", "n", "ă", "m", "ố", "ô", "Số", "ố:", "/", "/K",
-             "/T", "/C", "/Q", "/S", "/U", "/B", "/V", "K", "T", "C", "U", "V", "H", "ế", "Đ", ",", "y,"]
+# The nearest neighbours (`ngày`'s `y`, `tháng`'s `t`, `Số:`'s `ố`, the code's slash) weigh four times.
+EDGE_TEXT = ["t", "th", "y", "ày", "ố", "ố:", "Số", "/", "y,", "h"] * 4 + [
+    "ay", "à", "n", "ă", "m", "ô", "/K", "/T", "/C", "/Q", "/S", "/U", "/B", "/V", "K", "T", "C", "U", "V", "H",
+    "ế", "Đ", ","]
 ITALIC_FONT_PATTERNS = ["*FreeSerifItalic.ttf", "*DejaVuSerif-Italic.ttf", "*LiberationSerif-Italic.ttf",
                         "*DejaVuSerifCondensed-Italic.ttf", "*FreeSerifBoldItalic.ttf"]
 PRINT_FONT_PATTERNS = ["*DejaVuSerif*.ttf", "*FreeSerif*.ttf", "*Liberation*Serif*.ttf", "*DejaVuSans.ttf",
@@ -237,12 +239,12 @@ class Synth:
     def other_shape(self) -> np.ndarray:
         rng = self.rng
         r = rng.random()
-        if r < 0.3:  # printed letters and punctuation of the code and the date line
+        if r < 0.25:  # printed letters and punctuation of the code and the date line
             text = PRINT_OTHER[rng.integers(len(PRINT_OTHER))]
             return self.font_glyph(text, self.print_fonts[rng.integers(len(self.print_fonts))])
-        if r < 0.5:  # what a slot's edge meets: the printed words around it, whole or cut, upright or italic
+        if r < 0.55:  # what a slot's edge meets: the printed words around it, whole or cut, upright or italic
             return self.edge_fragment()
-        if r < 0.65:  # two digits touching (the splitter's business)
+        if r < 0.7:  # two digits touching (the splitter's business)
             a, b = self.digit_shape(int(rng.integers(10))), self.digit_shape(int(rng.integers(10)))
             return _touching(_trim(a), _trim(b), rng)
         if r < 0.8:  # a handwritten slash or dash
