@@ -425,10 +425,6 @@ def _reread_number(readings: dict[str, list[str]], page_num: str | None, page_co
     return f"{result.value}/{code}", result.confidence, True
 
 
-# The code word beside a handwritten number, when no other reading gives the code, must read this well.
-HAND_CODE_TRUST = 0.6
-
-
 def _hand_number(number: str | None, confidence: float, readings: dict[str, list[str]], code: str | None
                  ) -> tuple[str | None, float, bool]:
     """(doc number, confidence, from the hand) with the digit recogniser's reading of the `Số:` slot.
@@ -447,6 +443,8 @@ def _hand_number(number: str | None, confidence: float, readings: dict[str, list
         return None, min(confidence, 0.3), False
     if not hand.trusted or not hand_number_ok(hand.value):
         return None, min(confidence, round(hand.confidence / 2, 2)), False
+    if code is not None and code.endswith("-"):
+        code = None  # `TTr- CAT-PC04` read as two words: the code was cut at the space, never stored so
     raw = readings.get("number") or []
     tess = vote(number_readings(raw, None)) if raw else None
     if tess is not None and tess.value is not None and tess.value != hand.value:
@@ -455,11 +453,6 @@ def _hand_number(number: str | None, confidence: float, readings: dict[str, list
         voted, count = code_vote(raw)
         voted = normalize_code(voted).lstrip("/") if voted else None
         code = voted if voted and count >= 3 and _plausible_code(voted) else None
-    if code is None and hand.code and hand.code_confidence >= HAND_CODE_TRUST:
-        # The code word beside the slot, read well on its own (`KH-SYT` whose slash OCR lost).
-        printed = normalize_code(hand.code).lstrip("/")
-        whole = re.fullmatch(r"[A-ZĐ][A-ZĐ0-9]*(-[A-ZĐ0-9]+)+", printed)
-        code = printed if whole and _plausible_code(printed) else None
     if code is None:
         return None, 0.3, False  # the code is not read: a number is never stored cut short
     return f"{hand.value}/{code}", round(hand.confidence, 2), True

@@ -49,6 +49,7 @@ THANG_PER_NAM = 1.42
 VARIANTS = ((1.0, 0, 1.0), (0.8, 0, 1.0), (1.15, 0, 1.0), (1.0, 1, 1.0), (1.0, 0, 0.6))
 MAX_DIGITS = {"number": 5, "day": 2, "month": 2}
 MIN_AGREEING = 3
+MAX_DISSENT = 1
 
 
 @dataclass
@@ -299,7 +300,8 @@ def _shear(ink: np.ndarray, shear: float) -> np.ndarray:
         return ink
     h, w = ink.shape
     pad = int(abs(shear) * h) + 1
-    matrix = np.float32([[1, shear, -shear * h if shear < 0 else 0.0], [0, 1, 0]])  # x' = x + shear * y (+ offset)
+    offset = -shear * h if shear < 0 else 0.0
+    matrix = np.array([[1.0, shear, offset], [0.0, 1.0, 0.0]], np.float32)  # x' = x + shear * y + offset
     return cv2.warpAffine(ink, matrix, (w + pad, h))
 
 
@@ -473,6 +475,29 @@ def _edge_letters(model: DigitModel, glyphs: list[Glyph], crop_width: int, margi
     return glyphs
 
 
+def _broken_ink(crop: np.ndarray, read: list[Glyph], margin: int, ref: int) -> bool:
+    """A faded digit broken into specks, none big enough to be a glyph, where nothing was read.
+
+    The specks are joined by a small dilation; a dotted line's dots stay a flat
+    row, scanner noise stays single specks, but a broken digit stands a digit high.
+    """
+    import cv2
+
+    ink, level = _ink(crop)
+    mask = cv2.dilate((ink > 0.6 * level).astype(np.uint8), np.ones((5, 5), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    for k in range(1, count):
+        x, y, w, h, area = stats[k]
+        if not (margin <= x + w / 2 < crop.shape[1] - margin) or h < 0.6 * ref or w > 2 * ref:
+            continue
+        if any(min(x + w, g.right) - max(x, g.left) > 0.3 * w for g in read):
+            continue  # the ink of a glyph that was read
+        if area < 0.12 * ref * ref:
+            continue
+        return True
+    return False
+
+
 def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
     """A glyph sitting on the printed line's baseline, no taller than its capitals: print, not the hand."""
     if slot.baseline is None or slot.cap_height is None:
@@ -484,7 +509,9 @@ def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
 def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
     left, top, right, bottom = slot.box
     top, left = max(0, top), max(0, left)
-    margin = min(left, int(0.8 * slot.ref_height))
+    # Past an estimated edge the printed letter there (`ố` of a glued `Số`, `y` of `ngày`) is
+    # seen whole, so that the recogniser can tell it from a digit the estimate cut off.
+    margin = min(left, int((1.6 if any(slot.estimated) else 0.8) * slot.ref_height))
     crop = grey[top:bottom, left - margin:right + margin]
     box = (left, top, right - left, bottom - top)
     reading = SlotReading(slot.name, None, 0.0, box, code=slot.code, code_confidence=slot.code_confidence)
@@ -520,29 +547,34 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
             faint = [g for g in segment(crop, slot.ref_height, 0.4, 0)
                      if margin <= (g.left + g.right) / 2 < crop.shape[1] - margin
                      and not any(min(g.right, k.right) - max(g.left, k.left) > 0 for k in glyphs + code)]
-            if faint:
+            if faint or _broken_ink(crop, glyphs + code, margin, slot.ref_height):
                 problems.add("faint ink left unread")
         if glyphs and size == 1.0:
             reading.box = (left - margin + glyphs[0].left, top, glyphs[-1].right - glyphs[0].left, bottom - top)
     # A variant with a non-digit glyph abstains (its binarisation merged or broke the ink);
     # the others must all read the same digits, and at least MIN_AGREEING of them.
     full = [(v, probs) for v, probs in zip(reading.variants, per_variant) if v and "?" not in v]
-    values = {v for v, _ in full}
+    # One binarisation may break or merge a stroke: the value most variants read stands when
+    # at most MAX_DISSENT of them read other digits, and its confidence shrinks by their share.
+    counts = {v: sum(1 for w, _ in full if w == v) for v, _ in full}
+    value = max(counts, key=lambda v: counts[v]) if counts else ""
+    agreeing = [(v, probs) for v, probs in full if v == value]
+    dissent = len(full) - len(agreeing)
     if problems:
         reading.reason = "; ".join(sorted(problems))
     elif not any(reading.variants):
         reading.reason = "no ink"
-    elif len(values) > 1:
+    elif dissent > MAX_DISSENT or (dissent and dissent >= len(agreeing)):
         reading.reason = "variants disagree"
-    elif len(full) < MIN_AGREEING:
+    elif len(agreeing) < MIN_AGREEING:
         reading.reason = "a glyph is not a digit"
-    elif len(next(iter(values))) > MAX_DIGITS[slot.name]:
+    elif len(value) > MAX_DIGITS[slot.name]:
         reading.reason = "too many glyphs"
-    if full and len(values) == 1:
-        value = next(iter(values))
-        mean = np.mean(np.stack([np.stack(probs) for _, probs in full]), axis=0)  # glyphs x classes
+    if agreeing and dissent <= MAX_DISSENT:
+        mean = np.mean(np.stack([np.stack(probs) for _, probs in agreeing]), axis=0)  # glyphs x classes
         reading.digits = mean.tolist()
-        confidence = round(float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
+        share = len(agreeing) / len(full)
+        confidence = round(share * float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
         if not reading.reason:
             reading.value, reading.confidence = value, confidence
         else:
