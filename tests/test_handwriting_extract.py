@@ -141,3 +141,14 @@ def test_a_code_cut_at_a_space_is_never_stored_with_a_handwritten_number():
     rereads = {"number": ["vie|grey x1|/TTr- CAT-PC04"] * 3 + ["eng|otsu x1|/TTr- CAT-PC04"]}
     header = extract_header(TTR_HEAD, TTR_CONF, {**hand("number", "298", 0.95), **rereads})
     assert header.doc_number == "298/TTr-CAT-PC04"
+
+
+def test_a_sure_hand_day_stands_against_an_unsure_page_pass_day_but_not_a_sure_one():
+    head = HEAD.replace("ngày tháng 02", "ngày 01 tháng 02")
+    unsure = {**CONF, "01": 0.55}  # Tesseract's reading of the clerk's `07`, and it says it is unsure
+    header = extract_header(head, unsure, readings(number=None, day=("07", 0.86)))
+    assert header.issue_date == "2026-02-07"
+    header = extract_header(head, unsure, readings(number=None, day=("07", 0.70)))  # the hand unsure too
+    assert header.issue_date is None
+    header = extract_header(head, {**CONF, "01": 0.95}, readings(number=None, day=("07", 0.86)))
+    assert header.issue_date != "2026-02-07"  # the page pass sure of its 01: the two readers disagree
