@@ -359,7 +359,9 @@ def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.nd
     out: list[np.ndarray] = []
     for glyph, p in zip(glyphs, probs):
         aspect = glyph.ink.shape[1] / max(glyph.ink.shape[0], 1)
-        if (p.argmax() == OTHER or p.max() < 0.6) and aspect > 0.75:
+        # Not one digit (`other`), or an unsure digit at least as wide as high: maybe two touching.
+        # (An unsure narrow digit stays one: cut, its strokes read as two digits all too often.)
+        if (p.argmax() == OTHER and aspect > 0.75) or (p.max() < 0.6 and aspect > 1.0):
             best: list[np.ndarray] | None = None
             best_score = float(p[:OTHER].max())
             for parts in (2, 3) if aspect > 1.7 else (2,):  # three digits touching make a long blob
