@@ -13,9 +13,10 @@ at registration.  Here, on page one at the scan's full resolution:
    two digits touching split where the ink is thinnest;
 3. each glyph is read by the project's digit recogniser
    (pipeline/engines/digits.py), under several binarisations;
-4. a slot gets a value only when every variant reads the same digits, every
-   glyph is a digit (not `other`), and the value is well formed; its
-   confidence is the product of the glyphs' mean probabilities.
+4. a slot gets a value only when the variants read the same digits (at most
+   one dissenting), every glyph is a digit (not `other`), no ink is left
+   unread and the value is well formed; its confidence is the product of the
+   glyphs' mean probabilities, times the share of variants that agree.
 
 The extractor (extractors/header.py) then weighs the value against what else
 the page says (the month printed, a signature's day, the arrival stamp).
