@@ -92,7 +92,7 @@ HAND_FONT_PACKAGES := fonts-dkg-handwriting fonts-breip fonts-bwht fonts-femkekl
 train-deps: install
 	@fc-list 2>/dev/null | grep -qi BecauseWe || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(HAND_FONT_PACKAGES) >/dev/null; }
-	$(BIN)/python -c "import torch, sklearn" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check -e '.[train]'
+	$(BIN)/python -c "import torch, sklearn, mlxtend" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check -e '.[train]'
 
 # The handwritten-digit recogniser (models/digits/digits.npz): a few minutes on two cores.
 models-digits: train-deps

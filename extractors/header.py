@@ -466,6 +466,8 @@ def _hand_number(number: str | None, confidence: float, readings: dict[str, list
         return None, min(confidence, 0.3), False
     if not hand.trusted or not hand_number_ok(hand.value):
         return None, min(confidence, round(hand.confidence / 2, 2)), False
+    if code is not None and code.endswith("-"):
+        code = None  # `TTr- CAT-PC04` read as two words: the code was cut at the space, never stored so
     raw = readings.get("number") or []
     tess = vote(number_readings(raw, None)) if raw else None
     if tess is not None and tess.value is not None and tess.value != hand.value:
@@ -498,7 +500,12 @@ def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None
     if not (y.isdigit() and len(y) == 4) or (year_conf is not None and year_conf < DIGIT_TRUST):
         return None, 0.0
     if d.isdigit() and int(d) != int(day.value):
-        return None, 0.0  # the page pass read other digits there
+        # The page pass read other digits there: that stands against the hand unless the
+        # page pass was itself unsure (Tesseract reads a clerk's digits badly) and the
+        # recogniser is sure on its own.
+        page_conf = wc.word(d)
+        if page_conf is None or page_conf >= DIGIT_TRUST or not day.trusted:
+            return None, 0.0
     day_value, year = int(day.value), int(y)
     parts = [day]
     printed = m.isdigit() and 1 <= int(m) <= 12 and (wc.word(m) or 1.0) >= DIGIT_TRUST

@@ -171,11 +171,11 @@ def date_readings(raw_date: list[str], raw_day: list[str], page: tuple[str, str,
 # A handwritten value is stored only when the recogniser's confidence (the
 # product of its digits' calibrated probabilities, the binarisations agreeing)
 # reaches this.  Chosen on held-out handwriting made by the project (not on the
-# dev letters, benchmarks/handwriting.py): at 0.80, 67% of slots are read and
-# 3.3% of those are wrong; 0.90 lowers that only to 2.9% for 7 points of
-# coverage, because the errors left are segmentation errors (a digit lost or
-# two merged) that the digit probabilities do not see; the structural checks
-# (agreement of the binarisations, ink past a slot's edge, faint ink, the
+# dev letters, benchmarks/handwriting.py): at 0.80, 74% of slots are read and
+# 3.0% of those are wrong; higher thresholds do not lower that (3.2-3.4%),
+# because the errors left are segmentation errors (a digit lost or two merged)
+# that the digit probabilities do not see; the structural checks (agreement of
+# the binarisations, ink past a slot's edge, faint or broken ink, the
 # signature's day) are what guard against those.
 HAND_TRUST = 0.80
 # A day the digital signature also gives (`Thời gian ký: 25.02.2021`) needs only this much.
@@ -192,6 +192,8 @@ class HandValue:
     box: tuple[int, ...]  # left, top, width, height on the page
     reason: str
     page: int = 1
+    code: str | None = None  # the printed code beside the number slot, as the page pass read that word
+    code_confidence: float = 0.0
 
     @property
     def trusted(self) -> bool:
@@ -208,7 +210,8 @@ def hand_value(readings: dict[str, list[str]] | None, slot: str) -> HandValue | 
     try:
         data = json.loads(raw[0])
         return HandValue(slot, data.get("value"), float(data.get("confidence", 0.0)), tuple(data.get("box", ())),
-                         data.get("reason", ""), int(data.get("page", 1)))
+                         data.get("reason", ""), int(data.get("page", 1)), data.get("code"),
+                         float(data.get("code_confidence", 0.0)))
     except (ValueError, TypeError, AttributeError):
         return None
 

@@ -119,3 +119,36 @@ def test_handwritten_day_and_month_confirmed_by_the_signature():
     # a signature on another month confirms nothing
     other = unsigned + "\nThời gian ký: 25.03.2026 15:12:01 +07:00\n"
     assert extract_header(other, conf, both).issue_date != "2026-02-25"
+
+
+TTR_HEAD = """CÔNG AN TỈNH LÂM ĐỒNG CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+PHÒNG CẢNH SÁT Độc lập - Tự do - Hạnh phúc
+
+Số: /TTr- CAT-PC04 Lâm Đồng, ngày tháng 10 năm 2025
+
+TỜ TRÌNH
+Về việc xin chủ trương
+"""
+TTR_CONF = {"Số:": 0.95, "/TTr-": 0.9, "CAT-PC04": 0.9, "Lâm": 0.96, "Đồng,": 0.93, "ngày": 0.9, "tháng": 0.96,
+            "10": 0.93, "năm": 0.96, "2025": 0.96}
+
+
+def test_a_code_cut_at_a_space_is_never_stored_with_a_handwritten_number():
+    # The page pass read `/TTr- CAT-PC04` as two words: its code stops at `TTr-`.
+    header = extract_header(TTR_HEAD, TTR_CONF, hand("number", "298", 0.95))
+    assert header.doc_number is None
+    # The close rereads of the slot agree on the whole code: the number is stored with it.
+    rereads = {"number": ["vie|grey x1|/TTr- CAT-PC04"] * 3 + ["eng|otsu x1|/TTr- CAT-PC04"]}
+    header = extract_header(TTR_HEAD, TTR_CONF, {**hand("number", "298", 0.95), **rereads})
+    assert header.doc_number == "298/TTr-CAT-PC04"
+
+
+def test_a_sure_hand_day_stands_against_an_unsure_page_pass_day_but_not_a_sure_one():
+    head = HEAD.replace("ngày tháng 02", "ngày 01 tháng 02")
+    unsure = {**CONF, "01": 0.55}  # Tesseract's reading of the clerk's `07`, and it says it is unsure
+    header = extract_header(head, unsure, readings(number=None, day=("07", 0.86)))
+    assert header.issue_date == "2026-02-07"
+    header = extract_header(head, unsure, readings(number=None, day=("07", 0.70)))  # the hand unsure too
+    assert header.issue_date is None
+    header = extract_header(head, {**CONF, "01": 0.95}, readings(number=None, day=("07", 0.86)))
+    assert header.issue_date != "2026-02-07"  # the page pass sure of its 01: the two readers disagree

