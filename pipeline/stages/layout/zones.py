@@ -89,7 +89,7 @@ def _cut(line: TextLine, split: float, width: int) -> list[TextLine]:
     if motto is not None:
         return [make_line(line.words[:motto], line.page, ocr), make_line(line.words[motto:], line.page, ocr)]
     gaps = []
-    every_gap = []
+    every_gap: list[float] = []
     for i in range(1, len(line.words)):
         left, right = line.words[i - 1].box, line.words[i].box
         if left is None or right is None:
