@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from extractors.confidence import WordConfidence, combine
+from extractors.confidence import WordConfidence, combine, list_confidence
 from extractors.header import extract_header, header_bodies, name_with_committee, subject_from_zones
 from extractors.marks import received_from_stamp, signature_from_caption, urgency_of
 from extractors.periods import extract_periods
@@ -141,7 +141,7 @@ class RecipientsExtractor:
                                           zone_lines(layout, "recipients", ZONE_WORD_CONFIDENCE))
             recipients = zoned or recipients
         wc = _wc(evidence)
-        confidence = combine("explicit", wc.span(" ".join(recipients), "mean")) if recipients else 0.0
+        confidence = list_confidence(combine("explicit", wc.span(" ".join(recipients), "mean")), len(recipients))
         return {"recipients": recipients, "confidence": {"recipients": confidence}}
 
 
@@ -157,8 +157,8 @@ class ReferencesExtractor:
         unread: list[str] = []
         references = extract_references(full_text(evidence), own_number=evidence.found.get("doc_number"), wc=wc,
                                         unread=unread)
-        confidence = combine("explicit", wc.span(" ".join(r.doc_number or "" for r in references))) \
-            if references else 0.0
+        confidence = list_confidence(combine("explicit", wc.span(" ".join(r.doc_number or "" for r in references))),
+                                     len(references))
         if unread:  # a citation's printed date was not read: the list is not the letter's whole word
             confidence = min(confidence, combine("fallback", None))
         return {"references": references, "confidence": {"references": confidence}}
@@ -174,7 +174,7 @@ class PeriodsExtractor:
     def extract(self, evidence: Evidence) -> dict[str, Any]:
         periods = extract_periods(full_text(evidence), _wc(evidence), issue_date=evidence.found.get("issue_date"))
         return {"reporting_periods": periods,
-                "confidence": {"reporting_periods": combine("explicit", None) if periods else 0.0}}
+                "confidence": {"reporting_periods": list_confidence(combine("explicit", None), len(periods))}}
 
 
 def _all_tasks(text: str, wc: WordConfidence, tables: list[Table], issue_date: str | None = None) -> list[Task]:
