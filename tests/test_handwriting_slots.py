@@ -6,19 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from test_header_read import line  # the same row of printed words
 
 from pipeline.core.types import Word
 from pipeline.engines.digits import load_model
 from pipeline.stages import header_read
 from pipeline.stages.handwriting import Glyph, _edge_letters, _shear, _splits
-
-
-def line(texts_and_confidences: list[tuple[str, float]], top: int = 100) -> list[Word]:
-    words, left = [], 100
-    for text, confidence in texts_and_confidences:
-        words.append(Word(text, confidence, line=0, box=(left, top, 20 * len(text), 40)))
-        left += 20 * len(text) + 15
-    return words
 
 
 def _hand_keys(words: list[Word], monkeypatch: pytest.MonkeyPatch) -> set[str]:
