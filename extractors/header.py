@@ -10,7 +10,7 @@ what the page does not state stays None.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from extractors.confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
 from extractors.dates import parse_date, parts_to_iso, valid_dmy
@@ -536,6 +536,29 @@ def _hand_number(number: str | None, confidence: float, readings: dict[str, list
     return f"{value}/{code}", round(hand.confidence, 2), True
 
 
+# A day only some binarisations read, the same as the signature's day; below a day the
+# recogniser reads in every binarisation and the signature confirms (0.95).
+SIGNED_VARIANT_CONFIDENCE = 0.80
+
+
+def _signed_day_in_variants(day: HandValue, stamped: list[tuple[int, int, int]]) -> str | None:
+    """The signature's day, where the binarisations disagree on the slot but those giving a day read it.
+
+    `25` / `85` / `25` / `85` / `85` on an e-signed letter `Thời gian ký: 25.02.2021`: no
+    day is `85`, so the only day the hand is read as is the signature's.  The signature
+    alone is no evidence (the issue date is not always the signing day), nor are two of
+    five binarisations; both together are, and only when no binarisation reads another
+    valid day and at least two read the signature's.  The month and year are checked
+    against the signature by the caller.
+    """
+    signed = {sd for sd, _, _ in stamped}
+    days = [v for v in day.variants if v and "?" not in v and hand_day_month_ok(v, 31)]
+    if len(signed) != 1 or len(days) < 2 or len({int(v) for v in days}) != 1:
+        return None
+    value = days[0]
+    return value if int(value) in signed else None
+
+
 def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None, wc: WordConfidence, text: str
                ) -> tuple[str | None, float]:
     """(ISO date, confidence) from the recogniser's handwritten day and month and the printed year.
@@ -548,6 +571,13 @@ def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None
     after the signature's day in the same month.
     """
     day, month = hand_value(readings, "day"), hand_value(readings, "month")
+    stamped = [(int(g["d"] or g["d2"]), int(g["m"] or g["m2"]), int(g["y"] or g["y2"]))
+               for g in (match.groupdict() for match in STAMP_DATE_RE.finditer(text))]
+    from_variants = False
+    if day is not None and day.value is None and page is not None:
+        signed_day = _signed_day_in_variants(day, stamped)
+        if signed_day is not None:
+            day, from_variants = replace(day, value=signed_day, confidence=HAND_AGREE), True
     if page is None or day is None or day.value is None or not hand_day_month_ok(day.value, 31):
         return None, 0.0
     d, m, y = page
@@ -575,17 +605,19 @@ def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None
         return None, 0.0
     if not valid_dmy(day_value, month_value, year):
         return None, 0.0
-    stamped = [(int(g["d"] or g["d2"]), int(g["m"] or g["m2"]), int(g["y"] or g["y2"]))
-               for g in (match.groupdict() for match in STAMP_DATE_RE.finditer(text))]
     for sd, sm, sy in stamped:
         if sm == month_value and sy == year and sd < day_value:
             return None, 0.0  # signed before it was issued: a misread day
     signed_same = (day_value, month_value, year) in stamped
+    if from_variants and not signed_same:
+        return None, 0.0  # the signature's day was in another month or year
     floor = HAND_AGREE if signed_same else HAND_TRUST
     if any(part.confidence < floor for part in parts):
         return None, 0.0
     confs = [part.confidence for part in parts]
-    if signed_same:
+    if from_variants:
+        confs = [min(c, SIGNED_VARIANT_CONFIDENCE) for c in confs]
+    elif signed_same:
         confs = [max(c, 0.95) for c in confs]  # hand and signature agree
     return parts_to_iso(str(day_value), str(month_value), y), round(min(confs), 2)
 
