@@ -479,6 +479,8 @@ def _cited_hand_number(hand: HandValue, code: str | None, slot_text: str, cited_
         return None
     # `//2/UBND- KSTTHC Phú Thọ` -> tokens `Số:`, `//2/UBND-KSTTHC`, `Phú`, ...
     printed = [normalize_code(token) for token in re.sub(r"\s*([/\-])\s*", r"\1", slot_text).split()]
+    if slot_text:
+        cited_text = cited_text.replace(slot_text, "", 1)  # the header's own slot is no citation of itself
     for number, cited_code in _citations(cited_text):
         if number != candidate or not _plausible_code(cited_code):
             continue
