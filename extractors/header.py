@@ -10,13 +10,14 @@ what the page does not state stays None.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from extractors.confidence import CODE_TRUST, DIGIT_TRUST, WordConfidence, combine
 from extractors.dates import parse_date, parts_to_iso, valid_dmy
 from extractors.slots import (
     HAND_AGREE,
     HAND_TRUST,
+    HandValue,
     code_vote,
     date_parts,
     date_readings,
@@ -448,37 +449,116 @@ def _reread_number(readings: dict[str, list[str]], page_num: str | None, page_co
     return f"{result.value}/{code}", result.confidence, True
 
 
-def _hand_number(number: str | None, confidence: float, readings: dict[str, list[str]], code: str | None
-                 ) -> tuple[str | None, float, bool]:
+# `Văn bản số 4532/UBND-KSTTHC`, `theo Công văn số 275 /STTTT-CNTT`: a printed citation of a
+# number.  `Số:` with its colon (the header's own slot) is not one.
+CITED_NUMBER_RE = re.compile(r"\bs[ốô]\s+(?P<num>\d{1,5})\s*/\s*(?P<code>[\wĐđ][\wĐđ/\-]*)", re.I)
+# A citation and the recogniser agreeing: two independent readings (print and hand) of the same number.
+CITED_AGREE_CONFIDENCE = 0.90
+
+
+def _citations(text: str) -> list[tuple[str, str]]:
+    """(number, code) pairs the text cites (`Văn bản số 4532/UBND-KSTTHC` -> ("4532", "UBND-KSTTHC"))."""
+    return [(match.group("num"), normalize_code(match.group("code")).rstrip("/.-"))
+            for match in CITED_NUMBER_RE.finditer(flatten(text))]
+
+
+def _cited_hand_number(hand: HandValue, code: str | None, slot_text: str, cited_text: str) -> tuple[str, str] | None:
+    """(number, code): the hand's digits, where the letter's text cites that very number with its code.
+
+    A second letter bound after the first (`Văn bản số 4532/UBND-KSTTHC, ngày 07/12/2011`)
+    or a footer prints the number the clerk wrote by hand.  The citation alone is no
+    evidence (a letter cites other letters of the same office and code), and a weak
+    reading alone is not enough (it may be a digit off); both reading the same digits is.
+    The cited code must be the letter's own: the one read whole, else (a code the page
+    pass cut at a space, `UBND- KSTTHC`) the printed slot with its spaces removed.
+    At least two digits: one digit matching a citation by chance is too likely.
+    """
+    candidate = hand.value or hand.candidate
+    confidence = hand.confidence if hand.value else hand.candidate_confidence
+    if candidate is None or not hand_number_ok(candidate) or len(candidate) < 2 or confidence < HAND_AGREE:
+        return None
+    # `//2/UBND- KSTTHC Phú Thọ` -> tokens `Số:`, `//2/UBND-KSTTHC`, `Phú`, ...
+    printed = [normalize_code(token) for token in re.sub(r"\s*([/\-])\s*", r"\1", slot_text).split()]
+    if slot_text:
+        cited_text = cited_text.replace(slot_text, "", 1)  # the header's own slot is no citation of itself
+    for number, cited_code in _citations(cited_text):
+        if number != candidate or not _plausible_code(cited_code):
+            continue
+        if cited_code == code or (code is None and any(token.endswith(f"/{cited_code}") for token in printed)):
+            return candidate, cited_code
+    return None
+
+
+def _so_line(head: list[str]) -> str:
+    """The header's `Số: ...` line as OCR gave it, also where NUMBER_RE finds no number in it."""
+    return next((line for line in head if re.match(r"\s*s[ốôo]\s*[:;]", line, re.I)), "")
+
+
+def _hand_number(number: str | None, confidence: float, readings: dict[str, list[str]], code: str | None,
+                 cited_text: str = "", slot_text: str = "") -> tuple[str | None, float, bool]:
     """(doc number, confidence, from the hand) with the digit recogniser's reading of the `Số:` slot.
 
     A sure reading fills a number the page pass could not read, with the printed
-    code kept whole (the page pass's, else the one the rereads agree on); any
-    reading that differs from the page pass's number, sure or not, leaves the
-    number null: one of them misread a hand.
+    code kept whole (the page pass's, else the one the rereads agree on); so does a
+    weaker one (HAND_AGREE) that a printed citation elsewhere in the letter reads the
+    same (`_cited_hand_number`).  Any reading that differs from the page pass's
+    number, sure or not, leaves the number null: one of them misread a hand.
     """
     hand = hand_value(readings, "number")
-    if hand is None or hand.value is None:
+    if hand is None or (hand.value is None and hand.candidate is None):
         return number, confidence, False
     if number is not None:
+        if hand.value is None:
+            return number, confidence, False
         if number.split("/")[0] == hand.value:
             return number, max(confidence, hand.confidence if hand.trusted else 0.0), True
         return None, min(confidence, 0.3), False
-    if not hand.trusted or not hand_number_ok(hand.value):
-        return None, min(confidence, round(hand.confidence / 2, 2)), False
     if code is not None and code.endswith("-"):
         code = None  # `TTr- CAT-PC04` read as two words: the code was cut at the space, never stored so
     raw = readings.get("number") or []
-    tess = vote(number_readings(raw, None)) if raw else None
-    if tess is not None and tess.value is not None and tess.value != hand.value:
-        return None, 0.3, False  # Tesseract's rereads agree on another number
     if code is None and raw:
         voted, count = code_vote(raw)
         voted = normalize_code(voted).lstrip("/") if voted else None
         code = voted if voted and count >= 3 and _plausible_code(voted) else None
+    cited = _cited_hand_number(hand, code, slot_text, cited_text)
+    if cited is not None:
+        code = cited[1]
+    value = cited[0] if cited else hand.value
+    if value is None:
+        return number, confidence, False
+    if cited is None and (not hand.trusted or not hand_number_ok(value)):
+        return None, min(confidence, round(hand.confidence / 2, 2)), False
+    tess = vote(number_readings(raw, None)) if raw else None
+    if tess is not None and tess.value is not None and tess.value != value:
+        return None, 0.3, False  # Tesseract's rereads agree on another number
     if code is None:
         return None, 0.3, False  # the code is not read: a number is never stored cut short
-    return f"{hand.value}/{code}", round(hand.confidence, 2), True
+    if cited is not None:
+        return f"{value}/{code}", max(CITED_AGREE_CONFIDENCE, round(hand.confidence, 2)), True
+    return f"{value}/{code}", round(hand.confidence, 2), True
+
+
+# A day only some binarisations read, the same as the signature's day; below a day the
+# recogniser reads in every binarisation and the signature confirms (0.95).
+SIGNED_VARIANT_CONFIDENCE = 0.80
+
+
+def _signed_day_in_variants(day: HandValue, stamped: list[tuple[int, int, int]]) -> str | None:
+    """The signature's day, where the binarisations disagree on the slot but those giving a day read it.
+
+    `25` / `85` / `25` / `85` / `85` on an e-signed letter `Thời gian ký: 25.02.2021`: no
+    day is `85`, so the only day the hand is read as is the signature's.  The signature
+    alone is no evidence (the issue date is not always the signing day), nor are two of
+    five binarisations; both together are, and only when no binarisation reads another
+    valid day and at least two read the signature's.  The month and year are checked
+    against the signature by the caller.
+    """
+    signed = {sd for sd, _, _ in stamped}
+    days = [v for v in day.variants if v and "?" not in v and hand_day_month_ok(v, 31)]
+    if len(signed) != 1 or len(days) < 2 or len({int(v) for v in days}) != 1:
+        return None
+    value = days[0]
+    return value if int(value) in signed else None
 
 
 def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None, wc: WordConfidence, text: str
@@ -493,6 +573,13 @@ def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None
     after the signature's day in the same month.
     """
     day, month = hand_value(readings, "day"), hand_value(readings, "month")
+    stamped = [(int(g["d"] or g["d2"]), int(g["m"] or g["m2"]), int(g["y"] or g["y2"]))
+               for g in (match.groupdict() for match in STAMP_DATE_RE.finditer(text))]
+    from_variants = False
+    if day is not None and day.value is None and page is not None:
+        signed_day = _signed_day_in_variants(day, stamped)
+        if signed_day is not None:
+            day, from_variants = replace(day, value=signed_day, confidence=HAND_AGREE), True
     if page is None or day is None or day.value is None or not hand_day_month_ok(day.value, 31):
         return None, 0.0
     d, m, y = page
@@ -520,17 +607,19 @@ def _hand_date(readings: dict[str, list[str]], page: tuple[str, str, str] | None
         return None, 0.0
     if not valid_dmy(day_value, month_value, year):
         return None, 0.0
-    stamped = [(int(g["d"] or g["d2"]), int(g["m"] or g["m2"]), int(g["y"] or g["y2"]))
-               for g in (match.groupdict() for match in STAMP_DATE_RE.finditer(text))]
     for sd, sm, sy in stamped:
         if sm == month_value and sy == year and sd < day_value:
             return None, 0.0  # signed before it was issued: a misread day
     signed_same = (day_value, month_value, year) in stamped
+    if from_variants and not signed_same:
+        return None, 0.0  # the signature's day was in another month or year
     floor = HAND_AGREE if signed_same else HAND_TRUST
     if any(part.confidence < floor for part in parts):
         return None, 0.0
     confs = [part.confidence for part in parts]
-    if signed_same:
+    if from_variants:
+        confs = [min(c, SIGNED_VARIANT_CONFIDENCE) for c in confs]
+    elif signed_same:
         confs = [max(c, 0.95) for c in confs]  # hand and signature agree
     return parts_to_iso(str(day_value), str(month_value), y), round(min(confs), 2)
 
@@ -572,7 +661,8 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
             conf["doc_number"] = min(conf["doc_number"], 0.3)
     if wc.is_ocr and hand_value(readings, "number") is not None:
         page_code = code if code and _plausible_code(code) else None
-        number, conf["doc_number"], from_hand = _hand_number(number, conf["doc_number"], readings, page_code)
+        number, conf["doc_number"], from_hand = _hand_number(number, conf["doc_number"], readings, page_code,
+                                                                  cited_text, number_raw or _so_line(head))
         header.doc_number = number
         from_reread = from_reread or from_hand
     kind = title.capitalize() if title else TYPE_CODES.get(type_code or "")

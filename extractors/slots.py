@@ -194,6 +194,9 @@ class HandValue:
     page: int = 1
     code: str | None = None  # the printed code beside the number slot, as the page pass read that word
     code_confidence: float = 0.0
+    candidate: str | None = None  # the digits most binarisations read, also where no value is given
+    candidate_confidence: float = 0.0
+    variants: tuple[str, ...] = ()  # what each binarisation read (`?`: a glyph not a digit)
 
     @property
     def trusted(self) -> bool:
@@ -211,7 +214,8 @@ def hand_value(readings: dict[str, list[str]] | None, slot: str) -> HandValue | 
         data = json.loads(raw[0])
         return HandValue(slot, data.get("value"), float(data.get("confidence", 0.0)), tuple(data.get("box", ())),
                          data.get("reason", ""), int(data.get("page", 1)), data.get("code"),
-                         float(data.get("code_confidence", 0.0)))
+                         float(data.get("code_confidence", 0.0)), data.get("candidate"),
+                         float(data.get("candidate_confidence", 0.0)), tuple(data.get("variants", ())))
     except (ValueError, TypeError, AttributeError):
         return None
 

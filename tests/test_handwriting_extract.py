@@ -152,3 +152,57 @@ def test_a_sure_hand_day_stands_against_an_unsure_page_pass_day_but_not_a_sure_o
     assert header.issue_date is None
     header = extract_header(head, {**CONF, "01": 0.95}, readings(number=None, day=("07", 0.86)))
     assert header.issue_date != "2026-02-07"  # the page pass sure of its 01: the two readers disagree
+
+
+def hand_candidate(slot, candidate, confidence, variants, reason):
+    """A slot the recogniser gave no value for, with what most binarisations read (`read 4532 at 0.63`)."""
+    return {f"hand_{slot}": [json.dumps({"name": slot, "value": None, "confidence": 0.0, "box": [640, 300, 180, 120],
+                                         "digits": [], "variants": variants, "reason": reason,
+                                         "candidate": candidate, "candidate_confidence": confidence})]}
+
+
+CITING = """UBND TỈNH PHÚ THỌ CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Độc lập - Tự do - Hạnh phúc
+
+Số: //2/UBND- KSTTHC Phú Thọ, ngày tháng 12 năm 2011
+
+V/v triển khai rà soát quy định
+Thực hiện Nghị quyết số 30c/NQ-CP ngày 08/11/2011 của Chính phủ.
+"""
+BOUND = "\nVĂN PHÒNG\nThực hiện Văn bản số 4532/UBND-KSTTHC, ngày 07/12/2011 của UBND tỉnh.\n"
+
+
+def test_a_weak_hand_number_the_letter_cites_in_print_is_stored_with_its_whole_code():
+    number = hand_candidate("number", "4532", 0.63, ["4532", "4?32", "4532", "4?3?", "4532"], "a glyph is not a digit")
+    header = extract_header(CITING, {"Số:": 0.9}, number, cited_text=CITING + BOUND)
+    assert header.doc_number == "4532/UBND-KSTTHC" and header.confidence["doc_number"] >= 0.9
+
+
+def test_a_citation_of_another_number_or_code_confirms_nothing():
+    number = hand_candidate("number", "4522", 0.63, ["4522"] * 5, "a glyph is not a digit")
+    assert extract_header(CITING, {"Số:": 0.9}, number, cited_text=CITING + BOUND).doc_number is None
+    other_code = BOUND.replace("4532/UBND-KSTTHC", "4532/UBND-NV")
+    number = hand_candidate("number", "4532", 0.63, ["4532"] * 5, "a glyph is not a digit")
+    assert extract_header(CITING, {"Số:": 0.9}, number, cited_text=CITING + other_code).doc_number is None
+    # nor does a citation without the hand, or with a reading too weak
+    assert extract_header(CITING, {"Số:": 0.9}, {}, cited_text=CITING + BOUND).doc_number is None
+    weak = hand_candidate("number", "4532", 0.3, ["4532"] * 5, "a glyph is not a digit")
+    assert extract_header(CITING, {"Số:": 0.9}, weak, cited_text=CITING + BOUND).doc_number is None
+
+
+def test_disagreeing_day_variants_taken_only_where_the_valid_ones_read_the_signature_day():
+    # day and month both handwritten (the printed month's fallback to the signature does not apply)
+    unsigned = HEAD.replace("tháng 02 năm", "tháng năm")
+    conf = {k: v for k, v in CONF.items() if k != "02"}
+    signed = unsigned + "\nThời gian ký: 25.02.2026 15:12:01 +07:00\n"
+    month = hand("month", "02", 0.91)
+    day = hand_candidate("day", None, 0.0, ["25", "85", "25", "85", "85"], "variants disagree")
+    header = extract_header(signed, conf, {**day, **month})
+    assert header.issue_date == "2026-02-25" and header.confidence["issue_date"] <= 0.8
+    # another valid day among the variants, the signature on another day, or no signature: null
+    mixed = hand_candidate("day", None, 0.0, ["25", "24", "25", "85", "25"], "variants disagree")
+    assert extract_header(signed, conf, {**mixed, **month}).issue_date is None
+    assert extract_header(signed.replace("25.02", "26.02"), conf, {**day, **month}).issue_date is None
+    assert extract_header(unsigned, conf, {**day, **month}).issue_date is None
+    # the hand's month must be the signature's
+    assert extract_header(signed, conf, {**day, **hand("month", "03", 0.95)}).issue_date is None

@@ -88,6 +88,11 @@ class SlotReading:
     page: int = 1  # the header's slots are on page one
     code: str | None = None  # the printed code beside the number, as the page pass read it (Slot.code)
     code_confidence: float = 0.0
+    # The digits most binarisations read and their confidence, also where no value is given
+    # (`read 4532 at 0.63`): the extractor may accept them when an independent printed
+    # citation of the letter's number (`Văn bản số 4532/UBND-KSTTHC`) reads the same.
+    candidate: str | None = None
+    candidate_confidence: float = 0.0
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -578,6 +583,7 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         reading.digits = mean.tolist()
         share = len(agreeing) / len(full)
         confidence = round(share * float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
+        reading.candidate, reading.candidate_confidence = value, confidence
         if not reading.reason:
             reading.value, reading.confidence = value, confidence
         else:
