@@ -206,22 +206,6 @@ def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | Non
     return None, None, 0.0, None
 
 
-def _stamp_date(text: str, month: int | None, year: int | None) -> str | None:
-    """A digital-signature stamp's date, when it agrees with what the date line shows.
-
-    A Công báo copy's stamp is the gazette's signing date, not the letter's, so
-    it is used only when the month and year read on the page match it.
-    """
-    if month is None or year is None:
-        return None
-    for match in STAMP_DATE_RE.finditer(text):
-        g = match.groupdict()
-        d, m, y = (g["d"], g["m"], g["y"]) if g["d"] else (g["d2"], g["m2"], g["y2"])
-        if int(m) == month and int(y) == year:
-            return parts_to_iso(d, m, y)
-    return None
-
-
 def _cited_date(text: str, doc_type: str | None, code: str | None) -> str | None:
     """The date an appendix gives its own letter: `Kèm theo Quyết định số 409 /QĐ-BTC ngày 21/01/2026`."""
     flat = flatten(text)
@@ -284,7 +268,6 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         d, m, y = (match.group("d"), match.group("m"), match.group("y")) if match else ("", "", "")
         ocr = min((v for v in (wc.word(d), wc.word(m), wc.word(y)) if v is not None), default=None)
         month = int(m) if m.isdigit() and 1 <= int(m) <= 12 else None
-        year = int(y) if y.isdigit() else None
         readable = match and d.isdigit() and month is not None and valid_dmy(int(d), month, int(y))
         trusted = not (wc.is_ocr and ocr is not None and ocr < DIGIT_TRUST)
         if readable and trusted and not _rereads_support_day(readings or {}, d):
@@ -303,8 +286,8 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
                 trusted = False
         if readable and trusted:
             return place, parts_to_iso(d, m, y), place_conf, combine("explicit", ocr), index
-        # Day or month unreadable (handwritten): the text elsewhere, or a stamp
-        # that agrees with the month read, may stand in; else no date at all.
+        # Day or month unreadable (handwritten): the date the letter's own appendix
+        # gives it may stand in, when it agrees with the month read; else no date at all.
         cited = _cited_date(text, doc_type, code)
         if cited and (month is None or int(cited[5:7]) == month):
             return place, cited, place_conf, combine("fallback", None), index
@@ -319,9 +302,9 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
             return place, hand, place_conf, hand_conf, index
         if reread and not hand:
             return place, reread, place_conf, reread_conf, index
-        stamped = _stamp_date(text, month, year)
-        if stamped:
-            return place, stamped, place_conf, combine("fallback", None), index
+        # No day read: the e-signature's day is not put in its place.  A signing day is
+        # evidence for a day the page shows (above), never the answer alone: a copy is
+        # signed later than the letter it copies (`SAO Y ... 25/07/2025` on a letter of 24/7).
         low = round(ocr, 2) if ocr is not None else 0.1
         return place, None, place_conf, min(low, 0.3), index
     return None, None, 0.0, 0.0, None
