@@ -310,3 +310,32 @@ def test_a_persons_certificate_names_the_signer_the_page_does_not_show() -> None
     assert fields.signer is not None and fields.signer.name == "Nguyễn Xuân Quang"
     assert fields.confidence["signer"] < 0.9  # evidence, not the printed name
     assert extract_fields(text, signatures=[office]).signer is None
+
+
+def test_evenly_wide_word_spaces_past_the_column_edge_do_not_cut_the_subject() -> None:
+    # A neural engine places word boxes by estimate and leaves spaces over half a line high between
+    # ordinary words (TrueOCR): a trích yếu line reaching past the right column's edge stays whole.
+    rows = [
+        (480, 300, "ỦY BAN NHÂN DÂN"),
+        (1200, 300, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+        (440, 370, "HUYỆN CAO LỘC"),
+        (1380, 370, "Độc lập - Tự do - Hạnh phúc"),
+        (500, 500, "Số: 61/UBND-VP"),
+        (1230, 500, "Cao Lộc, ngày 11 tháng 3 năm 2024"),
+        (300, 580, "V/v triển khai kế hoạch kiểm tra công tác cải cách"),
+        (420, 640, "hành chính năm 2024"),
+        (900, 800, "Kính gửi: Các cơ quan, đơn vị thuộc huyện."),
+        (380, 900, "Thực hiện Kế hoạch số 35/KH-UBND ngày 28/02/2024 của Ủy ban nhân dân huyện về kiểm tra,"),
+    ]
+    page = _page(1, rows)
+    wide_spaces, x, line = [], 0, -1
+    for word in page.words:
+        assert word.box is not None
+        if word.line != line:
+            line, x = word.line, word.box[0]
+        wide_spaces.append(Word(word.text, word.confidence, word.line, (x, word.box[1], word.box[2], word.box[3])))
+        x += word.box[2] + int(0.6 * LINE_HEIGHT)
+    page.words = wide_spaces
+    fields, _ = _fields(_document(page))
+    assert fields.subject == "V/v triển khai kế hoạch kiểm tra công tác cải cách hành chính năm 2024"
+    assert fields.recipients == ["Các cơ quan, đơn vị thuộc huyện"]
