@@ -10,6 +10,7 @@ belongs to one column and the zone rules can place it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 from pipeline.core.types import PageText, TextLine, Word
 
@@ -18,9 +19,10 @@ from pipeline.core.types import PageText, TextLine, Word
 COLUMN_GAP = 2.2
 
 
-def _median(values: list[int]) -> float:
+def median(values: Sequence[float], default: float = 0.0) -> float:
+    """The upper median of `values` (the layout's one median), `default` when there are none."""
     ordered = sorted(values)
-    return float(ordered[len(ordered) // 2]) if ordered else 0.0
+    return float(ordered[len(ordered) // 2]) if ordered else default
 
 
 def make_line(words: list[Word], page: int, ocr: bool) -> TextLine:
@@ -50,7 +52,7 @@ def page_lines(page: PageText, texts: list[str] | None = None) -> list[TextLine]
     lines: list[TextLine] = []
     for words in grouped.values():
         words.sort(key=lambda w: w.box[0] if w.box else 0)
-        height = max(_median([w.box[3] for w in words if w.box]), 1.0)
+        height = max(median([w.box[3] for w in words if w.box]), 1.0)
         run: list[Word] = [words[0]]
         for word in words[1:]:
             previous = run[-1]

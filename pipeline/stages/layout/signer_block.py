@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from extractors.signer import SURNAMES, mend_surname, signer_from_zone
 from pipeline.core.types import Box, DocumentText, Layout, Signer, TextLine
+from pipeline.stages.layout.lines import median
 from pipeline.stages.layout.zones import PageLines
 from pipeline.stages.signer_read import read_signer_block
 
@@ -24,11 +25,6 @@ BLOCK_HEIGHT_LINES = 18
 # The block's column: right of the page's middle (the `Nơi nhận` list stands left of it).
 RIGHT_COLUMN = 0.45
 NO_SIGNER = Signer(name=None, title=None, authority=None)
-
-
-def _median(values: list[int], default: float) -> float:
-    ordered = sorted(values)
-    return float(ordered[len(ordered) // 2]) if ordered else default
 
 
 def has_printed_name(lines: list[str]) -> bool:
@@ -46,7 +42,7 @@ def signer_region(layout: Layout, pages: list[PageLines]) -> tuple[int, Box] | N
     page = next((p for p in pages if p.number == anchor[0].page), None)
     if page is None:
         return None
-    height = _median([ln.height for ln in page.lines if ln.height > 0], 0.014 * page.height)
+    height = median([ln.height for ln in page.lines if ln.height > 0], 0.014 * page.height)
     if signer:
         top = min(ln.box[1] for ln in signer) - height
         left = min(ln.box[0] for ln in signer) - 3 * height

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from pipeline.core.types import Layout, TextLine
 from pipeline.core.vietnamese import strip_diacritics
-from pipeline.stages.layout.lines import make_line
+from pipeline.stages.layout.lines import make_line, median
 from pipeline.stages.layout.marks import separate_marks
 
 
@@ -65,11 +65,6 @@ def is_title_line(text: str) -> bool:
     return key in _TITLE_KEYS
 
 
-def _median(values: list[float], default: float) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2] if ordered else default
-
-
 def _split_x(page: PageLines) -> float:
     """Where the header's right column starts on page one."""
     anchors = [line.box[0] for line in page.lines if line.box[1] < 0.35 * page.height
@@ -105,7 +100,7 @@ def _cut(line: TextLine, split: float, width: int) -> list[TextLine]:
     # The space between the columns stands out from the line's own word spacing.  Judged
     # against the whole line's spaces: engines that place word boxes by estimate (TrueOCR's
     # line recogniser) leave spaces of half a line's height between ordinary words.
-    typical = _median(every_gap, 0.0)
+    typical = median(every_gap, 0.0)
     if gap < 1.4 * max(typical, 1.0) or gap < 0.35 * line.height:
         return [line]
     return [make_line(line.words[:cut], line.page, ocr), make_line(line.words[cut:], line.page, ocr)]
@@ -130,8 +125,8 @@ class _Margins:
 def _margins(pages: list[PageLines]) -> _Margins:
     wide = [line for page in pages for line in page.lines if line.box[2] - line.box[0] > 0.55 * page.width]
     width = pages[0].width if pages else 2480
-    return _Margins(left=_median([ln.box[0] for ln in wide], 0.12 * width),
-                    right=_median([ln.box[2] for ln in wide], 0.9 * width))
+    return _Margins(left=median([ln.box[0] for ln in wide], 0.12 * width),
+                    right=median([ln.box[2] for ln in wide], 0.9 * width))
 
 
 def _header(page: PageLines, margins: _Margins) -> tuple[list[TextLine], list[TextLine], list[TextLine]]:
@@ -189,7 +184,7 @@ def _title_and_addressees(lines: list[TextLine], margins: _Margins, width: int
     # stand there too when a stamp hid the title itself).
     # A long trích yếu wraps nearly full width: after a title (or a first inset line) the
     # block runs on while its lines follow closely, up to the body's first words.
-    height = _median([ln.height for ln in lines[:12]], 50.0)
+    height = median([ln.height for ln in lines[:12]], 50.0)
     block = bool(title) or bool(lines) and margins.inset(lines[0], width)
     while index < len(lines) and block and len(title) < TITLE_BLOCK_LINES and not TITLE_STOP.match(lines[index].text) \
             and not KINH_GUI.match(lines[index].text) and not CONG_DIEN.search(lines[index].text):
@@ -215,7 +210,7 @@ def _addressee_block(lines: list[TextLine], start: int, width: int) -> list[Text
     """
     head = lines[start]
     block = [head]
-    height = _median([ln.height for ln in lines], 50.0)
+    height = median([ln.height for ln in lines], 50.0)
     label = re.match(r"^\W{0,3}K[íi]nh\s+g[ửu]i\s*:?", head.text, re.I)
     label_words = len(label.group(0).split()) if label else len(head.words)
     first_item = head.words[label_words] if len(head.words) > label_words else None
@@ -244,7 +239,7 @@ def _closing(pages: list[PageLines], first_letter_page: int) -> tuple[int | None
             # The label heads a narrow column; `Nơi nhận hồ sơ ...` in a body sentence runs wide.
             if NOI_NHAN.match(line.text) and line.box[0] < 0.4 * page.width and line.box[2] < 0.55 * page.width and (
                     page.number > first_letter_page or line.box[1] > 0.25 * page.height):
-                height = _median([ln.height for ln in page.lines], 50.0)
+                height = median([ln.height for ln in page.lines], 50.0)
                 top = line.box[1]
                 recipients = [ln for ln in page.lines if ln.box[1] >= top - 5 and ln.box[0] < 0.35 * page.width
                               and ln.box[2] < 0.62 * page.width]
