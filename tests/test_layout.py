@@ -279,20 +279,23 @@ def test_place_in_a_body_name_is_mended_like_the_date_line_place() -> None:
     assert header_bodies(["ỦY BAN NHÂN DÂN", "TỈNH HÀ NAM"]) == ("Ủy ban nhân dân tỉnh Hà Nam", None)
 
 
+# A công văn whose trích yếu line ends past the right header column's edge.
+CAO_LOC_ROWS = [
+    (480, 300, "ỦY BAN NHÂN DÂN"),
+    (1200, 300, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+    (440, 370, "HUYỆN CAO LỘC"),
+    (1380, 370, "Độc lập - Tự do - Hạnh phúc"),
+    (500, 500, "Số: 61/UBND-VP"),
+    (1230, 500, "Cao Lộc, ngày 11 tháng 3 năm 2024"),
+    (300, 580, "V/v triển khai kế hoạch kiểm tra công tác cải cách"),  # ends past the right column's edge
+    (420, 640, "hành chính năm 2024"),
+    (900, 800, "Kính gửi: Các cơ quan, đơn vị thuộc huyện."),
+    (380, 900, "Thực hiện Kế hoạch số 35/KH-UBND ngày 28/02/2024 của Ủy ban nhân dân huyện về kiểm tra,"),
+]
+
+
 def test_a_long_trich_yeu_line_past_the_column_edge_stays_in_the_subject() -> None:
-    rows = [
-        (480, 300, "ỦY BAN NHÂN DÂN"),
-        (1200, 300, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
-        (440, 370, "HUYỆN CAO LỘC"),
-        (1380, 370, "Độc lập - Tự do - Hạnh phúc"),
-        (500, 500, "Số: 61/UBND-VP"),
-        (1230, 500, "Cao Lộc, ngày 11 tháng 3 năm 2024"),
-        (300, 580, "V/v triển khai kế hoạch kiểm tra công tác cải cách"),  # ends past the right column's edge
-        (420, 640, "hành chính năm 2024"),
-        (900, 800, "Kính gửi: Các cơ quan, đơn vị thuộc huyện."),
-        (380, 900, "Thực hiện Kế hoạch số 35/KH-UBND ngày 28/02/2024 của Ủy ban nhân dân huyện về kiểm tra,"),
-    ]
-    fields, _ = _fields(_document(_page(1, rows)))
+    fields, _ = _fields(_document(_page(1, CAO_LOC_ROWS)))
     assert fields.subject == "V/v triển khai kế hoạch kiểm tra công tác cải cách hành chính năm 2024"
     assert fields.recipients == ["Các cơ quan, đơn vị thuộc huyện"]
     assert fields.issuer == "Ủy ban nhân dân huyện Cao Lộc" and fields.issuer_parent is None
@@ -315,19 +318,7 @@ def test_a_persons_certificate_names_the_signer_the_page_does_not_show() -> None
 def test_evenly_wide_word_spaces_past_the_column_edge_do_not_cut_the_subject() -> None:
     # A neural engine places word boxes by estimate and leaves spaces over half a line high between
     # ordinary words (TrueOCR): a trích yếu line reaching past the right column's edge stays whole.
-    rows = [
-        (480, 300, "ỦY BAN NHÂN DÂN"),
-        (1200, 300, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
-        (440, 370, "HUYỆN CAO LỘC"),
-        (1380, 370, "Độc lập - Tự do - Hạnh phúc"),
-        (500, 500, "Số: 61/UBND-VP"),
-        (1230, 500, "Cao Lộc, ngày 11 tháng 3 năm 2024"),
-        (300, 580, "V/v triển khai kế hoạch kiểm tra công tác cải cách"),
-        (420, 640, "hành chính năm 2024"),
-        (900, 800, "Kính gửi: Các cơ quan, đơn vị thuộc huyện."),
-        (380, 900, "Thực hiện Kế hoạch số 35/KH-UBND ngày 28/02/2024 của Ủy ban nhân dân huyện về kiểm tra,"),
-    ]
-    page = _page(1, rows)
+    page = _page(1, CAO_LOC_ROWS)
     wide_spaces, x, line = [], 0, -1
     for word in page.words:
         assert word.box is not None
