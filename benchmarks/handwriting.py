@@ -267,7 +267,12 @@ def model_costs() -> list[str]:
         model.probabilities(batch)
     per_glyph = (time.perf_counter() - start) / (20 * 8)
     return [f"- model: `{MODEL_FILE}`, {path.stat().st_size / 1024:.0f} kB, {params} parameters, "
-            f"validation accuracy {meta.get('validation_accuracy')}, temperature {meta.get('temperature')}",
+            f"validation accuracy {meta.get('validation_accuracy')}, "
+            + (f"an ensemble of {len(meta['members'])} networks (seeds "
+               f"{', '.join(str(m.get('seed')) for m in meta['members'])}; members' validation accuracy "
+               f"{', '.join(str(m.get('validation_accuracy')) for m in meta['members'])}), "
+               f"ensemble temperature {meta.get('ensemble_temperature')}" if meta.get("members")
+               else f"temperature {meta.get('temperature')}"),
             f"- load time: {1000 * load_s:.1f} ms; one glyph: {1000 * per_glyph:.2f} ms (numpy, one core)"]
 
 
