@@ -7,16 +7,22 @@ at registration.  Here, on page one at the scan's full resolution:
    `Số:` and the printed code's slash, the day between `ngày` and `tháng`,
    the month between `tháng` and `năm` (OCR often glues the handwriting to a
    printed word, `ngày$tháng`; then the printed word's width is estimated
-   from `năm`, which is always printed);
-2. the slot's ink is cut into glyphs: connected components, pieces above one
+   from `năm`, which is always printed, and an estimated edge that cuts a
+   glyph moves to the side the glyph belongs to: a printed letter out, a
+   clear digit in; a `tháng` garbled by the ink either side is still found
+   by its width);
+2. the slot's ink is cut into glyphs: long straight rules (a stamp's frame,
+   an underline) taken out first, then connected components, pieces above one
    another merged (a 5's bar, a 7's cross), dots, colons and rules dropped,
    two digits touching split where the ink is thinnest;
 3. each glyph is read by the project's digit recogniser
    (pipeline/engines/digits.py), under several binarisations;
 4. a slot gets a value only when the variants read the same digits (at most
-   one dissenting), every glyph is a digit (not `other`), no ink is left
-   unread and the value is well formed; its confidence is the product of the
-   glyphs' mean probabilities, times the share of variants that agree.
+   one dissenting; a variant reading more digits than the field holds
+   abstains), every glyph is a digit (not `other`), no ink is left unread, no
+   digit stands just past an estimated edge, and the value is well formed;
+   its confidence is the product of the glyphs' mean probabilities, times
+   the share of variants that agree.
 
 The extractor (extractors/header.py) then weighs the value against what else
 the page says (the month printed, a signature's day, the arrival stamp).
