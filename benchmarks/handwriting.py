@@ -76,7 +76,12 @@ def _document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, li
     from pipeline.stages.load import load
     from pipeline.stages.ocr import ocr_document
 
+    from pipeline.core.settings import load_settings
+
+    # The page pass's words depend on the engine that read the page: its name and code key the cache too.
+    engines = sorted((ROOT / "pipeline" / "engines").glob("*.py"))
     stage = b"".join((ROOT / name).read_bytes() for name in STAGE_FILES if (ROOT / name).exists())
+    stage += b"".join(p.read_bytes() for p in engines) + load_settings().ocr_engine.encode()
     digest = hashlib.sha256(path.read_bytes() + stage).hexdigest()[:16]
     cache = CACHE / f"{path.name}.{digest}.json"
     page_cache = CACHE / f"{path.name}.{digest}.page1.pkl"
