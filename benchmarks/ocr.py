@@ -233,23 +233,27 @@ class Result:
     texts: list[str]
     seconds: float
     cpu: float  # CPU seconds of the reader's processes
+    engine: str | None = None  # the congvan engine that read the texts (None: a peer)
 
 
-def timed(reader: str, run: Callable[[], list[str]]) -> Result:
+def timed(reader: str, run: Callable[[], list[str]], engine: str | None = None) -> Result:
     cpu, started = _children_cpu(), time.perf_counter()
     texts = run()
     seconds = time.perf_counter() - started
-    result = Result(reader, texts, seconds, _children_cpu() - cpu)
+    result = Result(reader, texts, seconds, _children_cpu() - cpu, engine)
     print(f"  {reader}: {seconds:.1f} s, {result.cpu:.1f} CPU s", file=sys.stderr)
     return result
 
 
 def restored(result: Result) -> Result:
+    from pipeline.engines import confusions_of
     from pipeline.stages.restore import get_engine, restore_text
 
     get_engine()  # loaded before the clock starts: the cost per page is what is reported
+    # The restorer undoes the misreadings of the engine that read the text, as the restore stage does.
+    confusions = confusions_of(result.engine) if result.engine else None
     cpu, started = time.process_time(), time.perf_counter()
-    texts = [restore_text(text)[0] for text in result.texts]
+    texts = [restore_text(text, confusions)[0] for text in result.texts]
     return Result(f"{result.reader} + restore", texts, time.perf_counter() - started, time.process_time() - cpu)
 
 
@@ -378,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
             results.append(timed("TrueOCR 0.1.1 raw", lambda: run_trueocr(pages, args.jobs)))
         restore_for = set(args.restore.split(",")) if args.restore else set()
         for engine in args.engines.split(","):
-            result = timed(f"congvan `{engine}`", lambda engine=engine: run_congvan(pages, args.jobs, engine))
+            result = timed(f"congvan `{engine}`", lambda engine=engine: run_congvan(pages, args.jobs, engine), engine)
             results.append(result)
             if engine in restore_for:
                 results.append(restored(result))

@@ -169,6 +169,38 @@ def test_neural_engine_word_boxes_find_the_header_slots() -> None:
     assert {"number", "date"} <= set(locate_slots(words, image.shape[0] * 3))
 
 
+def _esigned_page(dpi: int = 200) -> np.ndarray:
+    """An A4 page at `dpi`: an e-signature's caption in 5.5 pt small print above a letter in 13 pt."""
+    from pagemaker import LETTER, font_path
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("L", (int(8.27 * dpi), int(11.69 * dpi)), 255)
+    draw = ImageDraw.Draw(page)
+    small = ImageFont.truetype(font_path(), size=int(5.5 * dpi / 72))
+    body = ImageFont.truetype(font_path(), size=int(13 * dpi / 72))
+    for i, line in enumerate(ESIGN_CAPTION):
+        draw.text((int(1.5 * dpi), int(0.2 * dpi) + i * int(small.size * 1.15)), line, font=small, fill=0)
+    for i, line in enumerate(LETTER.splitlines()):
+        draw.text((int(0.8 * dpi), int(1.0 * dpi) + i * int(body.size * 1.45)), line, font=body, fill=0)
+    return np.asarray(page)
+
+
+ESIGN_CAPTION = ["Người ký: Cổng Thông tin điện tử Chính phủ", "Email: thongtinchinhphu@chinhphu.vn",
+                 "Cơ quan: Văn phòng Chính phủ", "Thời gian ký: 12.08.2022 15:12:53 +07:00"]
+
+
+def test_neural_engine_reads_small_print_beside_the_body_text() -> None:
+    reading = engines.get_engine("neural").read_page(_esigned_page(), 200, timeout_s=60)
+    lines = reading.text.split("\n")
+    # Each caption line read whole, on a line of its own (found again on the region enlarged).
+    for caption in ESIGN_CAPTION:
+        assert min(_cer(line, caption) for line in lines) < 0.1, caption
+    assert "Cao Lộc, ngày 28 tháng 02 năm 2024" in reading.text
+    # Their words' boxes are on the page, above the letter.
+    caption_words = [w for w in reading.words if w.line < 4]
+    assert caption_words and all(w.box is not None and 0 <= w.box[1] < 0.2 * 200 + 60 for w in caption_words)
+
+
 # -- combined ------------------------------------------------------------------------------------
 
 

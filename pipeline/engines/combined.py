@@ -209,6 +209,8 @@ class CombinedEngine:
     reads_grey = True
     straightens = True
     upright_confidence = NeuralEngine.upright_confidence
+    # Most of the text is TrueOCR's (Tesseract's wins a stretch only where the language model prefers it).
+    confusions = NeuralEngine.confusions
 
     def __init__(self) -> None:
         self.neural = NeuralEngine()
