@@ -217,6 +217,10 @@ def make_pool(jobs: int | None = None) -> ProcessPoolExecutor:
     the worker hangs for ever on its first page.  (Not a fork server either:
     workers must be children of this process to die with it.)
     """
+    # One BLAS thread per worker as well (numpy's OpenBLAS reads this as it loads, which in a
+    # spawned worker is before `_worker_init` runs): with a thread per core in every worker,
+    # the digit recogniser's small matrix products ran ten times slower (BENCHMARKS.md, OCR engines).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     return ProcessPoolExecutor(
         max_workers=jobs or os.cpu_count() or 1,
         mp_context=multiprocessing.get_context("spawn"),
