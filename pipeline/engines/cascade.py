@@ -49,7 +49,7 @@ class CascadeEngine(CombinedEngine):
 
     def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
         straight, turned, straight_dpi = self.neural.straighten(image, dpi)
-        lines = self.neural.read_lines(straight, timeout_s=timeout_s)
+        lines = self.neural.read_lines(straight, timeout_s=timeout_s, dpi=straight_dpi)
         reread = self.rereader(straight, straight_dpi, timeout_s)
         out = []
         for line in lines:

@@ -236,7 +236,7 @@ class CombinedEngine:
         from pipeline.stages.preprocess import TARGET_DPI, clean
 
         straight, turned, straight_dpi = self.neural.straighten(image, dpi)
-        lines = self.neural.read_lines(straight, timeout_s=timeout_s)
+        lines = self.neural.read_lines(straight, timeout_s=timeout_s, dpi=straight_dpi)
         # Tesseract reads the same straightened page binarised at 300 dpi, as the `tesseract` engine would;
         # its boxes are brought back onto the straightened page.
         scale = TARGET_DPI / straight_dpi

@@ -174,7 +174,7 @@ class NeuralEngine:
             if not current:
                 return
             raw = "".join(chars[k] for k in current)
-            cut = missing_space(raw) if unicodedata.normalize("NFC", raw) == raw else 0
+            cut = (missing_space(raw) or glued_syllables(raw)) if unicodedata.normalize("NFC", raw) == raw else 0
             if cut:
                 emit(current[:cut])
                 emit(current[cut:])
@@ -192,10 +192,19 @@ class NeuralEngine:
         confidence = float(conf[keep].mean()) * 100 if keep.any() else 0.0
         return LineReading(box=box, text=text, confidence=round(confidence, 2), words=words)
 
-    def read_lines(self, image: np.ndarray, *, timeout_s: float) -> list[LineReading]:
-        """The page's lines in reading order (rows top to bottom, columns left to right)."""
+    def read_lines(self, image: np.ndarray, *, timeout_s: float, dpi: int | None = None) -> list[LineReading]:
+        """The page's lines in reading order (rows top to bottom, columns left to right).
+
+        A page finer than READ_DPI (`dpi`) is read from a copy shrunk to it; the
+        lines' boxes are given in `image`'s own pixels all the same.
+        """
+        import cv2
+
         started = time.monotonic()
         gray = np.ascontiguousarray(image if image.ndim == 2 else image[..., 0], dtype=np.uint8)
+        if dpi and dpi > READ_DPI * 1.1:
+            gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
+        factor = image.shape[1] / gray.shape[1]
         try:
             boxes = self.detect(gray)
             if time.monotonic() - started > timeout_s:
@@ -206,7 +215,8 @@ class NeuralEngine:
             raise
         except Exception as error:  # ONNX Runtime's own errors, named in one line
             raise OcrFailed(f"trueocr: {type(error).__name__}: {error}") from error
-        return [line for line in self.reading_order(lines, gray.shape) if line.text]
+        ordered = [line for line in self.reading_order(lines, gray.shape) if line.text]
+        return ordered if factor == 1 else [scaled(line, factor) for line in ordered]
 
     def small_print(self, gray: np.ndarray, lines: list[LineReading]) -> list[LineReading]:
         """`lines` with those in regions of small print read again from the region enlarged.
@@ -252,11 +262,16 @@ class NeuralEngine:
         return [lines[i] for i in order] if sorted(order) == list(range(len(lines))) else order_lines(lines)
 
     def straighten(self, image: np.ndarray, dpi: int) -> tuple[np.ndarray, int, int]:
-        """The page at READ_DPI at most, turned upright and deskewed by TrueOCR's own models.
+        """The page turned upright and deskewed by TrueOCR's own models, at its own resolution.
 
         Returns (image, clockwise degrees turned, dpi of the image).  TrueOCR's
         deskew follows the rows of ink, which holds on photos (a dark desk
         round the sheet, a shadow) where a bounding-box deskew goes wrong.
+        The page keeps its resolution (`read_lines` reads a copy at READ_DPI):
+        it is the frame of the word boxes, in which the header slots, tables,
+        red stamps and signer block are read again by Tesseract, as on the
+        `tesseract` engine's 300 dpi pages (at 200 dpi the stamp `HỎA TỐC`
+        of ct11 was not read at all).
         """
         import cv2
 
@@ -267,17 +282,14 @@ class NeuralEngine:
         # A phone photo of the whole sheet on a desk: perspective undone first (lines tilted differently
         # across the page are what TrueOCR's single deskew angle cannot straighten).
         gray = flatten_sheet(gray)
-        if dpi > READ_DPI * 1.1:
-            gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
-            dpi = READ_DPI
         straight, quarter_turns, _ = self._page.upright(gray, turn=True)
         # TrueOCR turns by quarter_turns x 90 degrees clockwise; VERTICAL (columns) by 90 counter-clockwise.
         turned = 270 if quarter_turns == self._vertical else (90 * quarter_turns) % 360
         return straight, turned, dpi
 
     def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
-        straight, turned, _ = self.straighten(image, dpi)
-        reading = page_reading(self.read_lines(straight, timeout_s=timeout_s))
+        straight, turned, dpi = self.straighten(image, dpi)
+        reading = page_reading(self.read_lines(straight, timeout_s=timeout_s, dpi=dpi))
         return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
 
 
@@ -287,14 +299,56 @@ class NeuralEngine:
 # lower-case word (`18tháng`).  Print never joins them, so the word is cut
 # there (the header slots look for `Số:` and `ngày` as words of their own).
 # A comma between digits (`1,5`) and codes in capitals (`10A`, `QĐ-TTg`) are left alone.
+# `Số` run into the code after it (`Số2011/QĐ-UBND`; ttr298's handwritten number read as
+# `Sốf/TTr-`) is cut after `Số`, so the header's number slot is found and read again.
 _MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
-                            r"|[^\s,;]*[^\W_][,;](?=[^\W\d_])|\d{1,4}(?=[a-zà-ỹđ]{2,}$))")
+                            r"|S[ốôóồổỗộo](?![cmnptiuy])(?=[^\s:]*/)|[^\s,;]*[^\W_][,;](?=[^\W\d_])|\d{1,4}(?=[a-zà-ỹđ]{2,}$))")
 
 
 def missing_space(token: str) -> int:
     """Where a space was dropped inside `token` (characters before the cut), or 0."""
     found = _MISSING_SPACE.match(unicodedata.normalize("NFC", token))
     return len(found.group(0)) if found and found.end() < len(token) else 0
+
+
+# The recogniser also runs two syllables together where the print has a narrow space
+# (`SỞY TẾ` for `SỞ Y TẾ`, `HỒ CHÍMINH`, `côngnhiệm`, `OngNguyễn`): a word that is no
+# Vietnamese syllable and not in the restorer's vocabulary is cut where both parts are
+# syllables it knows, so the header's issuer (`SỞ Y TẾ` under its parent) reads as printed.
+_SYLLABLES: frozenset[str] | None = None
+
+
+def _syllables() -> frozenset[str]:
+    """The restorer's vocabulary (its words of letters, lower case), loaded once."""
+    global _SYLLABLES
+    if _SYLLABLES is None:
+        import gzip
+
+        from pipeline.core.resources import model_dir
+
+        with gzip.open(model_dir() / "restore" / "vocab.tsv.gz", "rt", encoding="utf-8") as handle:
+            words = handle.read().rstrip("\n").replace("\t", "\n").split("\n")[0::2]
+        _SYLLABLES = frozenset(w for w in words if w.isalpha())
+    return _SYLLABLES
+
+
+def glued_syllables(token: str) -> int:
+    """Where `token` (letters only) is two known syllables run together (characters before the cut), or 0.
+
+    Not cut: a syllable or a word the vocabulary knows (`nghiêng`, `email`), anything
+    with a non-letter, and a word that splits more than one way (the cut would be a guess).
+    """
+    if len(token) < 3 or not token.isalpha():
+        return 0
+    from pipeline.core.vietnamese import is_syllable_shape
+
+    low = token.lower()
+    known = _syllables()
+    if is_syllable_shape(low) or low in known:
+        return 0
+    cuts = [k for k in range(1, len(low)) if low[:k] in known and low[k:] in known
+            and is_syllable_shape(low[:k]) and is_syllable_shape(low[k:])]
+    return cuts[0] if len(cuts) == 1 else 0
 
 
 def scaled(line: LineReading, factor: float) -> LineReading:
