@@ -201,7 +201,7 @@ class NeuralEngine:
         import cv2
 
         started = time.monotonic()
-        gray = np.ascontiguousarray(image if image.ndim == 2 else image[..., 0], dtype=np.uint8)
+        gray: np.ndarray = np.ascontiguousarray(image if image.ndim == 2 else image[..., 0], dtype=np.uint8)
         if dpi and dpi > READ_DPI * 1.1:
             gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
         factor = image.shape[1] / gray.shape[1]
@@ -235,8 +235,8 @@ class NeuralEngine:
         out = list(lines)
         # A line's first or last letters may lie outside its small box: the region reaches further sideways.
         for x0, y0, x1, y1 in _regions([line.box for line in small], round(2 * height), round(height / 2), gray.shape):
-            inside = [line for line in out if _centre_inside(line.box, (x0, y0, x1, y1))]
-            low = float(np.median([float(line.box[3] - line.box[1]) for line in inside if line in small] or [height]))
+            inside = [line for line in out if line in small and _centre_inside(line.box, (x0, y0, x1, y1))]
+            low = float(np.median([float(line.box[3] - line.box[1]) for line in inside] or [height]))
             zoom = min(SMALL_PRINT_ZOOM, height / max(low, 1.0))
             crop = cv2.resize(gray[y0:y1, x0:x1], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
             # On a white sheet of the page's size: the detector shrinks what it is given to a fixed size,
@@ -246,8 +246,11 @@ class NeuralEngine:
             crop = sheet
             boxes = self.detect(crop)
             again = [_placed(line, 1 / zoom, x0, y0) for line in self.recognise(crop, boxes)] if boxes else []
+            # Only the small lines are read again: a piece of an ordinary line the region takes in stays as read.
+            kept = [line for line in out if line not in inside]
+            again = [line for line in again if not any(_centre_inside(line.box, other.box) for other in kept)]
             if _sure_chars(again) > _sure_chars(inside):
-                out = [line for line in out if line not in inside] + again
+                out = kept + again
         return out
 
     def reading_order(self, lines: list[LineReading], shape: tuple[int, ...]) -> list[LineReading]:
@@ -261,17 +264,17 @@ class NeuralEngine:
             return order_lines(lines)
         return [lines[i] for i in order] if sorted(order) == list(range(len(lines))) else order_lines(lines)
 
-    def straighten(self, image: np.ndarray, dpi: int) -> tuple[np.ndarray, int, int]:
+    def straighten(self, image: np.ndarray, dpi: int, keep_dpi: bool = True) -> tuple[np.ndarray, int, int]:
         """The page turned upright and deskewed by TrueOCR's own models, at its own resolution.
 
         Returns (image, clockwise degrees turned, dpi of the image).  TrueOCR's
         deskew follows the rows of ink, which holds on photos (a dark desk
         round the sheet, a shadow) where a bounding-box deskew goes wrong.
-        The page keeps its resolution (`read_lines` reads a copy at READ_DPI):
+        With `keep_dpi` the page keeps its resolution (`read_lines` reads a copy at READ_DPI):
         it is the frame of the word boxes, in which the header slots, tables,
         red stamps and signer block are read again by Tesseract, as on the
         `tesseract` engine's 300 dpi pages (at 200 dpi the stamp `HỎA TỐC`
-        of ct11 was not read at all).
+        of ct11 was not read at all).  Without, it is shrunk to READ_DPI first.
         """
         import cv2
 
@@ -282,6 +285,9 @@ class NeuralEngine:
         # A phone photo of the whole sheet on a desk: perspective undone first (lines tilted differently
         # across the page are what TrueOCR's single deskew angle cannot straighten).
         gray = flatten_sheet(gray)
+        if not keep_dpi and dpi > READ_DPI * 1.1:
+            gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
+            dpi = READ_DPI
         straight, quarter_turns, _ = self._page.upright(gray, turn=True)
         # TrueOCR turns by quarter_turns x 90 degrees clockwise; VERTICAL (columns) by 90 counter-clockwise.
         turned = 270 if quarter_turns == self._vertical else (90 * quarter_turns) % 360
