@@ -260,6 +260,23 @@ def test_a_number_the_engines_read_differently_is_not_trusted() -> None:
     assert confirmed.words[1][1] == 88.0
 
 
+def _cut(word: str) -> str:
+    from pipeline.engines.neural import glued_syllables, missing_space
+
+    k = missing_space(word) or glued_syllables(word)
+    return f"{word[:k]} {word[k:]}" if k else word
+
+
+def test_syllables_run_together_are_cut_where_they_split_one_way_only() -> None:
+    assert [_cut(w) for w in ("SỞY", "CHÍMINH", "côngnhiệm", "THỊXÃ")] == ["SỞ Y", "CHÍ MINH", "công nhiệm", "THỊ XÃ"]
+    # Syllables, words the vocabulary knows, abbreviations and addresses stay whole.
+    for word in ("nghiêng", "Nguyễn", "email", "UBND", "HĐND", "BGDĐT", "thongtinchinhphu", "V/v"):
+        assert _cut(word) == word
+    # `Số` run into the code after it, the header's number slot (a handwritten number misread as `f`).
+    assert _cut("Số2011/QĐ-UBND") == "Số 2011/QĐ-UBND" and _cut("Sốf/TTr-") == "Số f/TTr-"
+    assert _cut("Sống") == "Sống"
+
+
 def test_dropped_spaces_are_put_back_after_commas_and_between_a_number_and_a_word() -> None:
     from pipeline.engines.neural import missing_space
 
