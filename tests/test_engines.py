@@ -275,6 +275,11 @@ def test_syllables_run_together_are_cut_where_they_split_one_way_only() -> None:
     # `Số` run into the code after it, the header's number slot (a handwritten number misread as `f`).
     assert _cut("Số2011/QĐ-UBND") == "Số 2011/QĐ-UBND" and _cut("Sốf/TTr-") == "Số f/TTr-"
     assert _cut("Sống") == "Sống"
+    # A handwritten number read as a letter glued to the printed code: cut before the code's slash,
+    # and a colon run into what follows (`Số:#532/UBND-`); a web address, `V/v` and codes stay whole.
+    assert _cut("f/TTr-") == "f /TTr-" and _cut("Số:#532/UBND-") == "Số: #532/UBND-"
+    for word in ("https://dichvucong.gov.vn", "HD/BTGDVTU", "04/HD/BTGDVTU", "10:30"):
+        assert _cut(word) == word
 
 
 def test_dropped_spaces_are_put_back_after_commas_and_between_a_number_and_a_word() -> None:

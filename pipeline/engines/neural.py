@@ -173,14 +173,16 @@ class NeuralEngine:
         def flush() -> None:
             if not current:
                 return
-            raw = "".join(chars[k] for k in current)
-            cut = (missing_space(raw) or glued_syllables(raw)) if unicodedata.normalize("NFC", raw) == raw else 0
-            if cut:
-                emit(current[:cut])
-                emit(current[cut:])
-            else:
-                emit(current)
+            part = list(current)
             current.clear()
+            while True:  # a token may hold more than one dropped space (`Sốf/TTr-`: `Số f /TTr-`)
+                raw = "".join(chars[k] for k in part)
+                cut = (missing_space(raw) or glued_syllables(raw)) if unicodedata.normalize("NFC", raw) == raw else 0
+                if not cut:
+                    emit(part)
+                    return
+                emit(part[:cut])
+                part = part[cut:]
 
         for k, char in enumerate(chars):
             if char.isspace():
@@ -307,14 +309,30 @@ class NeuralEngine:
 # A comma between digits (`1,5`) and codes in capitals (`10A`, `QĐ-TTg`) are left alone.
 # `Số` run into the code after it (`Số2011/QĐ-UBND`; ttr298's handwritten number read as
 # `Sốf/TTr-`) is cut after `Số`, so the header's number slot is found and read again.
-_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
+_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[^\s/:])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
                             r"|S[ốôóồổỗộo](?![cmnptiuy])(?=[^\s:]*/)|[^\s,;]*[^\W_][,;](?=[^\W\d_])|\d{1,4}(?=[a-zà-ỹđ]{2,}$))")
+
+
+# A handwritten number between `Số` and its printed code, read as a letter or two glued to the
+# code (`f/TTr-` for `298/TTr-`): cut before the slash, so the number's ink has a word of its own
+# and the code's word starts at its slash, as Tesseract's words place them.  Codes are capitals
+# (`HD/BTGDVTU`), so only a run with a small letter that is no syllable is cut; `V/v` has no
+# capital after its slash.
+_NUMBER_AS_LETTERS = re.compile(r"^[^\W\d_]{1,3}(?=/[A-ZĐ])")
 
 
 def missing_space(token: str) -> int:
     """Where a space was dropped inside `token` (characters before the cut), or 0."""
-    found = _MISSING_SPACE.match(unicodedata.normalize("NFC", token))
-    return len(found.group(0)) if found and found.end() < len(token) else 0
+    token = unicodedata.normalize("NFC", token)
+    found = _MISSING_SPACE.match(token)
+    if found and found.end() < len(token):
+        return len(found.group(0))
+    letters = _NUMBER_AS_LETTERS.match(token)
+    if not letters or not any(c.islower() for c in letters.group(0)):
+        return 0
+    from pipeline.core.vietnamese import is_syllable_shape
+
+    return 0 if is_syllable_shape(letters.group(0)) else len(letters.group(0))  # `nhà/Đất` is two words
 
 
 # The recogniser also runs two syllables together where the print has a narrow space
