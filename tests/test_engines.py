@@ -278,6 +278,7 @@ def test_syllables_run_together_are_cut_where_they_split_one_way_only() -> None:
     # A handwritten number read as a letter glued to the printed code: cut before the code's slash,
     # and a colon run into what follows (`Số:#532/UBND-`); a web address, `V/v` and codes stay whole.
     assert _cut("f/TTr-") == "f /TTr-" and _cut("Số:#532/UBND-") == "Số: #532/UBND-"
+    assert _cut("Nơinhận:") == "Nơi nhận:"
     for word in ("https://dichvucong.gov.vn", "HD/BTGDVTU", "04/HD/BTGDVTU", "10:30"):
         assert _cut(word) == word
 

@@ -360,8 +360,10 @@ def glued_syllables(token: str) -> int:
     """Where `token` (letters only) is two known syllables run together (characters before the cut), or 0.
 
     Not cut: a syllable or a word the vocabulary knows (`nghiêng`, `email`), anything
-    with a non-letter, and a word that splits more than one way (the cut would be a guess).
+    with a non-letter but trailing punctuation (`Nơinhận:`), and a word that splits
+    more than one way (the cut would be a guess).
     """
+    token = token.rstrip(".,;:!?)")
     if len(token) < 3 or not token.isalpha():
         return 0
     from pipeline.core.vietnamese import is_syllable_shape
