@@ -153,6 +153,17 @@ def test_neural_engine_reads_vietnamese_with_word_boxes_on_their_lines() -> None
     assert all(a.box[0] + a.box[2] <= b.box[0] + 0.3 * b.box[2] for a, b in zip(line, line[1:]))  # type: ignore[index]
 
 
+def test_neural_engine_gives_its_words_on_the_page_at_its_own_resolution() -> None:
+    # It reads at 200 dpi, but the header slots, tables and stamps are read again on the page it hands
+    # back, at the resolution Tesseract reads: 300 dpi pages stay 300 dpi, finer ones come down to 300.
+    page = render_page(LINES, font_pt=14)
+    for dpi, factor in ((300, 1.0), (600, 0.5)):
+        reading = engines.get_engine("neural").read_page(page, dpi, timeout_s=60)
+        assert reading.image is not None and abs(reading.image.shape[1] - page.shape[1] * factor) <= 2
+        word = next(w for w in reading.words if w.text == "chính")
+        assert word.box is not None and 40 * factor <= word.box[3] <= 110 * factor  # 14 pt at 300 dpi: ~58 px
+
+
 def test_neural_engine_turns_an_upside_down_page() -> None:
     page = read_image(rotate(render_page(LINES, font_pt=14), 180), 300, engine="neural")
     assert page.rotated_by == 180

@@ -47,6 +47,10 @@ UPRIGHT_CONFIDENCE = 80.0
 # page's own pixels): the recogniser reads lines 32 px high anyway, and on the
 # dev pages 200 dpi reads as well as 300 at half the detection cost.
 READ_DPI = 200
+# The page handed back as the frame of the words (`straighten(keep_dpi=True)`) is at most this
+# fine, the resolution the `tesseract` engine's pages and the slot, table and stamp readers
+# are made for; a 600 dpi scan would only make them slower.
+FRAME_DPI = 300
 # Lines read in one ONNX call (TrueOCR groups them by width).
 BATCH = 32
 # Lines whose boxes overlap vertically by more than this share of the lower
@@ -272,7 +276,7 @@ class NeuralEngine:
         Returns (image, clockwise degrees turned, dpi of the image).  TrueOCR's
         deskew follows the rows of ink, which holds on photos (a dark desk
         round the sheet, a shadow) where a bounding-box deskew goes wrong.
-        With `keep_dpi` the page keeps its resolution (`read_lines` reads a copy at READ_DPI):
+        With `keep_dpi` the page keeps its resolution, FRAME_DPI at most (`read_lines` reads a copy at READ_DPI):
         it is the frame of the word boxes, in which the header slots, tables,
         red stamps and signer block are read again by Tesseract, as on the
         `tesseract` engine's 300 dpi pages (at 200 dpi the stamp `HỎA TỐC`
@@ -287,9 +291,10 @@ class NeuralEngine:
         # A phone photo of the whole sheet on a desk: perspective undone first (lines tilted differently
         # across the page are what TrueOCR's single deskew angle cannot straighten).
         gray = flatten_sheet(gray)
-        if not keep_dpi and dpi > READ_DPI * 1.1:
-            gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
-            dpi = READ_DPI
+        limit = FRAME_DPI if keep_dpi else READ_DPI
+        if dpi > limit * 1.1:
+            gray = cv2.resize(gray, None, fx=limit / dpi, fy=limit / dpi, interpolation=cv2.INTER_AREA)
+            dpi = limit
         straight, quarter_turns, _ = self._page.upright(gray, turn=True)
         # TrueOCR turns by quarter_turns x 90 degrees clockwise; VERTICAL (columns) by 90 counter-clockwise.
         turned = 270 if quarter_turns == self._vertical else (90 * quarter_turns) % 360
