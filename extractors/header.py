@@ -64,6 +64,7 @@ STAMP_DATE_RE = re.compile(
     r"(?:(?P<d>\d{1,2})[./\-](?P<m>\d{1,2})[./\-](?P<y>\d{4})|(?P<y2>\d{4})-(?P<m2>\d{2})-(?P<d2>\d{2}))",
     re.I,
 )
+PRINTED_YEAR_RE = re.compile(r"\bn[ăa]m\s+((?:19|20)\d\d)\b")
 # Where the body starts: the header ends before any of these.
 BODY_START = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo đề nghị|Điều \d|I\.|1\.|Nhằm|Để)\b", re.I)
 SUBJECT_STOP = re.compile(r"^(Căn cứ|Kính gửi|Thực hiện|Theo|Điều \d|Phần|Chương|[IVX]+\.|\d+\.|Nhằm|Để)\b")
@@ -296,7 +297,11 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         reread, reread_conf = _reread_date(readings or {}, page_parts)
         # The digit recogniser's reading of the handwritten day (and month), when sure.
         # (the signature's caption may sit outside the letter's text: `signed_text` has it)
-        hand, hand_conf = _hand_date(readings or {}, (d, m, y) if match else None, wc,
+        # Where the handwriting garbled the printed words between (`ngày #Š nh Ế năm 2025`),
+        # the year printed after `năm` is still the page's; day and month are the hand's.
+        year_only = PRINTED_YEAR_RE.search(line[slot.start():])
+        hand_page = (d, m, y) if match else ("", "", year_only.group(1)) if year_only else None
+        hand, hand_conf = _hand_date(readings or {}, hand_page, wc,
                                      text if signed_text is None else f"{text}\n{signed_text}")
         if hand and (reread is None or reread == hand):
             return place, hand, place_conf, hand_conf, index

@@ -249,3 +249,32 @@ def test_serve_works_on_a_database_it_may_not_write(analyst_db: Path, tmp_path: 
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert sorted(os.listdir(folder)) == ["congvan.db"]
     assert "Traceback" not in output
+
+
+def test_slot_readings_keep_what_the_recogniser_read_sure_or_not() -> None:
+    from pipeline.stages.handwriting import SlotReading
+    from pipeline.stages.store import _slot_readings
+
+    unsure = SlotReading("number", None, 0.0, (300, 400, 120, 40), reason="variants disagree",
+                         candidate="275", candidate_confidence=0.781).to_json()
+    sure = SlotReading("day", "14", 0.93, (1700, 420, 60, 38)).to_json()
+    nothing = SlotReading("month", None, 0.0, (1800, 420, 60, 38), reason="no ink").to_json()
+    got = json.loads(_slot_readings({"hand_number": [unsure], "hand_day": [sure], "hand_month": [nothing]}) or "{}")
+    assert got == {"number": {"digits": "275", "confidence": 0.78, "sure": False, "reason": "variants disagree"},
+                   "day": {"digits": "14", "confidence": 0.93, "sure": True, "reason": ""}}
+    assert _slot_readings({"number": ["tesseract|plain|12"]}) is None
+
+
+def test_a_null_number_shows_the_recogniser_reading_beside_its_crop(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONGVAN_CACHE_DIR", str(tmp_path / "cache"))
+    db_path = build_desk_db(tmp_path / "desk")
+    with sqlite3.connect(db_path) as conn:
+        plan = conn.execute("select id from documents where doc_number is null").fetchone()[0]
+        assert "slot_readings" in {row[1] for row in conn.execute("pragma table_info(pages)")}
+        conn.execute("update pages set slots = ?, slot_readings = ?, width = 2480, height = 3508 "
+                     "where document_id = ? and number = 1",
+                     ['{"number": [420, 700, 200, 50]}',
+                      '{"number": {"digits": "275", "confidence": 0.78, "sure": false, "reason": "x"}}', plan])
+    letter = get_all(db_path, [f"/-/desk/doc/{plan}"])[f"/-/desk/doc/{plan}"]
+    assert "số 275 (0.78)" in letter.text and "not sure enough to store" in letter.text

@@ -127,3 +127,75 @@ def test_readings_are_kept_as_json_with_their_box(model):
     data = json.loads(out["hand_number"][0])
     reading = SlotReading.from_json(out["hand_number"][0])
     assert reading.name == "number" and len(data["box"]) == 4 and len(data["variants"]) >= 2
+
+
+def test_a_garbled_thang_still_parts_day_from_month():
+    # The hand either side made the page pass read `tháng` as `nh`; as wide as `tháng`
+    # is printed beside this `năm`, it still parts the day from the month.
+    words = [_word("Hà", 1316, 484, 70, 41, line=4), _word("Nội,", 1401, 485, 92, 48, line=4),
+             _word("ngày", 1516, 485, 113, 53, line=4), _word("#Š", 1649, 464, 76, 58, line=4, confidence=10),
+             _word("nh", 1749, 486, 132, 176, line=4, confidence=20), _word("Ế", 1922, 465, 25, 57, line=4),
+             _word("năm", 1985, 489, 97, 37, line=4), _word("2025", 2100, 487, 113, 40, line=4)]
+    slots = {s.name: s for s in find_slots(words, 3500)}
+    assert slots["day"].box[0] == 1629 and slots["day"].box[2] == 1749
+    assert slots["month"].box[0] == 1881 and slots["month"].box[2] == 1985
+
+
+def test_a_word_of_other_letters_or_width_is_not_taken_for_thang():
+    words = [_word("ngày", 1516, 485, 113, 53, line=4), _word("Hội", 1749, 486, 132, 50, line=4),
+             _word("năm", 1985, 489, 97, 37, line=4), _word("2025", 2100, 487, 113, 40, line=4)]
+    assert find_slots(words, 3500) == []
+
+
+def _slot_page(value: str, seed: int = 8) -> tuple[np.ndarray, tuple[int, int, int, int], int]:
+    from benchmarks.handwriting import render_slot
+    from pipeline.training.digits_synth import PRINT_FONT_PATTERNS, Synth, _find
+
+    synth = Synth(np.random.default_rng(seed), [], _find(PRINT_FONT_PATTERNS))
+    return render_slot(synth, np.random.default_rng(seed + 1), value)
+
+
+def test_a_rule_under_the_slot_touching_print_does_not_swallow_the_digit(model):
+    # A stamp's frame or an underline runs under the month and touches the printed
+    # letters either side: without it the digit reads as it does on bare paper.
+    grey, box, cap = _slot_page("8", seed=21)
+    bare = read_slot(grey, Slot("month", box, cap), model)
+    ruled = grey.copy()
+    y = box[3] - 4
+    ruled[y:y + 4, max(0, box[0] - 60):box[2] + 60] = 40
+    ruled[box[1] + cap // 2:y, max(0, box[0] - 14):box[0] - 8] = 40  # a letter's stem down to the rule
+    ruled[box[1] + cap // 2:y, box[2] + 8:box[2] + 14] = 40
+    assert bare.value == "8"
+    assert read_slot(ruled, Slot("month", box, cap), model).value == "8"
+
+
+def _paste(grey: np.ndarray, ink: np.ndarray, left: int, bottom: int, height: int) -> tuple[int, int]:
+    """Ink (0..1) scaled to `height` and printed dark on the page with its foot at `bottom`: (left, right)."""
+    import cv2
+
+    ys, xs = np.nonzero(ink > 0.2)
+    ink = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    width = max(2, round(ink.shape[1] * height / ink.shape[0]))
+    ink = cv2.resize(ink.astype(np.float32), (width, height))
+    region = grey[bottom - height:bottom, left:left + width]
+    region[:] = np.minimum(region, (235 - 200 * np.clip(ink, 0, 1)).astype(np.uint8))
+    return left, left + width
+
+
+def test_an_estimated_edge_leaves_out_a_printed_letter_it_cuts_and_takes_in_a_digit(model):
+    from pipeline.stages.handwriting import snap_estimated_edges
+    from pipeline.training.digits_synth import PRINT_FONT_PATTERNS, Synth, _find
+
+    synth = Synth(np.random.default_rng(5), [], _find(PRINT_FONT_PATTERNS))
+    grey = np.full((120, 500), 235, np.uint8)
+    first = _paste(grey, synth.strokes(2), 140, 90, 50)  # the hand's `24`
+    last = _paste(grey, synth.strokes(4), first[1] + 6, 90, 50)
+    letter = _paste(grey, synth.font_glyph("t", synth.print_fonts[0]), last[1] + 10, 90, 34)  # `t` of a glued `tháng`
+    cut_letter = (letter[0] + letter[1]) // 2
+    cut_digit = first[0] + 8
+    slot = Slot("day", (cut_digit, 20, cut_letter, 110), 38, estimated=(True, True))
+    snapped = snap_estimated_edges(grey, slot, model).box
+    assert snapped[0] < first[0] and last[1] <= snapped[2] < letter[0]
+    # an edge taken from a printed word's own box is never moved
+    fixed = Slot("day", (cut_digit, 20, cut_letter, 110), 38)
+    assert snap_estimated_edges(grey, fixed, model).box == fixed.box

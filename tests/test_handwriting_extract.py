@@ -206,3 +206,15 @@ def test_disagreeing_day_variants_taken_only_where_the_valid_ones_read_the_signa
     assert extract_header(unsigned, conf, {**day, **month}).issue_date is None
     # the hand's month must be the signature's
     assert extract_header(signed, conf, {**day, **hand("month", "03", 0.95)}).issue_date is None
+
+
+def test_a_date_line_the_hand_garbled_still_gives_the_hand_date_with_the_printed_year():
+    # Ink either side made the page pass read `ngày 28 tháng 8 năm` as `ngày #Š nh Ế năm`:
+    # the year is still printed, day and month are the recogniser's, each sure.
+    text = HEAD.replace("ngày tháng 02 năm 2026", "ngày #Š nh Ế năm 2026")
+    conf = {**CONF, "#Š": 0.1, "nh": 0.2, "Ế": 0.3}
+    both = {**readings(day=("28", 0.92)), **hand("month", "8", 0.99)}
+    assert extract_header(text, conf, both).issue_date == "2026-08-28"
+    # an unsure month leaves it null
+    unsure = {**readings(day=("28", 0.92)), **hand("month", "8", 0.6)}
+    assert extract_header(text, conf, unsure).issue_date is None

@@ -75,6 +75,14 @@ def _pool(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class DigitModel:
+    """One network, or an ensemble of networks trained from different seeds (`meta["members"]`).
+
+    An ensemble's probabilities are the mean of its members' (each at its own
+    temperature), sharpened or softened by one temperature fitted on validation
+    data: members trained on different draws of the training shapes err on
+    different glyphs, so a glyph they all read alike is read with more reason.
+    """
+
     weights: dict[str, np.ndarray]
     meta: dict
 
@@ -86,9 +94,14 @@ class DigitModel:
             meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
         return cls(weights, meta)
 
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        """batch (n, 28, 28) of normalised glyphs -> (n, 11) logits."""
-        w = self.weights
+    @property
+    def members(self) -> list[dict]:
+        """Each member's key prefix and temperature (a single network: prefix "")."""
+        return self.meta.get("members") or [{"prefix": "", "temperature": self.meta.get("temperature", 1.0)}]
+
+    def logits(self, batch: np.ndarray, prefix: str = "") -> np.ndarray:
+        """batch (n, 28, 28) of normalised glyphs -> (n, 11) logits of the member whose keys start with prefix."""
+        w = {k[len(prefix):]: v for k, v in self.weights.items() if k.startswith(prefix)} if prefix else self.weights
         x = batch.astype(np.float32)[:, None]
         x = _pool(np.maximum(_conv(x, w["c1.w"], w["c1.b"]), 0))
         x = _pool(np.maximum(_conv(x, w["c2.w"], w["c2.b"]), 0))
@@ -101,10 +114,17 @@ class DigitModel:
         """(n, 11) class probabilities; temperature-scaled when the model carries one."""
         if len(batch) == 0:
             return np.zeros((0, len(CLASSES)), np.float32)
-        z = self.logits(batch) / float(self.meta.get("temperature", 1.0))
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        probs = np.mean([softmax(self.logits(batch, m["prefix"]) / float(m["temperature"])) for m in self.members],
+                        axis=0)
+        if "members" not in self.meta:
+            return probs
+        return softmax(np.log(np.maximum(probs, 1e-12)) / float(self.meta.get("ensemble_temperature", 1.0)))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 @lru_cache(maxsize=2)

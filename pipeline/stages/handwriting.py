@@ -7,16 +7,22 @@ at registration.  Here, on page one at the scan's full resolution:
    `Số:` and the printed code's slash, the day between `ngày` and `tháng`,
    the month between `tháng` and `năm` (OCR often glues the handwriting to a
    printed word, `ngày$tháng`; then the printed word's width is estimated
-   from `năm`, which is always printed);
-2. the slot's ink is cut into glyphs: connected components, pieces above one
+   from `năm`, which is always printed, and an estimated edge that cuts a
+   glyph moves to the side the glyph belongs to: a printed letter out, a
+   clear digit in; a `tháng` garbled by the ink either side is still found
+   by its width);
+2. the slot's ink is cut into glyphs: long straight rules (a stamp's frame,
+   an underline) taken out first, then connected components, pieces above one
    another merged (a 5's bar, a 7's cross), dots, colons and rules dropped,
    two digits touching split where the ink is thinnest;
 3. each glyph is read by the project's digit recogniser
    (pipeline/engines/digits.py), under several binarisations;
 4. a slot gets a value only when the variants read the same digits (at most
-   one dissenting), every glyph is a digit (not `other`), no ink is left
-   unread and the value is well formed; its confidence is the product of the
-   glyphs' mean probabilities, times the share of variants that agree.
+   one dissenting; a variant reading more digits than the field holds
+   abstains), every glyph is a digit (not `other`), no ink is left unread, no
+   digit stands just past an estimated edge, and the value is well formed;
+   its confidence is the product of the glyphs' mean probabilities, times
+   the share of variants that agree.
 
 The extractor (extractors/header.py) then weighs the value against what else
 the page says (the month printed, a signature's day, the arrival stamp).
@@ -28,11 +34,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from pipeline.core.types import Word
+from pipeline.core.vietnamese import strip_diacritics
 from pipeline.engines.digits import OTHER, DigitModel, load_model, normalise
 
 log = logging.getLogger(__name__)
@@ -187,11 +194,34 @@ def _date_slots(words: list[Word]) -> list[Slot]:
             continue
         after = row[ngay_at:]
         nam = next((w for w in after[1:] if YEAR_ANCHOR.match(w.text)), None)
-        if nam is None or not any(MONTH_ANCHOR.search(w.text) for w in after[:-1]):
+        if nam is None:
             continue
+        if not any(MONTH_ANCHOR.search(w.text) for w in after[:-1]):
+            thang = _misread_thang(after[1:after.index(nam)], nam)
+            if thang is None:
+                continue
+            after = [w if w is not thang else Word("tháng", thang.confidence, thang.line, thang.box)
+                     for w in after]
         # The header's date line is the first with `ngày … tháng … năm`: no later line is tried.
         return _date_line_slots(after, nam)
     return []
+
+
+THANG_LETTERS = set("thang")
+
+
+def _misread_thang(between: list[Word], nam: Word) -> Word | None:
+    """The printed `tháng` OCR misread (`nh`, `thá`): the one word between `ngày` and `năm`
+    as wide as `tháng` is printed, its letters all letters of `tháng`.
+
+    The handwriting either side makes the page pass garble the word between; its
+    width, measured against the `năm` of the same line, still tells it.
+    """
+    assert nam.box is not None
+    expected = THANG_PER_NAM * nam.box[2]
+    fits = [w for w in between if w.box is not None and 0.8 * expected <= w.box[2] <= 1.3 * expected
+            and len(w.text) >= 2 and set(strip_diacritics(w.text).lower()) <= THANG_LETTERS]
+    return fits[0] if len(fits) == 1 else None
 
 
 def _date_line_slots(after: list[Word], nam: Word) -> list[Slot]:
@@ -257,6 +287,12 @@ def segment(crop: np.ndarray, ref: int, scale: float = 1.0, thicken: int = 0) ->
     mask: np.ndarray = (ink > level * scale).astype(np.uint8)
     if thicken:
         mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
+    # Long straight horizontal runs (a stamp's frame, an underline, a table rule under the
+    # line) are taken out first: touching the letters either side, they would join the
+    # printed words and the hand into one blob.  No digit has a flat stroke two capitals long.
+    rules = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, max(8, 2 * ref)), np.uint8))
+    if rules.any():
+        mask[cv2.dilate(rules, np.ones((3, 1), np.uint8)) > 0] = 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     parts = []
     height = crop.shape[0]
@@ -514,7 +550,68 @@ def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
     return abs(bottom - slot.baseline) <= 0.2 * slot.cap_height and glyph.ink.shape[0] / size <= 1.05 * slot.cap_height
 
 
+def snap_estimated_edges(grey: np.ndarray, slot: Slot, model: DigitModel) -> Slot:
+    """The slot with each estimated edge moved off the glyph it cuts, to the side that glyph belongs.
+
+    An edge estimated from a printed word's usual width (the word was glued to the
+    ink) is off by a letter or so, by font and italics.  A glyph it cuts goes out of
+    the slot when it is narrow and the recogniser reads it as no digit (`t` of
+    `tháng`, `y` of `ngày`), into it when it reads as a clear digit; otherwise the
+    estimate stands.
+    """
+    if not any(slot.estimated):
+        return slot
+    left, top, right, bottom = slot.box
+    reach = slot.ref_height
+    lo, hi = max(0, left - reach), min(grey.shape[1], right + reach)
+    band = grey[max(0, top):bottom, lo:hi]
+    if band.size == 0:
+        return slot
+    glyphs = segment(band, slot.ref_height)
+    edges = [left, right]
+    for side in (0, 1):
+        at = edges[side] - lo
+        cut = [g for g in glyphs if g.left + 2 <= at <= g.right - 2]
+        if not slot.estimated[side] or len(cut) != 1:
+            continue
+        glyph = cut[0]
+        p = glyph_probabilities(model, normalise(glyph.ink)[None])[0]
+        height, width = glyph.ink.shape
+        keep = p.argmax() != OTHER and p.max() >= CLEAR_DIGIT
+        # Left out only as a printed letter is: one narrow glyph, more likely no digit than
+        # a digit (two digits touching are `other` too, but wide: they stay for the splitter).
+        leave = p[OTHER] >= 0.5 and width <= 0.9 * height
+        if keep or leave:
+            # left edge: keeping the glyph moves the edge to the glyph's left; right edge: to its right
+            if side == 0:
+                edges[side] = int(lo) + int(glyph.left - 1 if keep else glyph.right + 1)
+            else:
+                edges[side] = int(lo) + int(glyph.right + 1 if keep else glyph.left - 1)
+    if edges[1] - edges[0] < 0.5 * slot.ref_height:
+        return slot
+    return replace(slot, box=(edges[0], top, edges[1], bottom))
+
+
+CLEAR_DIGIT = 0.9
+
+
+def _next_outside(outside: list[Glyph], glyphs: list[Glyph], estimated: tuple[bool, bool], reach: float
+                  ) -> list[Glyph]:
+    """The glyph outside the slot next to its first glyph (left edge estimated) and to its last (right)."""
+    out = []
+    if estimated[0]:
+        before = [g for g in outside if g.left < glyphs[0].left and g.right > glyphs[0].left - reach]
+        if before:
+            out.append(max(before, key=lambda g: g.right))
+    if estimated[1]:
+        after = [g for g in outside if g.right > glyphs[-1].right and g.left < glyphs[-1].right + reach]
+        if after:
+            out.append(min(after, key=lambda g: g.left))
+    return out
+
+
 def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
+    slot = snap_estimated_edges(grey, slot, model)
     left, top, right, bottom = slot.box
     top, left = max(0, top), max(0, left)
     # Past an estimated edge the printed letter there (`ố` of a glued `Số`, `y` of `ngày`) is
@@ -534,19 +631,20 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
             problems.add(problem)
         ref = max(8, int(slot.ref_height * size))
         glyphs = _edge_letters(model, glyphs, int(crop.shape[1] * size), int(margin * size), ref, slot.estimated)
+        probs = _read_glyphs(model, glyphs, ref)
         # A digit just outside the slot: the slot's edge (estimated where OCR glued
-        # the ink to a printed word) may have cut the value short.
-        reach = ref * 1.2
-        near = [g for g in outside if glyphs and (
-            (slot.estimated[0] and glyphs[0].left - reach < g.right and g.left < glyphs[0].left)
-            or (slot.estimated[1] and g.left < glyphs[-1].right + reach and g.right > glyphs[-1].right))]
+        # the ink to a printed word) may have cut the value short.  Only the glyph
+        # next to the value on each estimated side counts (a value's digits run on
+        # without a letter between), and none when the slot already holds as many
+        # digits as the field has (a day or month of two: `y` of `ngày` is no third).
+        holds_all = slot.name != "number" and len(probs) >= MAX_DIGITS[slot.name]
+        near = [] if holds_all or not glyphs else _next_outside(outside, glyphs, slot.estimated, ref * 1.2)
         tall = float(np.median([g.ink.shape[0] for g in glyphs])) if glyphs else 0.0
         near = [g for g in near if g.ink.shape[0] >= 0.75 * tall and not _printed(g, slot, top, size)]
         if near:
             near_probs = model.probabilities(np.stack([normalise(g.ink) for g in near]))
             if (near_probs[:, :OTHER].max(axis=1) > 0.5).any():
                 problems.add("a digit at the slot's edge")
-        probs = _read_glyphs(model, glyphs, ref)
         per_variant.append(probs)
         reading.variants.append("".join(str(int(p.argmax())) if p.argmax() != OTHER else "?" for p in probs))
         if scale == 1.0 and thicken == 0 and size == 1.0:
@@ -561,7 +659,10 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
             reading.box = (left - margin + glyphs[0].left, top, glyphs[-1].right - glyphs[0].left, bottom - top)
     # A variant with a non-digit glyph abstains (its binarisation merged or broke the ink);
     # the others must all read the same digits, and at least MIN_AGREEING of them.
-    full = [(v, probs) for v, probs in zip(reading.variants, per_variant) if v and "?" not in v]
+    # So does one that reads more digits than the field holds (`021` for a month: a flourish
+    # under the `2` cut off as a digit): no value could come of it.
+    full = [(v, probs) for v, probs in zip(reading.variants, per_variant)
+            if v and "?" not in v and (len(v) <= MAX_DIGITS[slot.name] or slot.name == "number")]
     # One binarisation may break or merge a stroke: the value most variants read stands when
     # at most MAX_DISSENT of them read other digits, and its confidence shrinks by their share.
     counts = {v: sum(1 for w, _ in full if w == v) for v, _ in full}
@@ -574,10 +675,11 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         reading.reason = "no ink"
     elif dissent > MAX_DISSENT or (dissent and dissent >= len(agreeing)):
         reading.reason = "variants disagree"
+    elif len(value) > MAX_DIGITS[slot.name] or (
+            len(agreeing) < MIN_AGREEING and any(len(v) > MAX_DIGITS[slot.name] for v in reading.variants)):
+        reading.reason = "too many glyphs"
     elif len(agreeing) < MIN_AGREEING:
         reading.reason = "a glyph is not a digit"
-    elif len(value) > MAX_DIGITS[slot.name]:
-        reading.reason = "too many glyphs"
     if agreeing and dissent <= MAX_DISSENT:
         mean = np.mean(np.stack([np.stack(probs) for _, probs in agreeing]), axis=0)  # glyphs x classes
         reading.digits = mean.tolist()

@@ -286,13 +286,14 @@ def _insert_children(db: Database, doc_id: int, record: Record, restored: Restor
     if restored is not None:
         # width/height/slots (the review desk's crops) are new columns: an older database gains them here.
         pages = db.table("pages")
-        for column, kind in (("width", int), ("height", int), ("slots", str)):
+        for column, kind in (("width", int), ("height", int), ("slots", str), ("slot_readings", str)):
             if column not in pages.columns_dict:
                 pages.add_column(column, kind)
         pages.insert_all(
             ({"document_id": doc_id, "number": p.number, "text": p.text, "source": p.source,
               "mean_confidence": p.mean_confidence, "rotated_by": p.rotated_by,
-              "width": p.width or None, "height": p.height or None, "slots": _slot_boxes(p.header_readings)}
+              "width": p.width or None, "height": p.height or None, "slots": _slot_boxes(p.header_readings),
+              "slot_readings": _slot_readings(p.header_readings)}
              for p in restored.document.pages),
         )
         db.table("changes").insert_all(
@@ -316,6 +317,31 @@ def _slot_boxes(readings: dict[str, list[str]]) -> str | None:
         if isinstance(box, list) and len(box) == 4 and all(isinstance(v, int | float) for v in box):
             boxes[key[len("hand_"):]] = [int(v) for v in box]
     return json.dumps(boxes) if boxes else None
+
+
+def _slot_readings(readings: dict[str, list[str]]) -> str | None:
+    """`{"number": {"digits": "275", "confidence": 0.78, "sure": false, "reason": ...}, ...}` (JSON):
+    what the digit recogniser read in each handwritten slot, sure or not.  The review desk
+    shows it beside the slot's crop, so an archivist checks a reading instead of typing it;
+    a reading the extractor did not take is never a value of the record.  None without any."""
+    found: dict[str, dict[str, object]] = {}
+    for key, values in readings.items():
+        if not key.startswith("hand_") or not values:
+            continue
+        try:
+            data = json.loads(values[0])
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        digits = data.get("value") or data.get("candidate")
+        if not isinstance(digits, str) or not digits.isdigit():
+            continue
+        sure = data.get("value") == digits
+        confidence = data.get("confidence") if sure else data.get("candidate_confidence")
+        found[key[len("hand_"):]] = {"digits": digits, "confidence": round(float(confidence or 0.0), 2),
+                                     "sure": sure, "reason": str(data.get("reason") or "")}
+    return json.dumps(found, ensure_ascii=False) if found else None
 
 
 def _year(iso: str | None) -> str | None:

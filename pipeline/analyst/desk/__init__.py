@@ -224,6 +224,7 @@ async def document_page(datasette: Any, request: Any) -> Response:
     images = _pages(datasette, db)
     renderable = await _in_thread(images.can_render, doc["source"], doc["sha256"])
     slotted = {name for name in CROPPED if await _slot_region(db, doc_id, name) is not None}
+    hand_readings = await _hand_readings(db, doc_id)
     fields = []
     for name, label in DOCUMENT_FIELDS.items():
         value = doc.get(name)
@@ -233,6 +234,7 @@ async def document_page(datasette: Any, request: Any) -> Response:
             "name": name, "label": label, "value": value, "confidence": score, "low": low,
             "doubtful": name in doubtful, "confirmed": name in confirmed,
             "crop": renderable and name in CROPPED and (value is None or low) and name not in confirmed,
+            "hand_reading": hand_reading(name, hand_readings) if name in slotted and value is None else None,
             "crop_where": "ô viết tay của trường này ở trang 1 / this field's handwritten slot on page 1"
             if name in slotted else
             "vùng in trường này ở đầu trang 1 / where this field is printed in page 1's header"
@@ -271,6 +273,37 @@ async def _in_thread(fn: Any, *args: Any) -> Any:
 async def page_image(datasette: Any, request: Any) -> Response:
     return await _image(datasette, request, lambda images, doc: images.page_png(
         doc["source"], doc["sha256"], int(request.url_vars["page"])))
+
+
+async def _hand_readings(db: Any, doc_id: int | None) -> dict[str, dict[str, Any]]:
+    """What the digit recogniser read in page one's handwritten slots (pages.slot_readings), sure or not."""
+    if doc_id is None or not await _has(db, "pages"):
+        return {}
+    if "slot_readings" not in {c.name for c in await db.table_column_details("pages")}:
+        return {}  # a database from before the store kept them
+    rows = await _rows(db, "select slot_readings from pages where document_id = ? and number = 1", [doc_id])
+    try:
+        data = json.loads(rows[0]["slot_readings"]) if rows and rows[0]["slot_readings"] else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def hand_reading(field: str, readings: dict[str, dict[str, Any]]) -> str | None:
+    """The recogniser's reading of a null or doubtful field's slots, for the archivist to check against
+    the crop (`ngày 14 (0.73), tháng 12 (0.99)`); None when it read nothing there."""
+    names = {"number": "số", "day": "ngày", "month": "tháng"}
+    parts = []
+    for slot in FIELD_SLOTS.get(field, ()):
+        reading = readings.get(slot)
+        if not isinstance(reading, dict) or not str(reading.get("digits", "")).isdigit():
+            continue
+        try:
+            confidence = float(reading.get("confidence") or 0.0)
+        except (TypeError, ValueError):
+            confidence = 0.0
+        parts.append(f"{names[slot]} {reading['digits']} ({confidence:.2f})")
+    return ", ".join(parts) or None
 
 
 async def _slot_region(db: Any, doc_id: int | None, field: str) -> Region | None:
