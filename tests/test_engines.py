@@ -153,6 +153,17 @@ def test_neural_engine_reads_vietnamese_with_word_boxes_on_their_lines() -> None
     assert all(a.box[0] + a.box[2] <= b.box[0] + 0.3 * b.box[2] for a, b in zip(line, line[1:]))  # type: ignore[index]
 
 
+def test_neural_engine_gives_its_words_on_the_page_at_its_own_resolution() -> None:
+    # It reads at 200 dpi, but the header slots, tables and stamps are read again on the page it hands
+    # back, at the resolution Tesseract reads: 300 dpi pages stay 300 dpi, finer ones come down to 300.
+    page = render_page(LINES, font_pt=14)
+    for dpi, factor in ((300, 1.0), (600, 0.5)):
+        reading = engines.get_engine("neural").read_page(page, dpi, timeout_s=60)
+        assert reading.image is not None and abs(reading.image.shape[1] - page.shape[1] * factor) <= 2
+        word = next(w for w in reading.words if w.text == "chính")
+        assert word.box is not None and 40 * factor <= word.box[3] <= 110 * factor  # 14 pt at 300 dpi: ~58 px
+
+
 def test_neural_engine_turns_an_upside_down_page() -> None:
     page = read_image(rotate(render_page(LINES, font_pt=14), 180), 300, engine="neural")
     assert page.rotated_by == 180
@@ -167,6 +178,38 @@ def test_neural_engine_word_boxes_find_the_header_slots() -> None:
     reading = engines.get_engine("neural").read_page(image, 300, timeout_s=60)
     words = [Word(w.text, 40.0, w.line, w.box) for w in reading.words]  # as if read poorly: the slots are re-read
     assert {"number", "date"} <= set(locate_slots(words, image.shape[0] * 3))
+
+
+def _esigned_page(dpi: int = 200) -> np.ndarray:
+    """An A4 page at `dpi`: an e-signature's caption in 5.5 pt small print above a letter in 13 pt."""
+    from pagemaker import LETTER, font_path
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("L", (int(8.27 * dpi), int(11.69 * dpi)), 255)
+    draw = ImageDraw.Draw(page)
+    small = ImageFont.truetype(font_path(), size=int(5.5 * dpi / 72))
+    body = ImageFont.truetype(font_path(), size=int(13 * dpi / 72))
+    for i, line in enumerate(ESIGN_CAPTION):
+        draw.text((int(1.5 * dpi), int(0.2 * dpi) + i * int(small.size * 1.15)), line, font=small, fill=0)
+    for i, line in enumerate(LETTER.splitlines()):
+        draw.text((int(0.8 * dpi), int(1.0 * dpi) + i * int(body.size * 1.45)), line, font=body, fill=0)
+    return np.asarray(page)
+
+
+ESIGN_CAPTION = ["Người ký: Cổng Thông tin điện tử Chính phủ", "Email: thongtinchinhphu@chinhphu.vn",
+                 "Cơ quan: Văn phòng Chính phủ", "Thời gian ký: 12.08.2022 15:12:53 +07:00"]
+
+
+def test_neural_engine_reads_small_print_beside_the_body_text() -> None:
+    reading = engines.get_engine("neural").read_page(_esigned_page(), 200, timeout_s=60)
+    lines = reading.text.split("\n")
+    # Each caption line read whole, on a line of its own (found again on the region enlarged).
+    for caption in ESIGN_CAPTION:
+        assert min(_cer(line, caption) for line in lines) < 0.1, caption
+    assert "Cao Lộc, ngày 28 tháng 02 năm 2024" in reading.text
+    # Their words' boxes are on the page, above the letter.
+    caption_words = [w for w in reading.words if w.line < 4]
+    assert caption_words and all(w.box is not None and 0 <= w.box[1] < 0.2 * 200 + 60 for w in caption_words)
 
 
 # -- combined ------------------------------------------------------------------------------------
@@ -226,6 +269,29 @@ def test_a_number_the_engines_read_differently_is_not_trusted() -> None:
     # ... but confirmed when the word's crop reads the same.
     confirmed = engine.merge(neural, [label], reread=lambda box: [Word("409/QĐ-BTC", 88.0, 0, box)])
     assert confirmed.words[1][1] == 88.0
+
+
+def _cut(word: str) -> str:
+    from pipeline.engines.neural import glued_syllables, missing_space
+
+    k = missing_space(word) or glued_syllables(word)
+    return f"{word[:k]} {word[k:]}" if k else word
+
+
+def test_syllables_run_together_are_cut_where_they_split_one_way_only() -> None:
+    assert [_cut(w) for w in ("SỞY", "CHÍMINH", "côngnhiệm", "THỊXÃ")] == ["SỞ Y", "CHÍ MINH", "công nhiệm", "THỊ XÃ"]
+    # Syllables, words the vocabulary knows, abbreviations and addresses stay whole.
+    for word in ("nghiêng", "Nguyễn", "email", "UBND", "HĐND", "BGDĐT", "thongtinchinhphu", "V/v"):
+        assert _cut(word) == word
+    # `Số` run into the code after it, the header's number slot (a handwritten number misread as `f`).
+    assert _cut("Số2011/QĐ-UBND") == "Số 2011/QĐ-UBND" and _cut("Sốf/TTr-") == "Số f/TTr-"
+    assert _cut("Sống") == "Sống"
+    # A handwritten number read as a letter glued to the printed code: cut before the code's slash,
+    # and a colon run into what follows (`Số:#532/UBND-`); a web address, `V/v` and codes stay whole.
+    assert _cut("f/TTr-") == "f /TTr-" and _cut("Số:#532/UBND-") == "Số: #532/UBND-"
+    assert _cut("Nơinhận:") == "Nơi nhận:"
+    for word in ("https://dichvucong.gov.vn", "HD/BTGDVTU", "04/HD/BTGDVTU", "10:30"):
+        assert _cut(word) == word
 
 
 def test_dropped_spaces_are_put_back_after_commas_and_between_a_number_and_a_word() -> None:

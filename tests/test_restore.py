@@ -89,6 +89,39 @@ def test_vietnamese_ocr_residuals():
     assert out == "Tăng cường công tác phòng, chống dịch COVID-19 trên địa bàn tỉnh"
 
 
+# Lines as TrueOCR read them off rendered held-out corpus pages: its slips are on the marks.
+TRUEOCR_READ = [
+    ("Thực hiện quy định tai Luât Giá số 16/2023/QH15 được sửa đối, bố sung",
+     "Thực hiện quy định tại Luật Giá số 16/2023/QH15 được sửa đổi, bổ sung"),
+    ("(5) Tên cơ quan nhà nước có thâm quyến đinh khung giá hoặc giá tõi đa",
+     "(5) Tên cơ quan nhà nước có thẩm quyền định khung giá hoặc giá tối đa"),
+    ("chi tiết bảng giá tại Phu lục kèm theo đõi với trường hợp có nhiếu mặt",
+     "chi tiết bảng giá tại Phụ lục kèm theo đối với trường hợp có nhiều mặt"),
+]
+
+
+@pytest.mark.parametrize("read,truth", TRUEOCR_READ)
+def test_text_read_by_trueocr_is_restored_with_its_own_confusions(read, truth):
+    assert restore_text(read, confusions="trueocr")[0] == truth
+
+
+def test_the_restore_stage_uses_the_confusions_of_the_engine_that_read_the_pages():
+    from pipeline.stages.restore import ocr_confusions
+
+    src = InputFile(path=__import__("pathlib").Path("x.png"), sha256="0", size=1, kind="image", mime="image/png")
+    read, truth = TRUEOCR_READ[0]
+    by_neural = DocumentText(source=src, pages=[PageText(number=1, text=read, source="ocr", engine="neural")])
+    assert ocr_confusions(by_neural) == "trueocr"
+    assert restore(by_neural).text == truth
+    for engine in ("cascade", "combined"):
+        assert ocr_confusions(DocumentText(source=src, pages=[PageText(1, read, "ocr", engine=engine)])) == "trueocr"
+    by_tesseract = DocumentText(source=src, pages=[PageText(number=1, text=read, source="ocr", engine="tesseract")])
+    assert ocr_confusions(by_tesseract) == "vie"
+    # A text layer, or a page whose engine is unknown here: Tesseract's channel, as before.
+    assert ocr_confusions(DocumentText(source=src, pages=[PageText(1, read, "pdf-text-layer")])) is None
+    assert ocr_confusions(DocumentText(source=src, pages=[PageText(1, read, "ocr", engine="abbyy")])) == "vie"
+
+
 def test_cli_module(capsys, monkeypatch):
     import io
 

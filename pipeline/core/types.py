@@ -99,6 +99,9 @@ class PageText:
     width: int = 0
     height: int = 0
     tables: list[Table] = field(default_factory=list)
+    # The OCR engine that read the page (its registered name); "" for a page that was not OCR'd.
+    # The restorer undoes that engine's own kind of misreadings (`OcrEngine.confusions`).
+    engine: str = ""
 
 
 @dataclass

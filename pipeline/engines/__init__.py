@@ -40,6 +40,8 @@ from pipeline.core.types import Word
 DEFAULT_ENGINE = DEFAULT_OCR_ENGINE
 # Who re-reads header slots for engines that cannot (it can be held to digits).
 SLOT_READER_ENGINE = "tesseract"
+# The restorer's confusion channel for an engine that names none: Tesseract `vie`'s misreadings.
+DEFAULT_CONFUSIONS = "vie"
 
 
 class OcrFailed(RuntimeError):
@@ -91,7 +93,10 @@ class OcrEngine(Protocol):
 
     Optional: `straightens = True` for an engine that turns and deskews pages
     itself; it is then handed the page as loaded (grey, not preprocessed) and
-    returns the image its boxes are on in `PageReading.image`.
+    returns the image its boxes are on in `PageReading.image`.  `confusions`:
+    the name of the restorer's OCR confusion channel that knows this engine's
+    misreadings (`models/restore/channel_<name>.json`; default `vie`,
+    Tesseract's).
     """
 
     name: str
@@ -126,6 +131,12 @@ class SlotReader(Protocol):
 def installed() -> dict[str, Any]:
     """name -> engine class of every installed engine (entry points `congvan.ocr_engines`)."""
     return registered(OCR_ENGINES_GROUP)
+
+
+def confusions_of(name: str) -> str:
+    """The restorer's confusion channel for text the engine `name` read (`DEFAULT_CONFUSIONS` for one unknown here)."""
+    factory = installed().get(name)
+    return str(getattr(factory, "confusions", DEFAULT_CONFUSIONS)) if factory is not None else DEFAULT_CONFUSIONS
 
 
 def check_engine(name: str) -> str:
@@ -172,5 +183,5 @@ def lines_of(words: list[Word]) -> list[list[Word]]:
     return [lines[k] for k in sorted(lines)]
 
 
-__all__ = ["DEFAULT_ENGINE", "OcrEngine", "OcrFailed", "PageReading", "PageTimedOut", "SlotReader",
-           "check_engine", "get_engine", "installed", "lines_of", "slot_reader"]
+__all__ = ["DEFAULT_CONFUSIONS", "DEFAULT_ENGINE", "OcrEngine", "OcrFailed", "PageReading", "PageTimedOut",
+           "SlotReader", "check_engine", "confusions_of", "get_engine", "installed", "lines_of", "slot_reader"]

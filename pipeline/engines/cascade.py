@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.engines import PageReading
-from pipeline.engines.combined import CombinedEngine, calibrate
+from pipeline.engines.combined import FRAME_AT_SOURCE_DPI, CombinedEngine, calibrate
 from pipeline.engines.neural import LineReading, page_reading
 
 # A line read with a lower mean peak probability (x 100) is checked by Tesseract.
@@ -48,8 +48,8 @@ class CascadeEngine(CombinedEngine):
                 "judged by the restorer's trigram model")
 
     def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
-        straight, turned, straight_dpi = self.neural.straighten(image, dpi)
-        lines = self.neural.read_lines(straight, timeout_s=timeout_s)
+        straight, turned, straight_dpi = self.neural.straighten(image, dpi, keep_dpi=FRAME_AT_SOURCE_DPI)
+        lines = self.neural.read_lines(straight, timeout_s=timeout_s, dpi=straight_dpi)
         reread = self.rereader(straight, straight_dpi, timeout_s)
         out = []
         for line in lines:

@@ -66,6 +66,10 @@ UNCONFIRMED_DIGITS = 40.0
 # a sliver of the line above or below; as a block it reads the sliver apart,
 # and only the words whose centre lies on the box are kept.
 CROP_LAYOUT = 6
+# The page both engines read, and the frame of the words, stays at READ_DPI (200) here, unlike the
+# `neural` engine's (the page's own resolution): measured on the dev letters, `cascade` on a 300 dpi
+# frame lost cv275's date and deadline (its Tesseract line and slot re-readings changed), 0.904 -> 0.892.
+FRAME_AT_SOURCE_DPI = False
 
 Box = tuple[int, int, int, int]
 # Tesseract's words on the crop of a word box (left, top, width, height) of the straightened page.
@@ -209,6 +213,8 @@ class CombinedEngine:
     reads_grey = True
     straightens = True
     upright_confidence = NeuralEngine.upright_confidence
+    # Most of the text is TrueOCR's (Tesseract's wins a stretch only where the language model prefers it).
+    confusions = NeuralEngine.confusions
 
     def __init__(self) -> None:
         self.neural = NeuralEngine()
@@ -233,8 +239,8 @@ class CombinedEngine:
 
         from pipeline.stages.preprocess import TARGET_DPI, clean
 
-        straight, turned, straight_dpi = self.neural.straighten(image, dpi)
-        lines = self.neural.read_lines(straight, timeout_s=timeout_s)
+        straight, turned, straight_dpi = self.neural.straighten(image, dpi, keep_dpi=FRAME_AT_SOURCE_DPI)
+        lines = self.neural.read_lines(straight, timeout_s=timeout_s, dpi=straight_dpi)
         # Tesseract reads the same straightened page binarised at 300 dpi, as the `tesseract` engine would;
         # its boxes are brought back onto the straightened page.
         scale = TARGET_DPI / straight_dpi

@@ -47,6 +47,10 @@ UPRIGHT_CONFIDENCE = 80.0
 # page's own pixels): the recogniser reads lines 32 px high anyway, and on the
 # dev pages 200 dpi reads as well as 300 at half the detection cost.
 READ_DPI = 200
+# The page handed back as the frame of the words (`straighten(keep_dpi=True)`) is at most this
+# fine, the resolution the `tesseract` engine's pages and the slot, table and stamp readers
+# are made for; a 600 dpi scan would only make them slower.
+FRAME_DPI = 300
 # Lines read in one ONNX call (TrueOCR groups them by width).
 BATCH = 32
 # Lines whose boxes overlap vertically by more than this share of the lower
@@ -55,6 +59,16 @@ SAME_ROW = 0.5
 # A horizontal gap wider than this x the line height starts a new block (the
 # letter header's two columns); blocks are separated by a blank line.
 COLUMN_GAP = 4.0
+# Small print: lines lower than this share of the page's median line height (an
+# e-signature's caption, `Người ký: ... Email: ... Thời gian ký: ...`, set at 6-7 pt
+# beside 13-14 pt text) are found again on their region enlarged.  TrueOCR's detector
+# sees the page shrunk to 1024 px, where such lines are 4-5 px high and run together
+# (qd1373: four caption lines found as three, one of them two lines' garble).
+SMALL_PRINT = 0.7
+# ... enlarged to about the median line height, by at most this factor.
+SMALL_PRINT_ZOOM = 3.0
+# Pages with fewer lines have no median to speak of.
+SMALL_PRINT_MIN_LINES = 8
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,8 @@ class NeuralEngine:
     # not by the preprocess stage: the word boxes are on `PageReading.image`.
     straightens = True
     upright_confidence = UPRIGHT_CONFIDENCE
+    # The restorer's channel learned from this engine's readings of rendered corpus pages (its mark slips).
+    confusions = "trueocr"
 
     def __init__(self, threads: int = 1, model_dir: Path | None = None) -> None:
         trueocr, page, preprocess, recognizer = _import_trueocr()
@@ -161,14 +177,16 @@ class NeuralEngine:
         def flush() -> None:
             if not current:
                 return
-            raw = "".join(chars[k] for k in current)
-            cut = missing_space(raw) if unicodedata.normalize("NFC", raw) == raw else 0
-            if cut:
-                emit(current[:cut])
-                emit(current[cut:])
-            else:
-                emit(current)
+            part = list(current)
             current.clear()
+            while True:  # a token may hold more than one dropped space (`Sốf/TTr-`: `Số f /TTr-`)
+                raw = "".join(chars[k] for k in part)
+                cut = (missing_space(raw) or glued_syllables(raw)) if unicodedata.normalize("NFC", raw) == raw else 0
+                if not cut:
+                    emit(part)
+                    return
+                emit(part[:cut])
+                part = part[cut:]
 
         for k, char in enumerate(chars):
             if char.isspace():
@@ -180,20 +198,66 @@ class NeuralEngine:
         confidence = float(conf[keep].mean()) * 100 if keep.any() else 0.0
         return LineReading(box=box, text=text, confidence=round(confidence, 2), words=words)
 
-    def read_lines(self, image: np.ndarray, *, timeout_s: float) -> list[LineReading]:
-        """The page's lines in reading order (rows top to bottom, columns left to right)."""
+    def read_lines(self, image: np.ndarray, *, timeout_s: float, dpi: int | None = None) -> list[LineReading]:
+        """The page's lines in reading order (rows top to bottom, columns left to right).
+
+        A page finer than READ_DPI (`dpi`) is read from a copy shrunk to it; the
+        lines' boxes are given in `image`'s own pixels all the same.
+        """
+        import cv2
+
         started = time.monotonic()
-        gray = np.ascontiguousarray(image if image.ndim == 2 else image[..., 0], dtype=np.uint8)
+        gray: np.ndarray = np.ascontiguousarray(image if image.ndim == 2 else image[..., 0], dtype=np.uint8)
+        if dpi and dpi > READ_DPI * 1.1:
+            gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
+        factor = image.shape[1] / gray.shape[1]
         try:
             boxes = self.detect(gray)
             if time.monotonic() - started > timeout_s:
                 raise PageTimedOut(f"the neural engine stopped after {timeout_s:g} s")
             lines = self.recognise(gray, boxes) if boxes else []
+            lines = self.small_print(gray, lines)
         except PageTimedOut:
             raise
         except Exception as error:  # ONNX Runtime's own errors, named in one line
             raise OcrFailed(f"trueocr: {type(error).__name__}: {error}") from error
-        return [line for line in self.reading_order(lines, gray.shape) if line.text]
+        ordered = [line for line in self.reading_order(lines, gray.shape) if line.text]
+        return ordered if factor == 1 else [scaled(line, factor) for line in ordered]
+
+    def small_print(self, gray: np.ndarray, lines: list[LineReading]) -> list[LineReading]:
+        """`lines` with those in regions of small print read again from the region enlarged.
+
+        A region's new reading replaces its old lines when it holds more
+        confidently read characters (characters x confidence); else the old stand.
+        """
+        import cv2
+
+        if len(lines) < SMALL_PRINT_MIN_LINES:
+            return lines
+        height = float(np.median([line.box[3] - line.box[1] for line in lines]))
+        small = [line for line in lines if line.box[3] - line.box[1] < SMALL_PRINT * height]
+        if not small:
+            return lines
+        out = list(lines)
+        # A line's first or last letters may lie outside its small box: the region reaches further sideways.
+        for x0, y0, x1, y1 in _regions([line.box for line in small], round(2 * height), round(height / 2), gray.shape):
+            inside = [line for line in out if line in small and _centre_inside(line.box, (x0, y0, x1, y1))]
+            low = float(np.median([float(line.box[3] - line.box[1]) for line in inside] or [height]))
+            zoom = min(SMALL_PRINT_ZOOM, height / max(low, 1.0))
+            crop = cv2.resize(gray[y0:y1, x0:x1], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC)
+            # On a white sheet of the page's size: the detector shrinks what it is given to a fixed size,
+            # so the enlarged lines come to it as high as the page's own lines.
+            sheet = np.full((max(gray.shape[0], crop.shape[0]), max(gray.shape[1], crop.shape[1])), 255, np.uint8)
+            sheet[:crop.shape[0], :crop.shape[1]] = crop
+            crop = sheet
+            boxes = self.detect(crop)
+            again = [_placed(line, 1 / zoom, x0, y0) for line in self.recognise(crop, boxes)] if boxes else []
+            # Only the small lines are read again: a piece of an ordinary line the region takes in stays as read.
+            kept = [line for line in out if line not in inside]
+            again = [line for line in again if not any(_centre_inside(line.box, other.box) for other in kept)]
+            if _sure_chars(again) > _sure_chars(inside):
+                out = kept + again
+        return out
 
     def reading_order(self, lines: list[LineReading], shape: tuple[int, ...]) -> list[LineReading]:
         """TrueOCR's reading-order model (a letter header's left column before its right one)."""
@@ -206,12 +270,17 @@ class NeuralEngine:
             return order_lines(lines)
         return [lines[i] for i in order] if sorted(order) == list(range(len(lines))) else order_lines(lines)
 
-    def straighten(self, image: np.ndarray, dpi: int) -> tuple[np.ndarray, int, int]:
-        """The page at READ_DPI at most, turned upright and deskewed by TrueOCR's own models.
+    def straighten(self, image: np.ndarray, dpi: int, keep_dpi: bool = True) -> tuple[np.ndarray, int, int]:
+        """The page turned upright and deskewed by TrueOCR's own models, at its own resolution.
 
         Returns (image, clockwise degrees turned, dpi of the image).  TrueOCR's
         deskew follows the rows of ink, which holds on photos (a dark desk
         round the sheet, a shadow) where a bounding-box deskew goes wrong.
+        With `keep_dpi` the page keeps its resolution, FRAME_DPI at most (`read_lines` reads a copy at READ_DPI):
+        it is the frame of the word boxes, in which the header slots, tables,
+        red stamps and signer block are read again by Tesseract, as on the
+        `tesseract` engine's 300 dpi pages (at 200 dpi the stamp `HỎA TỐC`
+        of ct11 was not read at all).  Without, it is shrunk to READ_DPI first.
         """
         import cv2
 
@@ -222,17 +291,18 @@ class NeuralEngine:
         # A phone photo of the whole sheet on a desk: perspective undone first (lines tilted differently
         # across the page are what TrueOCR's single deskew angle cannot straighten).
         gray = flatten_sheet(gray)
-        if dpi > READ_DPI * 1.1:
-            gray = cv2.resize(gray, None, fx=READ_DPI / dpi, fy=READ_DPI / dpi, interpolation=cv2.INTER_AREA)
-            dpi = READ_DPI
+        limit = FRAME_DPI if keep_dpi else READ_DPI
+        if dpi > limit * 1.1:
+            gray = cv2.resize(gray, None, fx=limit / dpi, fy=limit / dpi, interpolation=cv2.INTER_AREA)
+            dpi = limit
         straight, quarter_turns, _ = self._page.upright(gray, turn=True)
         # TrueOCR turns by quarter_turns x 90 degrees clockwise; VERTICAL (columns) by 90 counter-clockwise.
         turned = 270 if quarter_turns == self._vertical else (90 * quarter_turns) % 360
         return straight, turned, dpi
 
     def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
-        straight, turned, _ = self.straighten(image, dpi)
-        reading = page_reading(self.read_lines(straight, timeout_s=timeout_s))
+        straight, turned, dpi = self.straighten(image, dpi)
+        reading = page_reading(self.read_lines(straight, timeout_s=timeout_s, dpi=dpi))
         return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
 
 
@@ -242,14 +312,74 @@ class NeuralEngine:
 # lower-case word (`18tháng`).  Print never joins them, so the word is cut
 # there (the header slots look for `Số:` and `ngày` as words of their own).
 # A comma between digits (`1,5`) and codes in capitals (`10A`, `QĐ-TTg`) are left alone.
-_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[\w(])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
-                            r"|[^\s,;]*[^\W_][,;](?=[^\W\d_])|\d{1,4}(?=[a-zà-ỹđ]{2,}$))")
+# `Số` run into the code after it (`Số2011/QĐ-UBND`; ttr298's handwritten number read as
+# `Sốf/TTr-`) is cut after `Số`, so the header's number slot is found and read again.
+_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[^\s/:])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
+                            r"|S[ốôóồổỗộo](?![cmnptiuy])(?=[^\s:]*/)|[^\s,;]*[^\W_][,;](?=[^\W\d_])|\d{1,4}(?=[a-zà-ỹđ]{2,}$))")
+
+
+# A handwritten number between `Số` and its printed code, read as a letter or two glued to the
+# code (`f/TTr-` for `298/TTr-`): cut before the slash, so the number's ink has a word of its own
+# and the code's word starts at its slash, as Tesseract's words place them.  Codes are capitals
+# (`HD/BTGDVTU`), so only a run with a small letter that is no syllable is cut; `V/v` has no
+# capital after its slash.
+_NUMBER_AS_LETTERS = re.compile(r"^[^\W\d_]{1,3}(?=/[A-ZĐ])")
 
 
 def missing_space(token: str) -> int:
     """Where a space was dropped inside `token` (characters before the cut), or 0."""
-    found = _MISSING_SPACE.match(unicodedata.normalize("NFC", token))
-    return len(found.group(0)) if found and found.end() < len(token) else 0
+    token = unicodedata.normalize("NFC", token)
+    found = _MISSING_SPACE.match(token)
+    if found and found.end() < len(token):
+        return len(found.group(0))
+    letters = _NUMBER_AS_LETTERS.match(token)
+    if not letters or not any(c.islower() for c in letters.group(0)):
+        return 0
+    from pipeline.core.vietnamese import is_syllable_shape
+
+    return 0 if is_syllable_shape(letters.group(0)) else len(letters.group(0))  # `nhà/Đất` is two words
+
+
+# The recogniser also runs two syllables together where the print has a narrow space
+# (`SỞY TẾ` for `SỞ Y TẾ`, `HỒ CHÍMINH`, `côngnhiệm`, `OngNguyễn`): a word that is no
+# Vietnamese syllable and not in the restorer's vocabulary is cut where both parts are
+# syllables it knows, so the header's issuer (`SỞ Y TẾ` under its parent) reads as printed.
+_SYLLABLES: frozenset[str] | None = None
+
+
+def _syllables() -> frozenset[str]:
+    """The restorer's vocabulary (its words of letters, lower case), loaded once."""
+    global _SYLLABLES
+    if _SYLLABLES is None:
+        import gzip
+
+        from pipeline.core.resources import model_dir
+
+        with gzip.open(model_dir() / "restore" / "vocab.tsv.gz", "rt", encoding="utf-8") as handle:
+            words = handle.read().rstrip("\n").replace("\t", "\n").split("\n")[0::2]
+        _SYLLABLES = frozenset(w for w in words if w.isalpha())
+    return _SYLLABLES
+
+
+def glued_syllables(token: str) -> int:
+    """Where `token` (letters only) is two known syllables run together (characters before the cut), or 0.
+
+    Not cut: a syllable or a word the vocabulary knows (`nghiêng`, `email`), anything
+    with a non-letter but trailing punctuation (`Nơinhận:`), and a word that splits
+    more than one way (the cut would be a guess).
+    """
+    token = token.rstrip(".,;:!?)")
+    if len(token) < 3 or not token.isalpha():
+        return 0
+    from pipeline.core.vietnamese import is_syllable_shape
+
+    low = token.lower()
+    known = _syllables()
+    if is_syllable_shape(low) or low in known:
+        return 0
+    cuts = [k for k in range(1, len(low)) if low[:k] in known and low[k:] in known
+            and is_syllable_shape(low[:k]) and is_syllable_shape(low[k:])]
+    return cuts[0] if len(cuts) == 1 else 0
 
 
 def scaled(line: LineReading, factor: float) -> LineReading:
@@ -259,6 +389,47 @@ def scaled(line: LineReading, factor: float) -> LineReading:
 
     return LineReading(box=box(line.box), text=line.text, confidence=line.confidence,
                        words=[(text, conf, box(b)) for text, conf, b in line.words])
+
+
+def _placed(line: LineReading, factor: float, dx: int, dy: int) -> LineReading:
+    """A line read on an enlarged crop, brought back onto the page: boxes x `factor`, then moved by (dx, dy)."""
+    def box(b: tuple[int, int, int, int], corners: bool) -> tuple[int, int, int, int]:
+        x, y, a, b2 = (round(v * factor) for v in b)
+        return (x + dx, y + dy, a + dx, b2 + dy) if corners else (x + dx, y + dy, max(1, a), max(1, b2))
+
+    return LineReading(box=box(line.box, True), text=line.text, confidence=line.confidence,
+                       words=[(text, conf, box(b, False)) for text, conf, b in line.words])
+
+
+def _regions(boxes: list[tuple[int, int, int, int]], pad_x: int, pad_y: int, shape: tuple[int, ...],
+             ) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) grown by the pads and merged where they touch, clipped to the page."""
+    grown = [(max(0, b[0] - pad_x), max(0, b[1] - pad_y), min(shape[1], b[2] + pad_x), min(shape[0], b[3] + pad_y))
+             for b in boxes]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(grown)):
+            for j in range(i + 1, len(grown)):
+                a, b = grown[i], grown[j]
+                if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]:
+                    grown[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    del grown[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return grown
+
+
+def _centre_inside(box: tuple[int, int, int, int], region: tuple[int, int, int, int]) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
+def _sure_chars(lines: list[LineReading]) -> float:
+    """Characters read, each counted by its line's confidence (0..1)."""
+    return sum(len(line.text.replace(" ", "")) * line.confidence / 100 for line in lines)
 
 
 def order_lines(lines: list[LineReading]) -> list[LineReading]:

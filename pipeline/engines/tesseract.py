@@ -204,6 +204,7 @@ class TesseractEngine:
 
     name = "tesseract"
     reads_grey = False
+    confusions = "vie"  # the restorer's channel learned from Tesseract `vie`'s readings
     upright_confidence = UPRIGHT_CONFIDENCE
 
     def __init__(self, api: Api | None = None, lang: str = LANGUAGE, psm: int = PAGE_LAYOUT) -> None:

@@ -105,7 +105,7 @@ def read_image(image: np.ndarray, dpi: int = 300, number: int = 1, detect_rotati
     tables = _scanned_tables(upright, prepared.dpi, number)
     return PageText(number=number, text=reading.text, source="ocr", mean_confidence=round(reading.mean_confidence, 2),
                     words=reading.words, rotated_by=rotated_by, header_readings=readings, tables=tables,
-                    width=width, height=height)
+                    width=width, height=height, engine=reader.name)
 
 
 def _read_straightening(reader: OcrEngine, image: np.ndarray, dpi: int, number: int, detect_rotation: bool,
@@ -130,7 +130,7 @@ def _read_straightening(reader: OcrEngine, image: np.ndarray, dpi: int, number: 
     tables = _scanned_tables(upright, upright_dpi, number)
     return PageText(number=number, text=reading.text, source="ocr", mean_confidence=round(reading.mean_confidence, 2),
                     words=reading.words, rotated_by=rotated_by, header_readings=readings, tables=tables,
-                    width=width, height=height)
+                    width=width, height=height, engine=reader.name)
 
 
 # Ruled task tables on a scanned page are read again cell by cell (pipeline/stages/table_scan.py).
@@ -217,6 +217,10 @@ def make_pool(jobs: int | None = None) -> ProcessPoolExecutor:
     the worker hangs for ever on its first page.  (Not a fork server either:
     workers must be children of this process to die with it.)
     """
+    # One BLAS thread per worker as well (numpy's OpenBLAS reads this as it loads, which in a
+    # spawned worker is before `_worker_init` runs): with a thread per core in every worker,
+    # the digit recogniser's small matrix products ran ten times slower (BENCHMARKS.md, OCR engines).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     return ProcessPoolExecutor(
         max_workers=jobs or os.cpu_count() or 1,
         mp_context=multiprocessing.get_context("spawn"),

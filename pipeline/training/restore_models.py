@@ -6,7 +6,8 @@ Steps: (1) syllable trigram LM (modified Kneser-Ney) + vocabulary; (2)
 parallel OCR data: corpus lines rendered with several fonts and
 degradations, read back by `tesseract -l eng` and `-l vie`, aligned word by
 word (cached under build/restore/); (3) character-confusion channels learned
-from those pairs; (4) the English-OCR candidate table (table.py): finished
+from those pairs, and TrueOCR's (`channel_trueocr.json`) from pages read by
+the `neural` engine; (4) the English-OCR candidate table (table.py): finished
 candidate lists of likely garbled forms.  Artefacts go to <out>/restore/.
 """
 
@@ -108,10 +109,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-channel", action="store_true")
     ap.add_argument("--pages", type=int, default=60, help="rendered pages per OCR language for the channel")
     ap.add_argument("--skip-table", action="store_true")
+    ap.add_argument("--only-trueocr-channel", action="store_true",
+                    help="rebuild channel_trueocr.json alone (a minute; nothing else is touched)")
     ap.add_argument("--workers", type=int, default=2, help="processes for the candidate table")
     args = ap.parse_args(argv)
     out = args.out / "restore"
     t0 = time.time()
+    if args.only_trueocr_channel:
+        from pipeline.training import channel_train
+
+        log("TrueOCR's confusion channel only (render + the neural engine)")
+        channel_train.train_neural_channel(args.corpus, args.build, out, log=log)
+        return
     if not args.skip_lm:
         log("step 1/4: language model")
         build_lm(args.corpus, out, args.max_docs, args.min_count3)
@@ -124,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_channel:
         log("step 3/4: confusion channels")
         channel_train.train_channels(pairs, out, log=log)
+        channel_train.train_neural_channel(args.corpus, args.build, out, log=log)
     if not args.skip_table:
         from pipeline.stages.restore.table import build_table
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,11 +60,25 @@ def needs_restoration(text: str) -> bool:
     return len(_GARBLED.findall(text)) >= max(2, len(toks) // 100)
 
 
-def restore_text(text: str) -> tuple[str, list[Change]]:
-    """Restored text and the spans changed (offsets into the restored text)."""
+def restore_text(text: str, confusions: str | None = None) -> tuple[str, list[Change]]:
+    """Restored text and the spans changed (offsets into the restored text).
+
+    `confusions`: the confusion channel of the OCR engine that read the text
+    (`pipeline.engines.confusions_of`); None: Tesseract `vie`'s.
+    """
     if not text.strip():
         return text, []
-    return get_engine().restore(text)
+    return get_engine().restore(text, channel=confusions)
+
+
+def ocr_confusions(document: DocumentText) -> str | None:
+    """The confusion channel of the engine that read most of the document's OCR'd pages (None: none was)."""
+    engines = Counter(page.engine for page in document.pages if page.source == "ocr" and page.engine)
+    if not engines:
+        return None
+    from pipeline.engines import confusions_of
+
+    return confusions_of(engines.most_common(1)[0][0])
 
 
 def restore(document: DocumentText) -> RestoredText:
@@ -76,7 +91,7 @@ def restore(document: DocumentText) -> RestoredText:
     text = document.text
     if document.text_source != "ocr" and not needs_restoration(text):
         return RestoredText(document=document, text=text, changes=[], restorer=RESTORER)
-    text, changes = restore_text(text)
+    text, changes = restore_text(text, ocr_confusions(document))
     return RestoredText(document=document, text=text, changes=changes, restorer=RESTORER)
 
 
@@ -102,4 +117,4 @@ def _restore_scanned_tables(document: DocumentText) -> None:
             page.tables[index] = Table(rows=rows, source=table.source, page=table.page)
 
 
-__all__ = ["restore", "restore_text", "needs_restoration", "get_engine", "RESTORER"]
+__all__ = ["restore", "restore_text", "ocr_confusions", "needs_restoration", "get_engine", "RESTORER"]

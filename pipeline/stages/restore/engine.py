@@ -50,6 +50,9 @@ LETTER_RUN = re.compile(r"[^\W\d_]+", re.UNICODE)
 VIE_ONLY = re.compile("[" + "".join(sorted(VIETNAMESE_MARKED - set("áàâãéèêíìóòôõúùýÁÀÂÃÉÈÊÍÌÓÒÔÕÚÙÝ"))) + "]")
 ENG_MARKS = re.compile("[áàâãäåéèêëíìîïóòôõöúùûüýÿ¢]", re.IGNORECASE)
 MAX_CANDIDATES = 8
+# The confusion channels (models/restore/channel_<name>.json): English-model garble, Tesseract `vie`'s
+# slips, TrueOCR's slips.  The last two read the same input kind, marked text (`vie`).
+CHANNELS = ("eng", "vie", "trueocr")
 # Per mode: candidates whose channel cost is more than this above the best
 # one's are dropped before decoding (the word as written is always kept).  Off:
 # {"eng": 8.0} left the 51 train pages' CER unchanged and made garble ~10%
@@ -148,7 +151,7 @@ class Engine:
         if p.exists():
             extra = json.loads(p.read_text(encoding="utf-8"))
         self.abbrev: dict[str, str] = extra.get("abbrev", {})
-        self.channels = {name: Channel.load(model_dir / f"channel_{name}.json", self) for name in ("eng", "vie")
+        self.channels = {name: Channel.load(model_dir / f"channel_{name}.json", self) for name in CHANNELS
                          if (model_dir / f"channel_{name}.json").exists()}
         self._cand_cache: dict[tuple[str, str], Cands] = {}
         # precomputed English-OCR candidate lists (table.py); None: every form searched live
@@ -194,14 +197,16 @@ class Engine:
 
     # ------------------------------------------------------------ candidates
 
-    def candidates(self, core: str, mode: str) -> Cands:
-        key = (core, mode)
+    def candidates(self, core: str, mode: str, channel: str | None = None) -> Cands:
+        """`core`'s candidates for input kind `mode`, from the confusion channel `channel` (default: the mode's)."""
+        channel = channel or mode
+        key = (core, channel)
         hit = self._cand_cache.get(key)
         if hit is not None:
             return hit
         low = core.lower()
         out: list[tuple[int, str, float]]
-        if mode == "strip" or (mode != "strip" and mode not in self.channels):
+        if mode == "strip" or channel not in self.channels:
             if has_diacritics(low):
                 i = self.ids.get(low, lmmod.UNK_ID)
                 out = [(i, low, 0.0)]
@@ -213,7 +218,7 @@ class Engine:
         else:
             pb = mode == "eng" and core[:1] in ("P", "B")
             hit = self.table.get(low, pb) if mode == "eng" and self.table is not None else None
-            out = hit if hit is not None else self.channels[mode].candidates(low, MAX_CANDIDATES, capital_pb=pb)
+            out = hit if hit is not None else self.channels[channel].candidates(low, MAX_CANDIDATES, capital_pb=pb)
             margin = CAND_MARGIN.get(mode)
             if margin is not None and len(out) > 2:
                 top = min(c for _, _, c in out) + margin
@@ -229,7 +234,8 @@ class Engine:
 
     # ------------------------------------------------------------ tokenising
 
-    def slots(self, text: str, mode: str) -> list[Slot]:
+    def slots(self, text: str, mode: str, channel: str | None = None) -> list[Slot]:
+        channel = channel or mode
         slots: list[Slot] = []
         append = slots.append
         cache = self._cand_cache
@@ -244,12 +250,12 @@ class Engine:
                 start = m.start(2)
                 if core.isalpha() and not core.isupper() and (short_ok or len(core) > 1):
                     # the common case, a word not in capitals: none of _core's checks applies
-                    cands = cache.get((core, mode))
+                    cands = cache.get((core, channel))
                     if cands is None:
-                        cands = self.candidates(core, mode)
+                        cands = self.candidates(core, mode, channel)
                     append(Slot(start, start + len(core), core, cands, len(cands) == 1 and cands[0][1] == core.lower()))
                 else:
-                    self._core(slots, core, start, mode)
+                    self._core(slots, core, start, mode, channel)
             if trail:
                 base = m.start(3)
                 for k, ch in enumerate(trail):
@@ -267,7 +273,7 @@ class Engine:
             slots[-1].cands = Cands.single(slots[-1].cands[0][0], replacement)
             slots[-1].fixed = False  # a repair: reported as a change
 
-    def _core(self, slots: list[Slot], core: str, start: int, mode: str) -> None:
+    def _core(self, slots: list[Slot], core: str, start: int, mode: str, channel: str | None = None) -> None:
         """A core that is not a plain lower-case word (slots() takes those)."""
         if NUMBERISH.match(core):
             self._fixed(slots, core, start)
@@ -302,7 +308,7 @@ class Engine:
         ):
             self._fixed(slots, core, start)
             return
-        cands = self.candidates(core, mode)
+        cands = self.candidates(core, mode, channel)
         slots.append(Slot(start, start + len(core), core, cands, len(cands) == 1 and cands[0][1] == core.lower()))
 
     def fix_code(self, core: str, mode: str) -> str:
@@ -517,11 +523,17 @@ class Engine:
         choice[(st[:, None] + ar[None, :])[mask]] = out[mask]
         return choice[2:].tolist()
 
-    def restore(self, text: str, mode: str | None = None) -> tuple[str, list[Change]]:
+    def restore(self, text: str, mode: str | None = None, channel: str | None = None) -> tuple[str, list[Change]]:
+        """The restored text and its changes.
+
+        `mode`: the input kind (`vie`, `eng`, `strip`; detected when None).
+        `channel`: the confusion channel of the OCR engine that read marked text
+        (`trueocr`; `OcrEngine.confusions`); Tesseract's `vie` when None or not shipped.
+        """
         text = nfc(text)
         if mode is None:
             mode = self.detect_mode(text)
-        slots = self.slots(text, mode)
+        slots = self.slots(text, mode, channel if mode == "vie" and channel in self.channels else mode)
         choice = self.decode(slots)
         pieces: list[str] = []
         changes: list[Change] = []

@@ -1,0 +1,33 @@
+"""The OCR engines benchmark's report (benchmarks/ocr.py): what `make bench-ocr` tells a reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.ocr import BenchPage, Pass, Result, cer, folded_cer, report
+
+
+def _pages() -> list[BenchPage]:
+    truth = "Số: 12/UBND-VP\nKính gửi: Sở Nội vụ"
+    return [BenchPage("letter", kind, Path(f"letter-{kind}.png"), truth) for kind in ("scan", "photo")]
+
+
+def test_speed_is_reported_cold_and_steady_for_every_reader_alike() -> None:
+    pages = _pages()
+    truth = pages[0].truth
+    results = [
+        Result("`tesseract -l vie` (command)", [truth, truth], Pass(6.0, 2.0), Pass(6.0, 2.0)),
+        Result("congvan `neural`", [truth, truth.replace("Số", "Sổ")], Pass(12.0, 4.0), Pass(3.0, 1.0), "neural"),
+        Result("congvan `neural` + restore", [truth, truth], Pass(0.1, 0.02), engine="neural", restore_only=True),
+    ]
+    table = report(pages, results, jobs=2)
+    assert "pages/min cold | pages/min steady | CPU s/page cold | CPU s/page steady" in table
+    # 2 pages: 60 x 2 / 12 s cold, 60 x 2 / 3 s steady; CPU 4 / 2 and 1 / 2 seconds a page.
+    assert "| congvan `neural` | 0.00% (0.00%) |" in table and "| 10.0 | 40.0 | 2.00 | 0.50 |" in table
+    assert "| restorer only | | +0.01 |" in table
+
+
+def test_character_error_rate_counts_marks_and_folds_only_typography() -> None:
+    assert cer("Sổ: 12", "Số: 12") == 1 / 6
+    assert cer("a  b\nc", "a b c") == 0.0
+    assert folded_cer('Độc lập - Tự do - "Hạnh phúc"', "Độc lập – Tự do – “Hạnh phúc”\n________") == 0.0
