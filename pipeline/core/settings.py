@@ -31,13 +31,13 @@ from pipeline.core.errors import UsageError
 DEFAULT_DB = Path("data/congvan.db")
 DEFAULT_SETTLE_S = 60.0
 DEFAULT_PAGE_TIMEOUT_S = 180.0
-# Registered under `congvan.ocr_engines`.  `cascade` and `combined` read scans and photos with
-# far fewer errors and, since their numbers take Tesseract's confidences, extract the dev set
-# better with no wrong number or date (BENCHMARKS.md, OCR engines).  Tesseract stays the default
-# for now: with any engine built on TrueOCR's word boxes, the layout stage cuts one of the
-# project's own rendered letters short (tests/test_extract_letters.py -m slow, cv-baocao-quy:
-# the end of the subject and a recipient), which the next default must not do.
-DEFAULT_OCR_ENGINE = "tesseract"
+# Registered under `congvan.ocr_engines`.  `neural` (TrueOCR, with Tesseract kept for the header's
+# handwritten slots) is the default since session 5: on the dev letters it extracts as well as
+# `tesseract` or better (0.924 against 0.918, no wrong number or date; scans 0.855 against 0.843),
+# reads the rendered scans and photos with half the character errors or less, and reads 2.4-2.5
+# times the pages per minute of the `tesseract` engine (BENCHMARKS.md, OCR engines).
+# `--ocr-engine tesseract` (or a config file) keeps the old reader.
+DEFAULT_OCR_ENGINE = "neural"
 # The largest page image congvan rasterises or upscales, in pixels: an A4 page
 # at 400 dpi (3308 x 4677 = 15.5 Mpx) fits; one 8-bit page of this size is
 # 40 MB, so a 2-core, 4 GB machine holds a few in flight with room to spare.
