@@ -71,12 +71,11 @@ def _document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, li
     import hashlib
     import pickle
 
+    from pipeline.core.settings import load_settings
     from pipeline.stages import header_read
     from pipeline.stages.handwriting import read_handwriting
     from pipeline.stages.load import load
     from pipeline.stages.ocr import ocr_document
-
-    from pipeline.core.settings import load_settings
 
     # The page pass's words depend on the engine that read the page: its name and code key the cache too.
     engines = sorted((ROOT / "pipeline" / "engines").glob("*.py"))
