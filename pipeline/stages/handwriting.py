@@ -550,6 +550,9 @@ def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
     return abs(bottom - slot.baseline) <= 0.2 * slot.cap_height and glyph.ink.shape[0] / size <= 1.05 * slot.cap_height
 
 
+CLEAR_DIGIT = 0.9  # a glyph an estimated edge cuts is taken into the slot when read as a digit this surely
+
+
 def snap_estimated_edges(grey: np.ndarray, slot: Slot, model: DigitModel) -> Slot:
     """The slot with each estimated edge moved off the glyph it cuts, to the side that glyph belongs.
 
@@ -590,9 +593,6 @@ def snap_estimated_edges(grey: np.ndarray, slot: Slot, model: DigitModel) -> Slo
     if edges[1] - edges[0] < 0.5 * slot.ref_height:
         return slot
     return replace(slot, box=(edges[0], top, edges[1], bottom))
-
-
-CLEAR_DIGIT = 0.9
 
 
 def _next_outside(outside: list[Glyph], glyphs: list[Glyph], estimated: tuple[bool, bool], reach: float
@@ -675,8 +675,8 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         reading.reason = "no ink"
     elif dissent > MAX_DISSENT or (dissent and dissent >= len(agreeing)):
         reading.reason = "variants disagree"
-    elif len(value) > MAX_DIGITS[slot.name] or (
-            len(agreeing) < MIN_AGREEING and any(len(v) > MAX_DIGITS[slot.name] for v in reading.variants)):
+    elif len(value) > MAX_DIGITS[slot.name] or (len(agreeing) < MIN_AGREEING and any(
+            len(v) > MAX_DIGITS[slot.name] and "?" not in v for v in reading.variants)):
         reading.reason = "too many glyphs"
     elif len(agreeing) < MIN_AGREEING:
         reading.reason = "a glyph is not a digit"
