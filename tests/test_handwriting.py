@@ -199,3 +199,17 @@ def test_an_estimated_edge_leaves_out_a_printed_letter_it_cuts_and_takes_in_a_di
     # an edge taken from a printed word's own box is never moved
     fixed = Slot("day", (cut_digit, 20, cut_letter, 110), 38)
     assert snap_estimated_edges(grey, fixed, model).box == fixed.box
+
+
+def test_an_ensemble_model_file_loads_and_reads_as_its_members_do(model, tmp_path):
+    """`make models-digits --members N` writes N networks in one file; two copies of the
+    shipped network read every glyph as the network alone does."""
+    from pipeline.engines.digits import DigitModel
+
+    weights = {f"m{k}.{name}": value for k in (0, 1) for name, value in model.weights.items()}
+    members = [{"prefix": f"m{k}.", "temperature": model.meta.get("temperature", 1.0)} for k in (0, 1)]
+    path = tmp_path / "digits.npz"
+    np.savez_compressed(path, **weights, meta=np.array(json.dumps({"members": members, "ensemble_temperature": 1.0})))
+    ensemble = DigitModel.load(path)
+    glyphs = np.stack([_pen_digit(d, 700 + d) for d in range(10)])
+    assert np.allclose(ensemble.probabilities(glyphs), model.probabilities(glyphs), atol=1e-4)

@@ -290,8 +290,8 @@ async def _hand_readings(db: Any, doc_id: int | None) -> dict[str, dict[str, Any
 
 
 def hand_reading(field: str, readings: dict[str, dict[str, Any]]) -> str | None:
-    """The recogniser's reading of a null or doubtful field's slots, for the archivist to check against
-    the crop (`ngày 14 (0.73), tháng 12 (0.99)`); None when it read nothing there."""
+    """The recogniser's reading of a null field's slots, for the archivist to check against the crop
+    (`ngày 14 (0.73), tháng 12 (0.99)`); None when it read nothing there."""
     names = {"number": "số", "day": "ngày", "month": "tháng"}
     parts = []
     for slot in FIELD_SLOTS.get(field, ()):
