@@ -122,8 +122,6 @@ class LineJudge:
     """Scores readings of a line with the restorer's syllable trigram model."""
 
     def __init__(self) -> None:
-        import gzip
-
         import pipeline.stages.restore as restore
         from pipeline.core.resources import model_dir
         from pipeline.stages.restore import lm as lmmod
@@ -138,8 +136,7 @@ class LineJudge:
         # a third of the restorer's load time and memory.
         folder = model_dir() / "restore"
         self._lm = lmmod.NgramLM(folder / "lm3.npz")
-        with gzip.open(folder / "vocab.tsv.gz", "rt", encoding="utf-8") as handle:
-            vocab = handle.read().rstrip("\n").replace("\t", "\n").split("\n")[0::2]
+        vocab, _ = lmmod.read_vocab(folder / "vocab.tsv.gz")
         self._ids = dict(zip(vocab, range(len(vocab))))
 
     def logprob(self, text: str) -> tuple[float, int]:

@@ -351,12 +351,10 @@ def _syllables() -> frozenset[str]:
     """The restorer's vocabulary (its words of letters, lower case), loaded once."""
     global _SYLLABLES
     if _SYLLABLES is None:
-        import gzip
-
         from pipeline.core.resources import model_dir
+        from pipeline.stages.restore.lm import read_vocab
 
-        with gzip.open(model_dir() / "restore" / "vocab.tsv.gz", "rt", encoding="utf-8") as handle:
-            words = handle.read().rstrip("\n").replace("\t", "\n").split("\n")[0::2]
+        words, _ = read_vocab(model_dir() / "restore" / "vocab.tsv.gz")
         _SYLLABLES = frozenset(w for w in words if w.isalpha())
     return _SYLLABLES
 

@@ -11,7 +11,6 @@ are rewritten, so spacing, line breaks, punctuation and digits stay as they are.
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import json
 import operator
@@ -120,10 +119,7 @@ class Slot:
 class Engine:
     def __init__(self, model_dir: Path, use_table: bool = True):
         self.lm = lmmod.NgramLM(model_dir / "lm3.npz")
-        with gzip.open(model_dir / "vocab.tsv.gz", "rt", encoding="utf-8") as f:
-            fields = f.read().rstrip("\n").replace("\t", "\n").split("\n")  # word, count, word, count, ...
-        vocab = fields[0::2]
-        counts = list(map(int, fields[1::2]))
+        vocab, counts = lmmod.read_vocab(model_dir / "vocab.tsv.gz")
         self.ids = dict(zip(vocab, range(len(vocab))))
         keys = strip_diacritics("\n".join(vocab)).split("\n")
         by_key: dict[str, list[int]] = {}

@@ -28,6 +28,15 @@ Q_STEP = 0.1
 Q_MIN = -25.5
 
 
+def read_vocab(path: Path) -> tuple[list[str], list[int]]:
+    """The vocabulary file (`vocab.tsv.gz`: word TAB count per line, ids in file order): (words, counts)."""
+    import gzip
+
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        fields = handle.read().rstrip("\n").replace("\t", "\n").split("\n")  # word, count, word, count, ...
+    return fields[0::2], list(map(int, fields[1::2]))
+
+
 def lm_tokens(text: str) -> list[str]:
     """Tokens as the LM sees them: lowercased words, <num>, punctuation."""
     out = []
