@@ -302,20 +302,28 @@ def _insert_children(db: Database, doc_id: int, record: Record, restored: Restor
         )
 
 
+def _hand_slots(readings: dict[str, list[str]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(slot name, SlotReading data) for each of the handwriting stage's readings (`hand_*`, JSON)."""
+    for key, values in readings.items():
+        if not key.startswith("hand_") or not values:
+            continue
+        try:
+            data = json.loads(values[0])
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            yield key[len("hand_"):], data
+
+
 def _slot_boxes(readings: dict[str, list[str]]) -> str | None:
     """`{"number": [left, top, width, height], "day": ..., "month": ...}` (JSON) from the
     handwriting stage's slot readings (`hand_*`, SlotReading JSON with the slot's box on
     the OCR'd page); the review desk crops a doubtful number or date there.  None without any."""
     boxes: dict[str, list[int]] = {}
-    for key, values in readings.items():
-        if not key.startswith("hand_") or not values:
-            continue
-        try:
-            box = json.loads(values[0]).get("box")
-        except (ValueError, AttributeError):
-            continue
+    for name, data in _hand_slots(readings):
+        box = data.get("box")
         if isinstance(box, list) and len(box) == 4 and all(isinstance(v, int | float) for v in box):
-            boxes[key[len("hand_"):]] = [int(v) for v in box]
+            boxes[name] = [int(v) for v in box]
     return json.dumps(boxes) if boxes else None
 
 
@@ -325,22 +333,14 @@ def _slot_readings(readings: dict[str, list[str]]) -> str | None:
     shows it beside the slot's crop, so an archivist checks a reading instead of typing it;
     a reading the extractor did not take is never a value of the record.  None without any."""
     found: dict[str, dict[str, object]] = {}
-    for key, values in readings.items():
-        if not key.startswith("hand_") or not values:
-            continue
-        try:
-            data = json.loads(values[0])
-        except ValueError:
-            continue
-        if not isinstance(data, dict):
-            continue
+    for name, data in _hand_slots(readings):
         digits = data.get("value") or data.get("candidate")
         if not isinstance(digits, str) or not digits.isdigit():
             continue
         sure = data.get("value") == digits
         confidence = data.get("confidence") if sure else data.get("candidate_confidence")
-        found[key[len("hand_"):]] = {"digits": digits, "confidence": round(float(confidence or 0.0), 2),
-                                     "sure": sure, "reason": str(data.get("reason") or "")}
+        found[name] = {"digits": digits, "confidence": round(float(confidence or 0.0), 2),
+                       "sure": sure, "reason": str(data.get("reason") or "")}
     return json.dumps(found, ensure_ascii=False) if found else None
 
 
