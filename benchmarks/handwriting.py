@@ -96,7 +96,8 @@ def _document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, li
         header_read.read_handwriting = capture  # type: ignore[assignment]
         try:
             document = load(path)
-            text = ocr_document(document)  # in this process: the capture must see page one
+            # in this process (the capture must see page one), with the engine the settings name
+            text = ocr_document(document, settings=load_settings())
         finally:
             header_read.read_handwriting = read_handwriting
         data = {"text": text.text, "word_confidence": text.word_confidences(), "text_source": text.text_source,
