@@ -142,9 +142,11 @@ bench-tasks: install
 bench-scale: install
 	$(BIN)/python -m benchmarks.scale --out benchmarks/results/scale.md
 
-# Handwritten numbers and dates: the dev letters, held-out handwriting made by the project, costs.
+# Handwritten numbers and dates: the dev letters, held-out handwriting made by the project, costs;
+# then held-out page ones with handwritten slots read whole by each engine.
 bench-handwriting: train-deps
 	$(BIN)/python -m benchmarks.handwriting --dev $(SHARED)/dev
+	$(BIN)/python -m benchmarks.handwriting_pages
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -174,7 +174,10 @@ def _plausible_code(code: str) -> bool:
     # `QĐĐ-UBND`, `KHH-UBND`: a type code with a letter read twice.
     doubled = first not in TYPE_CODES and any(first[:i] + first[i + 1:] in TYPE_CODES and first[i] == first[i - 1]
                                               for i in range(1, len(first)))
-    return not doubled and ("-" in last or last in TYPE_CODES or len(last) <= 5)
+    # Every part of a code is letters first (`C04-P6`, `PC04`): `0D-STTTT`, `3S2B-STTTT` are
+    # the clerk's ink and the code's `QĐ`, `TB` read together.
+    leads_with_letter = last[:1].isalpha()
+    return leads_with_letter and not doubled and ("-" in last or last in TYPE_CODES or len(last) <= 5)
 
 
 def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | None, float, str | None]:

@@ -213,3 +213,18 @@ def test_an_ensemble_model_file_loads_and_reads_as_its_members_do(model, tmp_pat
     ensemble = DigitModel.load(path)
     glyphs = np.stack([_pen_digit(d, 700 + d) for d in range(10)])
     assert np.allclose(ensemble.probabilities(glyphs), model.probabilities(glyphs), atol=1e-4)
+
+
+def test_a_garbled_header_date_line_never_hands_over_a_body_date():
+    """The header's date line is the first with `ngày … năm`; a later one is the body's citation."""
+    words = [
+        _word("Đà", 1300, 470, 60, 45, line=4), _word("Nẵng,", 1370, 470, 110, 50, line=4),
+        # the clerk's day and month glued to the printed words: no `tháng` to place the slots by
+        _word("ngàyZ3...tháng.h..năm", 1496, 470, 560, 63, line=4, confidence=40),
+        _word("2026", 2080, 478, 114, 41, line=4),
+        _word("Căn", 220, 1010, 90, 45, line=9), _word("cứ", 320, 1010, 50, 45, line=9),
+        _word("ngày", 1300, 1010, 100, 55, line=9), _word("19", 1420, 1012, 50, 41, line=9),
+        _word("tháng", 1490, 1010, 130, 55, line=9), _word("6", 1640, 1012, 25, 41, line=9),
+        _word("năm", 1690, 1020, 97, 30, line=9), _word("2015;", 1800, 1012, 120, 48, line=9),
+    ]
+    assert not [s for s in find_slots(words, 3508) if s.name in ("day", "month")]

@@ -218,3 +218,13 @@ def test_a_date_line_the_hand_garbled_still_gives_the_hand_date_with_the_printed
     # an unsure month leaves it null
     unsure = {**readings(day=("28", 0.92)), **hand("month", "8", 0.6)}
     assert extract_header(text, conf, unsure).issue_date is None
+
+
+def test_a_code_read_with_the_clerks_ink_is_no_code():
+    """`Số: 5/0D-STTTT`: the hand's `2` and the code's `QĐ` read together; no code starts with a digit."""
+    text = HEAD.replace("Số: /KH-TCTLNTW-C04", "Số: 5/0D-STTTT")
+    conf = {**CONF, "5/0D-STTTT": 0.86}
+    header = extract_header(text, conf, {})
+    assert header.doc_number is None
+    # the hand's sure reading still needs the code: never stored with a code cut or garbled
+    assert extract_header(text, conf, readings(number=("25", 0.97))).doc_number is None

@@ -11,7 +11,7 @@ from test_header_read import line  # the same row of printed words
 from pipeline.core.types import Word
 from pipeline.engines.digits import load_model
 from pipeline.stages import header_read
-from pipeline.stages.handwriting import Glyph, _edge_letters, _shear, _splits
+from pipeline.stages.handwriting import Glyph, _edge_letters, _printed_run, _shear, _splits
 
 
 def _hand_keys(words: list[Word], monkeypatch: pytest.MonkeyPatch) -> set[str]:
@@ -109,3 +109,25 @@ def test_a_faded_digit_broken_into_specks_is_ink_left_unread():
     crop[:, 100:140] = 230
     crop[64:66, 30:170:8] = 60  # a printed dotted line under the slot is no digit
     assert not _broken_ink(crop, read, margin=20, ref=36)
+
+
+
+def _box_glyph(left: int, width: int, top: int, height: int) -> Glyph:
+    return Glyph(left, left + width, np.ones((height, width), np.float32), top)
+
+
+def _slash_glyph(left: int, width: int, top: int, height: int) -> Glyph:
+    ink = np.zeros((height, width), np.float32)
+    for y in range(height):  # one rising diagonal
+        ink[y, min(width - 1, int((height - 1 - y) * width / height))] = 1.0
+    return Glyph(left, left + width, ink, top)
+
+
+def test_a_number_glued_to_its_code_ends_at_the_codes_slash():
+    """`97/QĐ-PGDĐT`: the `Q`'s tail makes it taller than the capitals, yet it is print;
+    the hand's digits end at the slash (a `Q` read as the hand gave `9710`)."""
+    hand = [_box_glyph(55, 50, 26, 55), _box_glyph(117, 34, 28, 57)]
+    code = [_slash_glyph(163, 14, 51, 35), _box_glyph(179, 33, 51, 43)] + [
+        _box_glyph(214 + 36 * k, 33, 52, 34) for k in range(6)]
+    glyphs = hand + code
+    assert _printed_run(glyphs) == len(hand)

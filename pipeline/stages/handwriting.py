@@ -49,6 +49,7 @@ CODE_WORD = re.compile(r"/\s*[A-ZĐa-z]|^[A-ZĐ]{1,6}[a-z]?-[A-ZĐ0-9]")
 DAY_ANCHOR = re.compile(r"^[nN][gq][àaáảạăâ][yv]")
 MONTH_ANCHOR = re.compile(r"th[áaàảạă]n[gq]", re.I)
 YEAR_ANCHOR = re.compile(r"^n[ăaâ]m", re.I)
+GLUED_YEAR = re.compile(r"n[ăâ]m", re.I)
 YEAR = re.compile(r"^(19|20)\d\d[.,]?$")
 # Printed widths relative to the width of `năm` (measured on dev scans: ngày 1.15, tháng 1.35).
 NGAY_PER_NAM = 1.16
@@ -195,14 +196,19 @@ def _date_slots(words: list[Word]) -> list[Slot]:
         after = row[ngay_at:]
         nam = next((w for w in after[1:] if YEAR_ANCHOR.match(w.text)), None)
         if nam is None:
+            if GLUED_YEAR.search(" ".join(w.text for w in after)[4:]):
+                return []  # the date line, its `năm` glued to the hand (`ngàyZ3...tháng.h..năm`)
             continue
+        # The header's date line is the first with `ngày … năm`: no later line is tried, also
+        # where its `tháng` cannot be told (the hand garbled it).  A later one is the body's
+        # (`Căn cứ Luật ... ngày 19 tháng 6 năm 2015`), in the top part of many a decision:
+        # its printed digits read as surely as a clerk's would give the letter another date.
         if not any(MONTH_ANCHOR.search(w.text) for w in after[:-1]):
             thang = _misread_thang(after[1:after.index(nam)], nam)
             if thang is None:
-                continue
+                return []
             after = [w if w is not thang else Word("tháng", thang.confidence, thang.line, thang.box)
                      for w in after]
-        # The header's date line is the first with `ngày … tháng … năm`: no later line is tried.
         return _date_line_slots(after, nam)
     return []
 
@@ -463,7 +469,16 @@ def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicke
         return number, glyphs[at:], [g for g in outside if g.right <= inner[0] + 1], ""
     if slot.name == "number" and glyphs and glyphs[-1].right >= inner[1] - 0.6 * ref and slash_like(glyphs[-1], ref):
         glyphs = glyphs[:-1]  # the slash OCR lost (`KH-SYT`)
+    if slot.name == "number" and not thicken and any(
+            g.left < inner[1] - 0.1 * ref < g.right and not slash_like(g, ref) for g in outside):
+        # Ink across the slot's end, not the code's slash: a digit run into the code (`5/KH`,
+        # its middle past the edge), which reading the glyphs inside alone would drop (`75` -> `7`).
+        # (Thickened ink joins the printed slash to the code's first letter: not looked at there.)
+        return glyphs, [], outside, "ink runs into the code"
     return glyphs, [], outside, ""
+
+
+DESCENDER = 0.45  # how much taller than the capitals a printed letter with a tail (`Q`) may be
 
 
 def _printed_run(glyphs: list[Glyph]) -> int | None:
@@ -481,7 +496,12 @@ def _printed_run(glyphs: list[Glyph]) -> int | None:
     at = len(glyphs)
     for k in range(len(glyphs) - 1, -1, -1):
         g = glyphs[k]
-        if abs(g.ink.shape[0] - height) <= 0.2 * height and abs(g.top - top) <= 0.25 * height:
+        if slash_like(g, int(height)):
+            return k if k < len(glyphs) - 1 else None  # the code starts at its slash
+        # On the capitals' top line: a capital, or one with a tail below the line (`Q` of `/QĐ-`,
+        # which read as a `0` after the slash's `1` when taken for the hand: `97` -> `9710`).
+        on_line = abs(g.top - top) <= 0.25 * height
+        if on_line and -0.2 * height <= g.ink.shape[0] - height <= DESCENDER * height:
             at = k
             continue
         if g.ink.shape[0] > 1.25 * height or abs(g.top - top) > 0.35 * height or slash_like(g, int(height)):
