@@ -469,12 +469,6 @@ def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicke
         return number, glyphs[at:], [g for g in outside if g.right <= inner[0] + 1], ""
     if slot.name == "number" and glyphs and glyphs[-1].right >= inner[1] - 0.6 * ref and slash_like(glyphs[-1], ref):
         glyphs = glyphs[:-1]  # the slash OCR lost (`KH-SYT`)
-    if slot.name == "number" and not thicken and any(
-            g.left < inner[1] - 0.1 * ref < g.right and not slash_like(g, ref) for g in outside):
-        # Ink across the slot's end, not the code's slash: a digit run into the code (`5/KH`,
-        # its middle past the edge), which reading the glyphs inside alone would drop (`75` -> `7`).
-        # (Thickened ink joins the printed slash to the code's first letter: not looked at there.)
-        return glyphs, [], outside, "ink runs into the code"
     return glyphs, [], outside, ""
 
 
@@ -560,6 +554,20 @@ def _broken_ink(crop: np.ndarray, read: list[Glyph], margin: int, ref: int) -> b
             continue
         return True
     return False
+
+
+def _runs_into_code(outside: list[Glyph], slot: Slot, crop_width: int, margin: int, crop_top: int,
+                    size: float) -> bool:
+    """Ink across the number slot's end that is neither the code's slash nor its print.
+
+    A digit run into the code (`5/KH`, its middle past the slot's end) would
+    otherwise be dropped and the number read short (`75` -> `7`).  The code's
+    slash run into its first letter (`/T`) sits on the printed line: that is print.
+    """
+    ref = max(8, int(slot.ref_height * size))
+    end = crop_width - margin
+    return any(g.left < end - 0.1 * ref < g.right and not slash_like(g, ref) and not _printed(g, slot, crop_top, size)
+               for g in outside)
 
 
 def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
@@ -649,6 +657,10 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         glyphs, code, outside, problem = _slot_glyphs(crop, slot, margin, scale, thicken, size)
         if problem:
             problems.add(problem)
+        # (Thickened ink joins the printed slash to the code's first letter: not looked at there.)
+        if slot.name == "number" and slot.slash_after is None and not thicken and _runs_into_code(
+                outside, slot, int(crop.shape[1] * size), int(margin * size), top, size):
+            problems.add("ink runs into the code")
         ref = max(8, int(slot.ref_height * size))
         glyphs = _edge_letters(model, glyphs, int(crop.shape[1] * size), int(margin * size), ref, slot.estimated)
         probs = _read_glyphs(model, glyphs, ref)
