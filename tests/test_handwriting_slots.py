@@ -11,7 +11,7 @@ from test_header_read import line  # the same row of printed words
 from pipeline.core.types import Word
 from pipeline.engines.digits import load_model
 from pipeline.stages import header_read
-from pipeline.stages.handwriting import Glyph, _edge_letters, _printed_run, _shear, _splits
+from pipeline.stages.handwriting import Glyph, Slot, _edge_letters, _printed_run, _runs_into_code, _shear, _splits
 
 
 def _hand_keys(words: list[Word], monkeypatch: pytest.MonkeyPatch) -> set[str]:
@@ -131,3 +131,15 @@ def test_a_number_glued_to_its_code_ends_at_the_codes_slash():
         _box_glyph(214 + 36 * k, 33, 52, 34) for k in range(6)]
     glyphs = hand + code
     assert _printed_run(glyphs) == len(hand)
+
+
+def test_a_digit_run_into_the_code_leaves_the_number_unread_but_the_codes_own_print_does_not():
+    """`75/KH`: the `5` touching the slash lies across the slot's end (its middle past it), so
+    reading the glyphs inside alone would give `7`.  The code's slash run into its `T` (`/T`)
+    across the same edge sits on the printed line: print, no reason to abstain."""
+    slot = Slot("number", (470, 360, 590, 470), 34, baseline=453, cap_height=40)
+    crop_width, margin = 171, 27  # the slot's end at x = 144 in the crop
+    hand_five = _box_glyph(138, 33, 396 - 360, 30)  # above the printed line
+    slash_and_t = _box_glyph(140, 30, 413 - 360, 40)  # bottom on the baseline, a capital high
+    assert _runs_into_code([hand_five], slot, crop_width, margin, 360, 1.0)
+    assert not _runs_into_code([slash_and_t], slot, crop_width, margin, 360, 1.0)
