@@ -228,3 +228,29 @@ def test_a_garbled_header_date_line_never_hands_over_a_body_date():
         _word("năm", 1690, 1020, 97, 30, line=9), _word("2015;", 1800, 1012, 120, 48, line=9),
     ]
     assert not [s for s in find_slots(words, 3508) if s.name in ("day", "month")]
+
+
+def test_a_header_date_line_whose_nam_is_misread_still_is_the_date_line():
+    words = [
+        _word("Hà", 1300, 470, 60, 45, line=4), _word("Nội,", 1370, 470, 80, 50, line=4),
+        _word("ngày", 1470, 470, 100, 55, line=4), _word("@Š", 1590, 470, 60, 50, line=4, confidence=10),
+        _word("điáng", 1670, 470, 130, 55, line=4, confidence=20), _word("CÔ", 1820, 470, 60, 50, line=4),
+        _word("đẦxn", 1900, 470, 100, 45, line=4, confidence=10), _word("2025", 2020, 478, 114, 41, line=4),
+        _word("ngày", 1300, 1010, 100, 55, line=9), _word("19", 1420, 1012, 50, 41, line=9),
+        _word("tháng", 1490, 1010, 130, 55, line=9), _word("6", 1640, 1012, 25, 41, line=9),
+        _word("năm", 1690, 1020, 97, 30, line=9), _word("2015;", 1800, 1012, 120, 48, line=9),
+    ]
+    assert not [s for s in find_slots(words, 3508) if s.name in ("day", "month")]
+
+
+def test_a_month_glued_to_thang_is_looked_for_inside_the_word():
+    """`tháng.!`: OCR took the clerk's thin `4` into the printed word; the month slot starts where
+    `tháng` itself would end, not after the glued word."""
+    words = [
+        _word("Lâm", 1218, 435, 100, 40, line=4), _word("Đồng,", 1337, 428, 128, 59, line=4),
+        _word("ngày", 1487, 437, 105, 50, line=4), _word("ÍÓ", 1645, 431, 47, 52, line=4, confidence=20),
+        _word("tháng.!", 1717, 437, 168, 51, line=4, confidence=57), _word("năm", 1966, 439, 95, 39, line=4),
+        _word("2026", 2079, 438, 114, 40, line=4),
+    ]
+    month = next(s for s in find_slots(words, 3508) if s.name == "month")
+    assert month.box[0] < 1717 + 168 - 20 and month.estimated[0]

@@ -50,6 +50,7 @@ DAY_ANCHOR = re.compile(r"^[nN][gq][àaáảạăâ][yv]")
 MONTH_ANCHOR = re.compile(r"th[áaàảạă]n[gq]", re.I)
 YEAR_ANCHOR = re.compile(r"^n[ăaâ]m", re.I)
 GLUED_YEAR = re.compile(r"n[ăâ]m", re.I)
+PRINTED_YEAR = re.compile(r"^(19|20)\d\d[.,;]?$")  # a year word of its own (not `2026-02-05` of a caption)
 YEAR = re.compile(r"^(19|20)\d\d[.,]?$")
 # Printed widths relative to the width of `năm` (measured on dev scans: ngày 1.15, tháng 1.35).
 NGAY_PER_NAM = 1.16
@@ -196,8 +197,11 @@ def _date_slots(words: list[Word]) -> list[Slot]:
         after = row[ngay_at:]
         nam = next((w for w in after[1:] if YEAR_ANCHOR.match(w.text)), None)
         if nam is None:
-            if GLUED_YEAR.search(" ".join(w.text for w in after)[4:]):
-                return []  # the date line, its `năm` glued to the hand (`ngàyZ3...tháng.h..năm`)
+            if GLUED_YEAR.search(" ".join(w.text for w in after)[4:]) or any(
+                    PRINTED_YEAR.match(w.text) for w in after[1:]):
+                # the date line, its `năm` glued to the hand (`ngàyZ3...tháng.h..năm`) or
+                # misread (`@Š điáng CÔ đẦxn 2025`)
+                return []
             continue
         # The header's date line is the first with `ngày … năm`: no later line is tried, also
         # where its `tháng` cannot be told (the hand garbled it).  A later one is the body's
@@ -250,7 +254,7 @@ def _date_line_slots(after: list[Word], nam: Word) -> list[Slot]:
     if thang is ngay or not MONTH_ANCHOR.match(thang.text):  # `ngày$tháng`, `thángO†` read as `xthang`
         thang_start, thang_end = _right(thang) - int(thang_width), _right(thang)
         start_glued = True
-    elif _wide(thang, thang_width):  # `tháng02` glued to the month
+    elif _wide(thang, thang_width) or len(thang.text) > 5:  # `tháng02`, `tháng.!` glued to the month
         thang_start, thang_end = thang.box[0], thang.box[0] + int(thang_width)
         end_glued = True
     else:
