@@ -568,6 +568,8 @@ def _runs_into_code(outside: list[Glyph], slot: Slot, crop_width: int, margin: i
     otherwise be dropped and the number read short (`75` -> `7`).  The code's
     slash run into its first letter (`/T`) sits on the printed line: that is print.
     """
+    if slot.baseline is None or slot.cap_height is None:
+        return False  # no printed line known to tell the code's print from the hand by
     ref = max(8, int(slot.ref_height * size))
     end = crop_width - margin
     return any(g.left < end - 0.1 * ref < g.right and not slash_like(g, ref) and not _printed(g, slot, crop_top, size)
