@@ -140,8 +140,9 @@ def find_slots(words: list[Word], page_height: int) -> list[Slot]:
     return slots
 
 
-CODE_SLASH = re.compile(r"/(?=[A-ZĐ])")
-CODE_CAPS = re.compile(r"[A-ZĐ][A-ZĐ0-9]{0,6}[a-z]?-[A-ZĐ0-9]")
+# `Ð` (eth): Tesseract's reading of `Đ` in a code as often as `Đ` itself (`@QÐ-STTTT`).
+CODE_SLASH = re.compile(r"/(?=[A-ZĐÐ])")
+CODE_CAPS = re.compile(r"[A-ZĐÐ][A-ZĐÐ0-9]{0,6}[a-z]?-[A-ZĐÐ0-9]")
 
 
 def _number_slot(words: list[Word]) -> Slot | None:
