@@ -50,7 +50,6 @@ DAY_ANCHOR = re.compile(r"^[nN][gq][àaáảạăâ][yv]")
 MONTH_ANCHOR = re.compile(r"th[áaàảạă]n[gq]", re.I)
 YEAR_ANCHOR = re.compile(r"^n[ăaâ]m", re.I)
 GLUED_YEAR = re.compile(r"n[ăâ]m", re.I)
-PRINTED_YEAR = re.compile(r"^(19|20)\d\d[.,;]?$")  # a year word of its own (not `2026-02-05` of a caption)
 YEAR = re.compile(r"^(19|20)\d\d[.,]?$")
 # Printed widths relative to the width of `năm` (measured on dev scans: ngày 1.15, tháng 1.35).
 NGAY_PER_NAM = 1.16
@@ -199,7 +198,7 @@ def _date_slots(words: list[Word]) -> list[Slot]:
         nam = next((w for w in after[1:] if YEAR_ANCHOR.match(w.text)), None)
         if nam is None:
             if GLUED_YEAR.search(" ".join(w.text for w in after)[4:]) or any(
-                    PRINTED_YEAR.match(w.text) for w in after[1:]):
+                    YEAR.match(w.text) for w in after[1:]):  # a year word of its own, not a caption's `2026-02-05`
                 # the date line, its `năm` glued to the hand (`ngàyZ3...tháng.h..năm`) or
                 # misread (`@Š điáng CÔ đẦxn 2025`)
                 return []
@@ -503,7 +502,7 @@ def _printed_run(glyphs: list[Glyph]) -> int | None:
         if on_line and -0.2 * height <= g.ink.shape[0] - height <= DESCENDER * height:
             at = k
             continue
-        if g.ink.shape[0] > 1.25 * height or abs(g.top - top) > 0.35 * height or slash_like(g, int(height)):
+        if g.ink.shape[0] > 1.25 * height or abs(g.top - top) > 0.35 * height:
             return at if at < len(glyphs) else None
         return None
     return None
