@@ -110,17 +110,20 @@ class Page:
         for x in range(x0, x1, 14):
             self.ink[baseline - 3:baseline + 1, x:x + 4] = 0.9
 
-    def hand(self, synth, rng: np.random.Generator, digits: str, x0: int, baseline: int, cap: int) -> int:
-        """The digits by hand from x0, sitting about on the baseline; returns the x where the ink ends."""
+    def hand(self, synth, rng: np.random.Generator, digits: str, x0: int, baseline: int, cap: int) -> str:
+        """The digits by hand from x0, sitting about on the baseline; returns the digits drawn (the
+        degradation may fade one to nothing: the truth is what the page shows)."""
         import cv2
 
         hand_size = rng.uniform(1.1, 1.8) * cap
         x = x0
+        drawn = ""
         for digit in digits:
             ink = synth.degrade(synth.digit_shape(int(digit)), dots=False)
             ys, xs = np.nonzero(ink > 0.1)
             if len(ys) == 0:
                 continue
+            drawn += digit
             ink = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
             ink = ink / max(float(ink.max()), 1e-3)
             h, w = ink.shape
@@ -132,7 +135,7 @@ class Page:
             region = self.ink[top:top + h, x:x + w]
             self.ink[top:top + h, x:x + w] = np.maximum(region, ink[:region.shape[0], :region.shape[1]])
             x += w + int(rng.integers(0, cap // 3))
-        return x
+        return drawn
 
     def scanned(self, rng: np.random.Generator) -> np.ndarray:
         import cv2
@@ -176,7 +179,7 @@ def make_page(synth, rng: np.random.Generator) -> tuple[np.ndarray, Truth]:
     after_so = page.text(x0, y, "Số:", "regular", size) + int(size * 0.3)
     if rng.random() < 0.4:
         page.dots(after_so, after_so + gap, y)
-    page.hand(synth, rng, number, after_so + int(rng.integers(0, cap)), y, cap)
+    number = page.hand(synth, rng, number, after_so + int(rng.integers(0, cap)), y, cap) or number
     page.text(after_so + gap, y, "/" + code, "regular", size)
     # `Place, ngày __ tháng __ năm YYYY`, italic
     place = PLACES[int(rng.integers(len(PLACES)))]
@@ -187,14 +190,18 @@ def make_page(synth, rng: np.random.Generator) -> tuple[np.ndarray, Truth]:
     total = sum(page.width(p, "italic", size) for p in parts) + 2 * slot
     x = int(right_centre - total / 2)
     dotted = rng.random() < 0.4
+    drawn = []
     for part, hand_text in zip(parts, [day_text, month_text, None]):
         x = page.text(x, y, part, "italic", size)
         if hand_text is None:
             break
         if dotted:
             page.dots(x + 6, x + slot - 6, y)
-        page.hand(synth, rng, hand_text, x + int(rng.integers(4, cap // 3 + 5)), y, cap)
+        drawn.append(page.hand(synth, rng, hand_text, x + int(rng.integers(4, cap // 3 + 5)), y, cap) or hand_text)
         x += slot
+    if all(d.isdigit() for d in drawn) and 1 <= int(drawn[1]) <= 12 and \
+            1 <= int(drawn[0]) <= calendar.monthrange(year, int(drawn[1]))[1]:
+        day, month = int(drawn[0]), int(drawn[1])
     y += int(size * 3)
     page.centred(WIDTH // 2, y, title, "bold", size + 4)
     y += int(size * 1.4)
