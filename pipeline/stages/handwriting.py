@@ -467,10 +467,8 @@ def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicke
         at = _printed_run(glyphs)
         if at is None:
             return [], [], [], "the printed code not told from the ink"
-        number = glyphs[:at]
-        if number and slash_like(number[-1], ref):
-            number = number[:-1]
-        return number, glyphs[at:], [g for g in outside if g.right <= inner[0] + 1], ""
+        # The code, its slash first where one was seen (`_printed_run` stops at it), is not the number.
+        return glyphs[:at], glyphs[at:], [g for g in outside if g.right <= inner[0] + 1], ""
     if slot.name == "number" and glyphs and glyphs[-1].right >= inner[1] - 0.6 * ref and slash_like(glyphs[-1], ref):
         glyphs = glyphs[:-1]  # the slash OCR lost (`KH-SYT`)
     return glyphs, [], outside, ""
@@ -663,12 +661,13 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         glyphs, code, outside, problem = _slot_glyphs(crop, slot, margin, scale, thicken, size)
         if problem:
             problems.add(problem)
+        width, edge = int(crop.shape[1] * size), int(margin * size)
         # (Thickened ink joins the printed slash to the code's first letter: not looked at there.)
         if slot.name == "number" and slot.slash_after is None and not thicken and _runs_into_code(
-                outside, slot, int(crop.shape[1] * size), int(margin * size), top, size):
+                outside, slot, width, edge, top, size):
             problems.add("ink runs into the code")
         ref = max(8, int(slot.ref_height * size))
-        glyphs = _edge_letters(model, glyphs, int(crop.shape[1] * size), int(margin * size), ref, slot.estimated)
+        glyphs = _edge_letters(model, glyphs, width, edge, ref, slot.estimated)
         probs = _read_glyphs(model, glyphs, ref)
         # A digit just outside the slot: the slot's edge (estimated where OCR glued
         # the ink to a printed word) may have cut the value short.  Only the glyph
