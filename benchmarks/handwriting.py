@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,10 @@ STAGE_FILES = ("pipeline/stages/load.py", "pipeline/stages/preprocess.py", "pipe
                "pipeline/stages/header_read.py")
 
 
-def _document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, list[str]]]:
+def _document_text(path: Path, engine: str | None = None) -> tuple[str, dict[str, float], str, dict[str, list[str]]]:
     """(text, word confidences, text source, header readings) through load + ocr, cached by input and stage code.
+
+    `engine` reads the pages (default: the one the settings name, `CONGVAN_OCR_ENGINE`).
 
     The header readings' `hand_*` entries are made afresh each time from the
     cached page-one image and word boxes (pipeline/stages/handwriting.py).
@@ -77,10 +80,13 @@ def _document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, li
     from pipeline.stages.load import load
     from pipeline.stages.ocr import ocr_document
 
+    settings = load_settings()
+    if engine is not None:
+        settings = replace(settings, ocr_engine=engine)
     # The page pass's words depend on the engine that read the page: its name and code key the cache too.
     engines = sorted((ROOT / "pipeline" / "engines").glob("*.py"))
     stage = b"".join((ROOT / name).read_bytes() for name in STAGE_FILES if (ROOT / name).exists())
-    stage += b"".join(p.read_bytes() for p in engines) + load_settings().ocr_engine.encode()
+    stage += b"".join(p.read_bytes() for p in engines) + settings.ocr_engine.encode()
     digest = hashlib.sha256(path.read_bytes() + stage).hexdigest()[:16]
     cache = CACHE / f"{path.name}.{digest}.json"
     page_cache = CACHE / f"{path.name}.{digest}.page1.pkl"
@@ -97,7 +103,7 @@ def _document_text(path: Path) -> tuple[str, dict[str, float], str, dict[str, li
         try:
             document = load(path)
             # in this process (the capture must see page one), with the engine the settings name
-            text = ocr_document(document, settings=load_settings())
+            text = ocr_document(document, settings=settings)
         finally:
             header_read.read_handwriting = read_handwriting
         data = {"text": text.text, "word_confidence": text.word_confidences(), "text_source": text.text_source,

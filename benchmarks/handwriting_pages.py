@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,27 +251,19 @@ def read_pages(pages: list[tuple[Path, Truth]], engine: str
     totals = {f: {"right": 0, "wrong": 0, "null": 0} for f in ("doc_number", "issue_date")}
     rows = []
     stored: list[tuple[str, float, bool]] = []
-    saved = os.environ.get("CONGVAN_OCR_ENGINE")
-    os.environ["CONGVAN_OCR_ENGINE"] = engine
-    try:
-        for path, truth in pages:
-            text, confidences, _, readings = _document_text(path)
-            restored, _ = restore_text(text)
-            fields = extract_fields(restored, confidences, readings)
-            verdicts = []
-            for name, expected in (("doc_number", truth.doc_number), ("issue_date", truth.issue_date)):
-                got = getattr(fields, name)
-                verdict = "null" if got is None else "right" if got == expected else "wrong"
-                totals[name][verdict] += 1
-                if got is not None:
-                    stored.append((name, fields.confidence.get(name, 0.0), verdict == "right"))
-                verdicts.append(f"{expected} -> {got} ({verdict}, {fields.confidence.get(name, 0):.2f})")
-            rows.append(f"| `{engine}` | {path.name} | " + " | ".join(verdicts) + " |")
-    finally:
-        if saved is None:
-            os.environ.pop("CONGVAN_OCR_ENGINE", None)
-        else:
-            os.environ["CONGVAN_OCR_ENGINE"] = saved
+    for path, truth in pages:
+        text, confidences, _, readings = _document_text(path, engine)
+        restored, _ = restore_text(text)
+        fields = extract_fields(restored, confidences, readings)
+        verdicts = []
+        for name, expected in (("doc_number", truth.doc_number), ("issue_date", truth.issue_date)):
+            got = getattr(fields, name)
+            verdict = "null" if got is None else "right" if got == expected else "wrong"
+            totals[name][verdict] += 1
+            if got is not None:
+                stored.append((name, fields.confidence.get(name, 0.0), verdict == "right"))
+            verdicts.append(f"{expected} -> {got} ({verdict}, {fields.confidence.get(name, 0):.2f})")
+        rows.append(f"| `{engine}` | {path.name} | " + " | ".join(verdicts) + " |")
     return totals, rows, stored
 
 
