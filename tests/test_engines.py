@@ -357,3 +357,36 @@ def test_cascade_reads_a_photo_and_asks_tesseract_only_about_doubtful_lines(monk
     assert _cer(page.text, LINES) < 0.03
     # Four lines: the one with a date is checked; clean print without digits is not.
     assert 1 <= len(asked) < 4
+
+
+def test_date_words_run_into_the_dotted_line_and_the_hand_are_cut_out() -> None:
+    from pipeline.engines.neural import date_word_cut
+
+    def cut(token: str) -> list[str]:
+        parts = []
+        while (at := date_word_cut(token)):
+            parts.append(token[:at])
+            token = token[at:]
+        return parts + [token]
+
+    assert cut("ngày.3..tháng") == ["ngày", ".3..", "tháng"]
+    assert cut("..năm") == ["..", "năm"]
+    assert cut("ngày-2Ịtháng01") == ["ngày", "-2Ị", "tháng", "01"]
+    assert cut("thángS") == ["tháng", "S"]  # a hand 5 read as a capital
+    # A small letter touching it is part of a word (`hằngnăm`), or a hand 1 the slot finder sees as glued (`ngàyl`);
+    # punctuation after a date word is the sentence's.
+    for token in ("hằngnăm", "thángiêng", "ngàyl", "ngày,", "tháng.", "Ngày"):
+        assert cut(token) == [token]
+
+
+def test_neural_word_boxes_hug_the_ink_of_each_word() -> None:
+    """TrueOCR gives a line one box; each word's box is shrunk to its own ink, as Tesseract's are."""
+    header = "Cao Lộc, ngày 15 tháng 3 năm 2024"
+    image = render_page(header, font_pt=16)
+    reading = engines.get_engine("neural").read_page(image, 300, timeout_s=60)
+    words = {w.text: w.box for w in reading.words if w.box is not None}
+    assert {"ngày", "năm"} <= set(words)
+    nam, ngay = words["năm"], words["ngày"]
+    assert nam[3] < 0.8 * ngay[3]  # `năm` has no ascender nor descender; `ngày` has both
+    ink = reading.image[nam[1]:nam[1] + nam[3], nam[0]:nam[0] + nam[2]]
+    assert ink.min() < 100 and ink[:, 0].min() < 160 and ink[:, -1].min() < 160  # its edges are the ink's

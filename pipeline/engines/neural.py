@@ -30,7 +30,7 @@ import math
 import re
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -39,6 +39,7 @@ import numpy as np
 from pipeline.core.errors import MissingDependency
 from pipeline.core.types import Word
 from pipeline.engines import OcrFailed, PageReading, PageTimedOut
+from pipeline.engines.ink_boxes import fit_words
 
 # The recogniser's mean peak probability on upright print is 0.93-0.99; on a
 # page upside down, far lower (x 100, Tesseract's scale).
@@ -181,7 +182,8 @@ class NeuralEngine:
             current.clear()
             while True:  # a token may hold more than one dropped space (`Sốf/TTr-`: `Số f /TTr-`)
                 raw = "".join(chars[k] for k in part)
-                cut = (missing_space(raw) or glued_syllables(raw)) if unicodedata.normalize("NFC", raw) == raw else 0
+                cut = ((missing_space(raw) or glued_syllables(raw) or date_word_cut(raw))
+                       if unicodedata.normalize("NFC", raw) == raw else 0)
                 if not cut:
                     emit(part)
                     return
@@ -302,7 +304,9 @@ class NeuralEngine:
 
     def read_page(self, image: np.ndarray, dpi: int, *, timeout_s: float) -> PageReading:
         straight, turned, dpi = self.straighten(image, dpi)
-        reading = page_reading(self.read_lines(straight, timeout_s=timeout_s, dpi=dpi))
+        # Each word's box shrunk to its ink (TrueOCR gives only the line's), as Tesseract's are.
+        lines = self.read_lines(straight, timeout_s=timeout_s, dpi=dpi)
+        reading = page_reading([fitted(line, straight) for line in lines])
         return PageReading(text=reading.text, words=reading.words, image=straight, rotated_by=turned)
 
 
@@ -338,6 +342,28 @@ def missing_space(token: str) -> int:
     from pipeline.core.vietnamese import is_syllable_shape
 
     return 0 if is_syllable_shape(letters.group(0)) else len(letters.group(0))  # `nhà/Đất` is two words
+
+
+# The date line's printed words run into the dotted leaders and the clerk's digits between
+# them (`ngày.3..tháng`, `..năm`, `tháng72Q`, `-2Ịtháng01`): print sets them apart, so each
+# is cut out as a word of its own (the header's slot finder looks for `ngày`, `tháng` and
+# `năm` as words).  Not where a small letter touches it (`ngàyl`, a hand 1 read as `l`, is
+# left whole for the slot finder to see as glued; `thángiêng` is no date word).
+_DATE_WORD = re.compile(r"[nN]gày|tháng|năm")
+
+
+def date_word_cut(token: str) -> int:
+    """Where `token` is to be cut to free a glued `ngày`, `tháng` or `năm` (characters before the cut), or 0."""
+    token = unicodedata.normalize("NFC", token)
+    for found in _DATE_WORD.finditer(token):
+        before = token[found.start() - 1] if found.start() else ""
+        after = token[found.end()] if found.end() < len(token) else ""
+        if before.islower() or after.islower():
+            continue
+        if found.start() > 0:
+            return found.start()
+        return found.end() if token[found.end():].strip(".,;:") else 0
+    return 0
 
 
 # The recogniser also runs two syllables together where the print has a narrow space
@@ -387,6 +413,13 @@ def scaled(line: LineReading, factor: float) -> LineReading:
 
     return LineReading(box=box(line.box), text=line.text, confidence=line.confidence,
                        words=[(text, conf, box(b)) for text, conf, b in line.words])
+
+
+def fitted(line: LineReading, page: np.ndarray) -> LineReading:
+    """The line with each word's box shrunk to the ink under it (pipeline/engines/ink_boxes.py)."""
+    grey = page if page.ndim == 2 else page[..., 0]
+    boxes = fit_words(grey, line.box, [box for _, _, box in line.words])
+    return replace(line, words=[(text, conf, box) for (text, conf, _), box in zip(line.words, boxes)])
 
 
 def _placed(line: LineReading, factor: float, dx: int, dy: int) -> LineReading:
