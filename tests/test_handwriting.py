@@ -254,3 +254,16 @@ def test_a_month_glued_to_thang_is_looked_for_inside_the_word():
     ]
     month = next(s for s in find_slots(words, 3508) if s.name == "month")
     assert month.box[0] < 1717 + 168 - 20 and month.estimated[0]
+
+
+def test_a_hand_one_read_into_ngay_is_looked_for_inside_the_word():
+    """`ngàyl 5`: the recogniser took the clerk's `1` of `15` for a letter of `ngày`; the day
+    slot starts where `ngày` itself would end (estimated), so the `1` is read with the `5`."""
+    words = [
+        _word("Lâm", 1218, 435, 100, 40, line=4), _word("Đồng,", 1337, 428, 128, 59, line=4),
+        _word("ngàyl", 1487, 437, 127, 50, line=4), _word("5", 1640, 431, 30, 52, line=4),
+        _word("tháng", 1717, 437, 133, 51, line=4), _word("năm", 1966, 439, 95, 39, line=4),
+        _word("2026", 2079, 438, 114, 40, line=4),
+    ]
+    day = next(s for s in find_slots(words, 3508) if s.name == "day")
+    assert day.estimated[0] and day.box[0] < 1487 + 127 - 5

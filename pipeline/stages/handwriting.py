@@ -241,7 +241,7 @@ def _date_line_slots(after: list[Word], nam: Word) -> list[Slot]:
     thang = next((w for w in after if MONTH_ANCHOR.search(w.text) and w is not nam), None)
     nam_width = float(nam.box[2]) if len(nam.text) <= 4 else nam.box[3] * 2.5
     ref = max(20, min(int(nam.box[3]), 60))
-    ngay_glued = _wide(ngay, NGAY_PER_NAM * nam_width) or len(ngay.text) > 5
+    ngay_glued = _wide(ngay, NGAY_PER_NAM * nam_width) or len(ngay.text) > 4  # `ngàyl`: a hand 1 read into the word
     ngay_end = ngay.box[0] + int(NGAY_PER_NAM * nam_width) if ngay_glued else _right(ngay)
     top = min(nam.box[1], ngay.box[1])
     bottom = nam.box[1] + nam.box[3]
