@@ -114,11 +114,7 @@ def _document_text(path: Path, engine: str | None = None) -> tuple[str, dict[str
     readings = {k: v for k, v in data["header_readings"].items() if not k.startswith("hand_")}
     page = pickle.loads(page_cache.read_bytes())
     if page:
-        # as read_header_slots does: not the slots the page pass read cleanly
-        clean = header_read.clean_slots(page["words"], page["image"].shape[0])
-        unwanted = ({"number"} if "number" in clean else set()) | ({"day", "month"} if "date" in clean else set())
-        found = read_handwriting(page["image"], page["words"])
-        readings.update({k: v for k, v in found.items() if k[len("hand_"):] not in unwanted})
+        readings.update(header_read.hand_readings(page["image"], page["words"]))  # as read_header_slots does
     return data["text"], data["word_confidence"], data["text_source"], readings
 
 

@@ -283,10 +283,14 @@ def _date(lines: list[str], text: str, wc: WordConfidence, doc_type: str | None,
         # recogniser reads otherwise, stands only where the recogniser reads the same.
         hand_day = hand_value(readings, "day")
         hand_says = hand_day.value if hand_day is not None else None
+        hand_month = hand_value(readings, "month")
         if match and d.isdigit() and wc.is_ocr:
             glued = re.search(r"ng[àa]y\d", match.group(0), re.I) is not None
             if (hand_says is not None and int(hand_says) != int(d)) or (glued and hand_says != d.lstrip("0")
                                                                           and hand_says != d):
+                trusted = False
+            # So does a month the recogniser reads otherwise (`tháng 2` for a written 12).
+            if hand_month is not None and hand_month.value is not None and month != int(hand_month.value):
                 trusted = False
         if readable and trusted:
             return place, parts_to_iso(d, m, y), place_conf, combine("explicit", ocr), index

@@ -228,3 +228,12 @@ def test_a_code_read_with_the_clerks_ink_is_no_code():
     assert header.doc_number is None
     # the hand's sure reading still needs the code: never stored with a code cut or garbled
     assert extract_header(text, conf, readings(number=("25", 0.97))).doc_number is None
+
+
+def test_a_month_the_hand_reads_otherwise_leaves_the_page_pass_date_untrusted():
+    """`tháng 2` read cleanly where the clerk wrote 12: an engine dropped the `1` at the printed word."""
+    head = HEAD.replace("ngày tháng 02", "ngày 25 tháng 2")
+    conf = {**CONF, "25": 0.97, "2": 0.97}
+    assert extract_header(head, conf, readings(number=None, day=("25", 0.95))).issue_date == "2026-02-25"
+    header = extract_header(head, conf, {**readings(number=None, day=("25", 0.95)), **hand("month", "12", 0.96)})
+    assert header.issue_date != "2026-02-25"

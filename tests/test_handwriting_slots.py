@@ -23,10 +23,12 @@ def _hand_keys(words: list[Word], monkeypatch: pytest.MonkeyPatch) -> set[str]:
     return {key for key in header_read.read_header_slots(image, words) if key.startswith("hand_")}
 
 
-def test_a_number_the_page_pass_read_cleanly_is_not_handed_to_the_recogniser(monkeypatch):
+def test_a_number_the_page_pass_read_cleanly_is_still_checked_by_the_recogniser(monkeypatch):
+    # An engine can read a clerk's digits as other digits with full confidence: the recogniser
+    # reads the slot too, and the extractor leaves the number null where the two differ.
     words = line([("Số:", 95), ("35/KH-UBND", 93), ("Cao", 96), ("Lộc,", 96), ("ngày", 60), ("T3", 22),
                   ("tháng", 91), ("0Ì", 30), ("năm", 95), ("2024", 96)])
-    assert _hand_keys(words, monkeypatch) == {"hand_day", "hand_month"}
+    assert _hand_keys(words, monkeypatch) == {"hand_number", "hand_day", "hand_month"}
 
 
 def test_a_code_without_its_slash_still_gets_its_handwritten_number_read(monkeypatch):
@@ -34,13 +36,7 @@ def test_a_code_without_its_slash_still_gets_its_handwritten_number_read(monkeyp
     words = line([("só:ŸG3?", 0), ("KH-SYT", 72), ("Hà", 96), ("Nội,", 96), ("ngày", 96), ("28", 95),
                   ("tháng", 96), ("02", 96), ("năm", 96), ("2024", 96)])
     assert "number" not in header_read.locate_slots(words, 3500)
-    assert _hand_keys(words, monkeypatch) == {"hand_number"}
-
-
-def test_cleanly_read_slots_get_no_handwriting_reading(monkeypatch):
-    words = line([("Số:", 95), ("35/KH-UBND", 93), ("Cao", 96), ("Lộc,", 96), ("ngày", 96), ("28", 95),
-                  ("tháng", 96), ("02", 96), ("năm", 96), ("2024", 96)])
-    assert _hand_keys(words, monkeypatch) == set()
+    assert "hand_number" in _hand_keys(words, monkeypatch)
 
 
 def test_shear_stands_a_leaning_stroke_upright():

@@ -30,3 +30,11 @@ def test_printed_code_with_d_stroke_is_not_read_again_but_a_doubtful_one_is() ->
     assert locate_slots(line([("Số:", 93), ("1520/SGDĐT-VP", 60)]), page_height=3500) == {}
     assert "number" in locate_slots(line([("Số:", 92), ("403/QĐ-BTC", 35)]), page_height=3500)
     assert "number" in locate_slots(line([("Số:", 93), ("125/QĐÐ-HQHN", 59)]), page_height=3500)
+
+
+def test_a_printed_word_read_with_less_confidence_does_not_send_a_clean_date_to_be_read_again() -> None:
+    # TrueOCR reads a printed `năm` at 77-88 beside digits at 100: the digits are what a hand may have written.
+    clean = line([("ngày", 99), ("10", 100), ("tháng", 100), ("01", 100), ("năm", 87), ("2026", 100)])
+    assert locate_slots(clean, page_height=3500) == {}
+    doubtful = line([("ngày", 99), ("10", 71), ("tháng", 100), ("01", 100), ("năm", 99), ("2026", 100)])
+    assert "date" in locate_slots(doubtful, page_height=3500)

@@ -75,15 +75,18 @@ CLEAN_DATE_RE = re.compile(r"^(0?[1-9]|[12]\d|3[01]) tháng (0?[1-9]|1[0-2]) nă
 
 
 def _read_cleanly(slot_words: list[Word], pattern: re.Pattern[str], joiner: str, floor: float) -> bool:
-    """Whether the slot's first words form a well-formed value, all read confidently.
+    """Whether the slot's first words form a well-formed value, its digits all read confidently.
 
     Prefixes are tried because a one-column OCR line runs on past the slot
-    (`35/KH-UBND Cao Lộc, ngày ...`).
+    (`35/KH-UBND Cao Lộc, ngày ...`).  Only the words with digits are held to
+    the floor: they are what a clerk may have written by hand; the printed
+    `tháng` and `năm` are told by the pattern (TrueOCR reads a printed `năm`
+    at 77-88, its breve costing it, where the digits beside it read at 100).
     """
     for end in range(1, len(slot_words) + 1):
         text = joiner.join(w.text for w in slot_words[:end]).rstrip(".,;")
         if pattern.match(text):
-            return all(w.confidence >= floor for w in slot_words[:end])
+            return all(w.confidence >= floor for w in slot_words[:end] if any(c.isdigit() for c in w.text))
     return False
 
 
@@ -93,11 +96,6 @@ def locate_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, in
     Slots the main pass already read cleanly are left out.
     """
     return {slot: box for slot, box in _scan_slots(words, page_height).items() if box is not None}
-
-
-def clean_slots(words: list[Word], page_height: int) -> set[str]:
-    """The slots (`number`, `date`) the main pass found and read cleanly: nothing to read again there."""
-    return {slot for slot, box in _scan_slots(words, page_height).items() if box is None}
 
 
 def _scan_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, int, int, int] | None]:
@@ -223,13 +221,18 @@ def read_header_slots(image: np.ndarray, words: list[Word], slot_reader: SlotRea
             except (PageTimedOut, OcrFailed):  # no readings
                 continue
             readings.setdefault(slot, []).extend(f"{reader}|{name}|{text}" for (name, _), text in zip(named, texts))
-    # The handwritten digits of the slots the page pass did not read cleanly, by the
-    # project's digit recogniser (`hand_number`, `hand_day`, `hand_month`); its own
-    # slot finder also finds slots the one above misses (`KH-SYT` whose slash OCR
-    # lost, `49ÿC04-P6` glued to the ink).
-    clean = clean_slots(words, image.shape[0])
-    if READ_HANDWRITING and (slots or {"number", "date"} - clean):
-        unwanted = ({"number"} if "number" in clean else set()) | ({"day", "month"} if "date" in clean else set())
-        found = read_handwriting(image, words)
-        readings.update({key: value for key, value in found.items() if key[len("hand_"):] not in unwanted})
+    if READ_HANDWRITING:
+        readings.update(hand_readings(image, words))
     return readings
+
+
+def hand_readings(image: np.ndarray, words: list[Word]) -> dict[str, list[str]]:
+    """The project's digit recogniser's readings of the handwritten slots (`hand_number`, `hand_day`, `hand_month`).
+
+    Every slot it finds is read, also one the page pass read cleanly: an engine can
+    read a clerk's digits as other digits with full confidence (TrueOCR's `403` for a
+    written `109`, `3` for `43`), and the extractor leaves a number or date null
+    where the two readings differ.  Its own slot finder also finds slots the one
+    above misses (`KH-SYT` whose slash OCR lost, `49ÿC04-P6` glued to the ink).
+    """
+    return read_handwriting(image, words)
