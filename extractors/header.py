@@ -504,6 +504,11 @@ def _hand_number(number: str | None, confidence: float, readings: dict[str, list
         return number, confidence, False
     if number is not None:
         if hand.value is None:
+            # No sure reading, but most binarisations read other digits, not unsure ones
+            # (`43` where the page pass read `3`, its `4` lost at `Số:`): one of the two misread.
+            page_digits = number.split("/")[0]
+            if hand.candidate and hand.candidate != page_digits and hand.candidate_confidence >= HAND_AGREE:
+                return None, min(confidence, 0.3), False
             return number, confidence, False
         if number.split("/")[0] == hand.value:
             return number, max(confidence, hand.confidence if hand.trusted else 0.0), True

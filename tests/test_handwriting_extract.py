@@ -237,3 +237,16 @@ def test_a_month_the_hand_reads_otherwise_leaves_the_page_pass_date_untrusted():
     assert extract_header(head, conf, readings(number=None, day=("25", 0.95))).issue_date == "2026-02-25"
     header = extract_header(head, conf, {**readings(number=None, day=("25", 0.95)), **hand("month", "12", 0.96)})
     assert header.issue_date != "2026-02-25"
+
+
+def test_a_page_pass_number_the_recogniser_mostly_reads_otherwise_is_dropped():
+    """TrueOCR read `3` where the clerk wrote `43`; the recogniser gave no sure value but most of
+    its binarisations read 43: the two disagree, so the number is left null."""
+    text = HEAD.replace("Số: /KH", "Số: 3 /KH").replace("ngày tháng", "ngày 24 tháng")
+    conf = {**CONF, "3": 0.97, "24": 0.97}
+    disagreeing = hand_candidate("number", "43", 0.62, ["43", "43", "43", "4?", "3"], "variants disagree")
+    assert extract_header(text, conf, disagreeing).doc_number is None
+    agreeing = hand_candidate("number", "3", 0.62, ["3", "3", "3", "?", "3"], "variants disagree")
+    assert extract_header(text, conf, agreeing).doc_number == "3/KH-TCTLNTW-C04"
+    faint = hand_candidate("number", "43", 0.2, ["43", "43", "43", "4?", "3"], "variants disagree")
+    assert extract_header(text, conf, faint).doc_number == "3/KH-TCTLNTW-C04"  # a weak dissent is no evidence
