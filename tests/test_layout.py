@@ -330,3 +330,19 @@ def test_evenly_wide_word_spaces_past_the_column_edge_do_not_cut_the_subject() -
     fields, _ = _fields(_document(page))
     assert fields.subject == "V/v triển khai kế hoạch kiểm tra công tác cải cách hành chính năm 2024"
     assert fields.recipients == ["Các cơ quan, đơn vị thuộc huyện"]
+
+
+def test_the_kinh_gui_line_is_never_cut_at_the_column_edge() -> None:
+    # Word boxes fitted to the ink leave the space after `gửi:` wider than the line's others
+    # (the colon's own side bearing), and `Đồng` standing higher than `Kính`: it is no column
+    # gap, and the first recipient stays on the line (a piece cut off would sort above it).
+    rows = HEADER + [(500, 580, "Số: 687/STP-VB"), (1230, 580, "Thành phố Hồ Chí Minh, ngày 25 tháng 02 năm 2021"),
+                     (400, 660, "V/v triển khai Chương trình hỗ trợ")] + BODY + CLOSING
+    page = _page(1, rows)
+    x, y = 770, 900
+    for token in "Kính gửi: Đồng chí Chủ tịch UBND tỉnh Lâm Đồng".split():
+        top = y - 12 if token == "Đồng" else y  # the capital's stroke and its mark stand above `Kính`
+        page.words.append(Word(token, 93.0, 99, (x, top, CHAR * len(token), LINE_HEIGHT + y - top)))
+        x += CHAR * len(token) + (int(0.75 * LINE_HEIGHT) if token == "gửi:" else int(0.45 * LINE_HEIGHT))
+    fields, _ = _fields(_document(page))
+    assert fields.recipients == ["Đồng chí Chủ tịch UBND tỉnh Lâm Đồng"]

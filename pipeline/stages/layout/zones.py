@@ -76,6 +76,8 @@ def _cut(line: TextLine, split: float, width: int) -> list[TextLine]:
     """A header line read across both columns, cut at its widest word gap near the column edge."""
     if not (line.box[0] < split - 0.02 * width and line.box[2] > split + 0.02 * width) or len(line.words) < 2:
         return [line]
+    if KINH_GUI.match(line.text):
+        return [line]  # the addressee line runs under both columns: `Kính gửi:` and its first recipient are one
     ocr = line.confidence is not None
     # The quốc hiệu always opens the right column: cut before it, however narrow the gap.
     bare = [_bare(w.text) for w in line.words]
