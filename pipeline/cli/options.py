@@ -15,7 +15,7 @@ def ocr_engine_option(command: F) -> F:
     return click.option(
         "--ocr-engine", "ocr_engine", default=None, metavar="NAME",
         help="OCR engine: tesseract, tesseract-cli, neural, combined, cascade, or an installed plug-in "
-             "[default: `ocr_engine` in the config file, $CONGVAN_OCR_ENGINE, else tesseract].",
+             "[default: `ocr_engine` in the config file, $CONGVAN_OCR_ENGINE, else neural].",
     )(command)
 
 

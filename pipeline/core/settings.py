@@ -31,13 +31,13 @@ from pipeline.core.errors import UsageError
 DEFAULT_DB = Path("data/congvan.db")
 DEFAULT_SETTLE_S = 60.0
 DEFAULT_PAGE_TIMEOUT_S = 180.0
-# Registered under `congvan.ocr_engines`.  `neural` (TrueOCR) reads 2.4-2.5 times the pages per
-# minute of `tesseract`, with half the character errors or less on scans and photos, and extracts
-# the dev letters a little better overall (0.924 against 0.918, no wrong number or date), but on
-# page one its word boxes find fewer of the clerk's handwritten slots: the dev dates fall from 0.76
-# to 0.72 (BENCHMARKS.md, headline and OCR engines).  Tesseract stays the default until they do;
-# `--ocr-engine neural` (or a config file) is the fast choice.
-DEFAULT_OCR_ENGINE = "tesseract"
+# Registered under `congvan.ocr_engines`.  `neural` (TrueOCR) is the default since session 7:
+# 2.4-2.5 times the pages per minute of `tesseract`, half the character errors or less on scans and
+# photos, the dev letters extracted better (0.932 against 0.922, scans 0.870 against 0.850, no
+# wrong number or date), and on held-out handwritten page ones as many numbers and dates right
+# and wrong as `tesseract` (BENCHMARKS.md, headline).  `--ocr-engine tesseract` (or a config
+# file) reads with Tesseract alone; the header slots are re-read by Tesseract with either.
+DEFAULT_OCR_ENGINE = "neural"
 # The largest page image congvan rasterises or upscales, in pixels: an A4 page
 # at 400 dpi (3308 x 4677 = 15.5 Mpx) fits; one 8-bit page of this size is
 # 40 MB, so a 2-core, 4 GB machine holds a few in flight with room to spare.

@@ -4,10 +4,10 @@ Engines are plug-ins: a class registered under the entry point group
 `congvan.ocr_engines` (`name = "package.module:EngineClass"`).  The built-in
 engines register through the same path, in congvan's own pyproject.toml:
 
-- `tesseract` (the default): Tesseract `vie` through its C++ API (tesserocr), kept loaded per
+- `tesseract`: Tesseract `vie` through its C++ API (tesserocr), kept loaded per
   worker process; the `tesseract` command when tesserocr cannot be imported;
 - `tesseract-cli`: the `tesseract` command (pytesseract) always;
-- `neural`: TrueOCR's ONNX line detector and CTC line recogniser;
+- `neural` (the default): TrueOCR's ONNX line detector and CTC line recogniser;
 - `combined`: both read the whole page, the restorer's syllable language
   model choosing the better reading line by line;
 - `cascade`: TrueOCR reads the page and Tesseract re-reads only the lines it
