@@ -22,7 +22,7 @@ MIN_CONTRAST = 40
 # Rows of ink separated by at most this share of the line's height belong to one word
 # (a mark above its letter, the dot of an `i`); a wider gap is another line's ink in the box.
 MARK_GAP = 0.2
-# Columns and rows with fewer ink pixels than this are speckle.
+# Rows with fewer ink pixels than this are speckle (a column counts with one: a thin serif is the word's edge).
 MIN_INK = 2
 
 

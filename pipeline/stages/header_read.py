@@ -232,7 +232,7 @@ def hand_readings(image: np.ndarray, words: list[Word]) -> dict[str, list[str]]:
     Every slot it finds is read, also one the page pass read cleanly: an engine can
     read a clerk's digits as other digits with full confidence (TrueOCR's `403` for a
     written `109`, `3` for `43`), and the extractor leaves a number or date null
-    where the two readings differ.  Its own slot finder also finds slots the one
-    above misses (`KH-SYT` whose slash OCR lost, `49ÿC04-P6` glued to the ink).
+    where the two readings differ.  Its own slot finder also finds slots
+    `locate_slots` misses (`KH-SYT` whose slash OCR lost, `49ÿC04-P6` glued to the ink).
     """
     return read_handwriting(image, words)
