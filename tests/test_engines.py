@@ -390,3 +390,16 @@ def test_neural_word_boxes_hug_the_ink_of_each_word() -> None:
     assert nam[3] < 0.8 * ngay[3]  # `năm` has no ascender nor descender; `ngày` has both
     ink = reading.image[nam[1]:nam[1] + nam[3], nam[0]:nam[0] + nam[2]]
     assert ink.min() < 100 and ink[:, 0].min() < 160 and ink[:, -1].min() < 160  # its edges are the ink's
+
+
+def test_the_number_after_so_is_cut_from_its_code_at_the_slash() -> None:
+    """`Số: 390/C04-P6` (a clerk's `3980` read as `390`): the code's word starts at its slash,
+    so its box tells the slot finder where the handwritten number ends."""
+    from pipeline.engines.neural import number_slot_cut
+
+    assert number_slot_cut("390/C04-P6", "Số:") == 3
+    assert number_slot_cut("68/KH-STTTT", "Số") == 2
+    # A code with its year, a code alone, and a number cited in the body stay whole.
+    assert number_slot_cut("105/2021/NĐ-CP", "Số:") == 0
+    assert number_slot_cut("/KH-UBND", "Số:") == 0
+    assert number_slot_cut("4963/KH-UBND", "hoạch") == 0

@@ -182,8 +182,9 @@ class NeuralEngine:
             current.clear()
             while True:  # a token may hold more than one dropped space (`Sốf/TTr-`: `Số f /TTr-`)
                 raw = "".join(chars[k] for k in part)
-                cut = ((missing_space(raw) or glued_syllables(raw) or date_word_cut(raw))
-                       if unicodedata.normalize("NFC", raw) == raw else 0)
+                previous = words[-1][0] if words else ""
+                cut = ((missing_space(raw) or glued_syllables(raw) or date_word_cut(raw)
+                        or number_slot_cut(raw, previous)) if unicodedata.normalize("NFC", raw) == raw else 0)
                 if not cut:
                     emit(part)
                     return
@@ -364,6 +365,22 @@ def date_word_cut(token: str) -> int:
             return found.start()
         return found.end() if token[found.end():].strip(".,;:") else 0
     return 0
+
+
+# The header's number run into its code (`390/C04-P6`, the clerk's `3980` read as `390`): cut at
+# the code's slash, so the code's word starts at its slash and its box tells the slot finder
+# where the number ends (a box spanning both leaves it to guess the slash by counting letters).
+# Only right after `Số:`; a code with a year (`105/2021/NĐ-CP`) has a digit after its slash.
+_NUMBER_WORD = re.compile(r"^S[ốoôóồổ6][:.;]?$")
+_NUMBER_BEFORE_CODE = re.compile(r"^[^\s/]{1,8}(?=/[A-ZĐ])")
+
+
+def number_slot_cut(token: str, previous: str) -> int:
+    """Where `token`, the word after `previous`, is cut between a letter's number and its code, or 0."""
+    if not _NUMBER_WORD.match(previous):
+        return 0
+    found = _NUMBER_BEFORE_CODE.match(unicodedata.normalize("NFC", token))
+    return found.end() if found else 0
 
 
 # The recogniser also runs two syllables together where the print has a narrow space
