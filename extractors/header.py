@@ -503,14 +503,14 @@ def _hand_number(number: str | None, confidence: float, readings: dict[str, list
     if hand is None or (hand.value is None and hand.candidate is None):
         return number, confidence, False
     if number is not None:
+        page_digits = number.split("/")[0]
         if hand.value is None:
             # No sure reading, but most binarisations read other digits, not unsure ones
             # (`43` where the page pass read `3`, its `4` lost at `Số:`): one of the two misread.
-            page_digits = number.split("/")[0]
             if hand.candidate and hand.candidate != page_digits and hand.candidate_confidence >= HAND_AGREE:
                 return None, min(confidence, 0.3), False
             return number, confidence, False
-        if number.split("/")[0] == hand.value:
+        if page_digits == hand.value:
             return number, max(confidence, hand.confidence if hand.trusted else 0.0), True
         return None, min(confidence, 0.3), False
     if code is not None and code.endswith("-"):

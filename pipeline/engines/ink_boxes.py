@@ -50,7 +50,7 @@ def _main_band(rows: np.ndarray, max_gap: int) -> tuple[int, int] | None:
 
 def fit_box(mask: np.ndarray, box: Box, origin: tuple[int, int]) -> Box:
     """`box` (page pixels) shrunk to the ink of `mask` (the line's crop at `origin`) under it."""
-    left, top, width, height = box
+    left, _, width, _ = box
     x0 = max(0, left - origin[0])
     x1 = min(mask.shape[1], left + width - origin[0])
     if x1 <= x0:
