@@ -188,10 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {run_seconds:.1f} | {args.pages / run_seconds * 60:.1f} | "
                      f"{'' if startup_s is None else f'{startup_s:.1f}'} | "
                      f"{'' if busy_share is None else f'{busy_share:.0%}'} |")
+    from pipeline.core.settings import load_settings
+
+    engine = load_settings().ocr_engine
     lines += [
         "",
-        f"- CPU seconds per page on a worker (thread time of the task: load, preprocess, Tesseract, restore, "
-        f"extract), median of {len(cpu_per_page)}: **{statistics.median(cpu_per_page):.2f} s**; wall seconds on "
+        f"- CPU seconds per page on a worker (thread time of the task: load, preprocess, OCR with the "
+        f"`{engine}` engine, restore, extract), median of {len(cpu_per_page)}: "
+        f"**{statistics.median(cpu_per_page):.2f} s**; wall seconds on "
         "this loaded machine are longer.",
         f"- Scheduler's overhead per document, no-op task with a {len(payload) // 1024} KB scan, 2 workers, "
         f"{args.noop} documents through the bounded submit loop: **{noop * 1000:.1f} ms** "
