@@ -489,21 +489,63 @@ def _so_line(head: list[str]) -> str:
     return next((line for line in head if re.match(r"\s*s[ốôo]\s*[:;]", line, re.I)), "")
 
 
+# The page pass and the recogniser reading the same digits, each unsure on its own.
+PAGE_AGREE_CONFIDENCE = 0.85
+# The least each reader's own confidence may be for the two to count as agreeing: both
+# must lean to their reading (a `9` read as `3` by both at 0.51 and 0.73 was seen on
+# held-out pages: shapes that fool one reader fool the other too).
+PAGE_AGREE_FLOOR = 0.60
+HAND_AGREE_WITH_PAGE = 0.70
+# A reading with one digit more than the page pass's, every binarisation giving it.
+DROPPED_DIGIT_TRUST = 0.95
+
+
+def _is_subsequence(short: str, long: str) -> bool:
+    """Whether `short` is `long` with characters left out (`390` of `3980`)."""
+    rest = iter(long)
+    return all(char in rest for char in short)
+
+
+def _page_dropped_digit(page_digits: str, hand: HandValue, raw: list[str]) -> bool:
+    """Whether the page pass read the hand with one digit lost (`390` for a written `3980`).
+
+    A line reader loses a faint or crowded digit of a clerk's number (`43` -> `3`,
+    `3980` -> `390`); the recogniser, which segments the slot's ink glyph by glyph,
+    sees it.  Its reading stands over the page's only when it is sure in every
+    binarisation, adds exactly one digit to the page's digits in the same order, and
+    Tesseract's rereads do not agree on a third number.
+    """
+    if hand.value is None or hand.confidence < DROPPED_DIGIT_TRUST or not hand_number_ok(hand.value):
+        return False
+    if len(hand.variants) < 3 or any(variant != hand.value for variant in hand.variants):
+        return False
+    if len(hand.value) != len(page_digits) + 1 or not _is_subsequence(page_digits, hand.value):
+        return False
+    tess = vote(number_readings(raw, None)) if raw else None
+    return tess is None or tess.value is None or tess.value == hand.value
+
+
 def _hand_number(number: str | None, confidence: float, readings: dict[str, list[str]], code: str | None,
-                 cited_text: str = "", slot_text: str = "") -> tuple[str | None, float, bool]:
+                 cited_text: str = "", slot_text: str = "", unsure_page: tuple[str, float] | None = None
+                 ) -> tuple[str | None, float, bool]:
     """(doc number, confidence, from the hand) with the digit recogniser's reading of the `Số:` slot.
 
     A sure reading fills a number the page pass could not read, with the printed
     code kept whole (the page pass's, else the one the rereads agree on); so does a
     weaker one (HAND_AGREE) that a printed citation elsewhere in the letter reads the
-    same (`_cited_hand_number`).  Any reading that differs from the page pass's
-    number, sure or not, leaves the number null: one of them misread a hand.
+    same (`_cited_hand_number`), or that the page pass read the same, unsure too
+    (`unsure_page`: its digits and their confidence, where it gave no number).  A
+    reading that differs from the page pass's number leaves the number null (one of
+    them misread a hand), unless the page pass lost a digit the recogniser sees
+    (`_page_dropped_digit`).
     """
     hand = hand_value(readings, "number")
     if hand is None or (hand.value is None and hand.candidate is None):
         return number, confidence, False
     if number is not None:
-        page_digits = number.split("/")[0]
+        page_digits, page_code = number.split("/", 1)
+        if _page_dropped_digit(page_digits, hand, readings.get("number") or []):
+            return f"{hand.value}/{page_code}", round(hand.confidence, 2), True
         if hand.value is None:
             # No sure reading, but most binarisations read other digits, not unsure ones
             # (`43` where the page pass read `3`, its `4` lost at `Số:`): one of the two misread.
@@ -523,10 +565,11 @@ def _hand_number(number: str | None, confidence: float, readings: dict[str, list
     cited = _cited_hand_number(hand, code, slot_text, cited_text)
     if cited is not None:
         code = cited[1]
-    value = cited[0] if cited else hand.value
+    agreed = cited is None and _page_agrees(hand, unsure_page)
+    value = cited[0] if cited else hand.candidate if agreed else hand.value
     if value is None:
         return number, confidence, False
-    if cited is None and (not hand.trusted or not hand_number_ok(value)):
+    if cited is None and not agreed and (not hand.trusted or not hand_number_ok(value)):
         return None, min(confidence, round(hand.confidence / 2, 2)), False
     tess = vote(number_readings(raw, None)) if raw else None
     if tess is not None and tess.value is not None and tess.value != value:
@@ -535,7 +578,23 @@ def _hand_number(number: str | None, confidence: float, readings: dict[str, list
         return None, 0.3, False  # the code is not read: a number is never stored cut short
     if cited is not None:
         return f"{value}/{code}", max(CITED_AGREE_CONFIDENCE, round(hand.confidence, 2)), True
+    if agreed and not hand.trusted:
+        return f"{value}/{code}", PAGE_AGREE_CONFIDENCE, True
     return f"{value}/{code}", round(hand.confidence, 2), True
+
+
+def _page_agrees(hand: HandValue, unsure_page: tuple[str, float] | None) -> bool:
+    """Whether the page pass, unsure, read the digits the recogniser reads, unsure too.
+
+    Two readers of different make (a line recogniser over the page, a digit classifier
+    over the slot's glyphs) giving the same two or more digits are evidence neither is
+    alone; a single digit agreeing by chance is too likely.
+    """
+    if unsure_page is None or hand.candidate is None:
+        return False
+    digits, page_confidence = unsure_page
+    return (digits == hand.candidate and len(digits) >= 2 and hand_number_ok(digits)
+            and hand.candidate_confidence >= HAND_AGREE_WITH_PAGE and page_confidence >= PAGE_AGREE_FLOOR)
 
 
 # A day only some binarisations read, the same as the signature's day; below a day the
@@ -661,8 +720,12 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
             conf["doc_number"] = min(conf["doc_number"], 0.3)
     if wc.is_ocr and hand_value(readings, "number") is not None:
         page_code = code if code and _plausible_code(code) else None
+        page_num = number_match.group("num").rstrip(".,") if number_match else ""
+        page_num_conf = wc.word(page_num) if number is None and page_num.isdigit() else None
+        unsure_page = (page_num, page_num_conf) if page_num_conf is not None else None
         number, conf["doc_number"], from_hand = _hand_number(number, conf["doc_number"], readings, page_code,
-                                                                  cited_text, number_raw or _so_line(head))
+                                                                  cited_text, number_raw or _so_line(head),
+                                                                  unsure_page)
         header.doc_number = number
         from_reread = from_reread or from_hand
     kind = title.capitalize() if title else TYPE_CODES.get(type_code or "")

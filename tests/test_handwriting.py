@@ -109,6 +109,15 @@ def test_an_arrival_stamp_number_without_a_code_is_not_the_letter_number():
     assert find_slots(words, 3500) == []
 
 
+def test_a_letter_cited_in_a_sentence_is_no_number_slot():
+    """`... Kế hoạch số 4963/KH-UBND ngày ...` in the body, high on the page: `số` inside a
+    sentence cites another letter; the header's `Số:` opens its line (capital, colon)."""
+    cited = [_word("hoạch", 300, 958, 150, 45), _word("số", 470, 958, 60, 45), _word("4963/KH-UBND", 550, 958, 330, 45)]
+    assert find_slots(cited, 3500) == []
+    own = [_word("số:", 472, 455, 71, 55), _word("/CT-UBND", 680, 468, 273, 41)]  # OCR lost the capital only
+    assert [s.name for s in find_slots(own, 3500)] == ["number"]
+
+
 def test_blank_slot_says_nothing(model):
     grey = np.full((200, 900), 235, np.uint8)
     reading = read_slot(grey, Slot("number", (100, 40, 600, 160), 40), model)

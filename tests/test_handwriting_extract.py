@@ -250,3 +250,38 @@ def test_a_page_pass_number_the_recogniser_mostly_reads_otherwise_is_dropped():
     assert extract_header(text, conf, agreeing).doc_number == "3/KH-TCTLNTW-C04"
     faint = hand_candidate("number", "43", 0.2, ["43", "43", "43", "4?", "3"], "variants disagree")
     assert extract_header(text, conf, faint).doc_number == "3/KH-TCTLNTW-C04"  # a weak dissent is no evidence
+
+
+def hand_read(slot, value, confidence, variants):
+    """A slot the recogniser read: its value (also its candidate) and what each binarisation read."""
+    return {f"hand_{slot}": [json.dumps({"name": slot, "value": value, "confidence": confidence,
+                                         "box": [640, 300, 180, 120], "digits": [], "variants": variants,
+                                         "reason": "", "candidate": value, "candidate_confidence": confidence})]}
+
+
+def test_a_digit_the_page_pass_lost_is_taken_from_a_recogniser_sure_in_every_binarisation():
+    """`390` on the page where the clerk wrote `3980`: the recogniser reads the glyph the
+    line reader lost; anything short of a sure, unanimous reading leaves the number null."""
+    text = HEAD.replace("Số: /KH", "Số: 390 /KH").replace("ngày tháng", "ngày 24 tháng")
+    conf = {**CONF, "390": 0.97, "24": 0.97}
+    sure = hand_read("number", "3980", 0.98, ["3980"] * 5)
+    header = extract_header(text, conf, sure)
+    assert header.doc_number == "3980/KH-TCTLNTW-C04" and header.confidence["doc_number"] >= 0.95
+    wavering = hand_read("number", "3980", 0.98, ["3980", "3980", "3980", "3980", "390"])
+    assert extract_header(text, conf, wavering).doc_number is None
+    reordered = hand_read("number", "3098", 0.98, ["3098"] * 5)  # not the page's digits in order, plus one
+    assert extract_header(text, conf, reordered).doc_number is None
+
+
+def test_an_unsure_page_number_and_an_unsure_hand_reading_the_same_digits_are_stored():
+    """Two readers of different make each leaning to `275` (0.69 on the page, 0.79 in the recogniser)."""
+    text = HEAD.replace("Số: /KH", "Số: 275 /KH").replace("ngày tháng", "ngày 24 tháng")
+    conf = {**CONF, "275": 0.69, "24": 0.97}
+    header = extract_header(text, conf, hand_read("number", "275", 0.79, ["275"] * 5))
+    assert header.doc_number == "275/KH-TCTLNTW-C04"
+    assert 0.8 <= header.confidence["doc_number"] < 0.9  # below what a sure reading gets
+    # Either reader barely leaning, or the two reading other digits, is no agreement.
+    assert extract_header(text, conf, hand_read("number", "275", 0.51, ["275"] * 5)).doc_number is None
+    assert extract_header(text, conf, hand_read("number", "276", 0.79, ["276"] * 5)).doc_number is None
+    weak_page = {**conf, "275": 0.4}
+    assert extract_header(text, weak_page, hand_read("number", "275", 0.79, ["275"] * 5)).doc_number is None

@@ -11,7 +11,16 @@ from test_header_read import line  # the same row of printed words
 from pipeline.core.types import Word
 from pipeline.engines.digits import load_model
 from pipeline.stages import header_read
-from pipeline.stages.handwriting import Glyph, Slot, _edge_letters, _printed_run, _runs_into_code, _shear, _splits
+from pipeline.stages.handwriting import (
+    Glyph,
+    Slot,
+    _digit_against_slash,
+    _edge_letters,
+    _printed_run,
+    _runs_into_code,
+    _shear,
+    _splits,
+)
 
 
 def _hand_keys(words: list[Word], monkeypatch: pytest.MonkeyPatch) -> set[str]:
@@ -139,3 +148,15 @@ def test_a_digit_run_into_the_code_leaves_the_number_unread_but_the_codes_own_pr
     slash_and_t = _box_glyph(140, 30, 413 - 360, 40)  # bottom on the baseline, a capital high
     assert _runs_into_code([hand_five], slot, crop_width, margin, 360, 1.0)
     assert not _runs_into_code([slash_and_t], slot, crop_width, margin, 360, 1.0)
+
+
+def test_a_last_digit_written_against_the_codes_slash_belongs_to_the_number():
+    """`741/TB`: OCR took the clerk's `1`, drawn up to the slash, into the code's word, so it
+    falls past the slot's end; nothing printed stands between a number and its code's slash."""
+    seven_four = [_box_glyph(89, 41, 29, 44), _box_glyph(135, 33, 38, 38)]
+    one, slash = _box_glyph(171, 11, 46, 40), _slash_glyph(182, 14, 41, 40)
+    assert _digit_against_slash(seven_four[-1], [one, slash], ref=38) is one
+    # The slash right after the digits, or a glyph far from the slash, or a speck: nothing taken.
+    assert _digit_against_slash(seven_four[-1], [slash, _box_glyph(198, 30, 41, 40)], ref=38) is None
+    assert _digit_against_slash(seven_four[-1], [one, _slash_glyph(200, 14, 41, 40)], ref=38) is None
+    assert _digit_against_slash(seven_four[-1], [_box_glyph(171, 6, 70, 8), slash], ref=38) is None

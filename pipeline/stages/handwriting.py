@@ -144,9 +144,24 @@ CODE_SLASH = re.compile(r"/(?=[A-ZĐÐ])")
 CODE_CAPS = re.compile(r"[A-ZĐÐ][A-ZĐÐ0-9]{0,6}[a-z]?-[A-ZĐÐ0-9]")
 
 
+def _opens_number_slot(word: Word, words: list[Word]) -> bool:
+    """Whether `word` is the header's `Số:`, not `số` citing a letter in a sentence (`Kế hoạch số 4963/KH-UBND`).
+
+    The header's is written with a capital and a colon and opens its line; OCR may
+    lose one of them (`số:`, `Số`), never all three.
+    """
+    if word.box is None or not NUMBER_ANCHOR.match(word.text) or len(word.text) > 14:
+        return False
+    if word.text[0] == "S" or re.match(r"^.{2}[:;.]", word.text):
+        return True
+    height = max(word.box[3], 1)
+    return not any(w.line == word.line and w.box is not None and w is not word
+                   and 0 <= word.box[0] - _right(w) < 3 * height for w in words)
+
+
 def _number_slot(words: list[Word]) -> Slot | None:
     for i, word in enumerate(words):
-        if not NUMBER_ANCHOR.match(word.text) or len(word.text) > 14 or word.box is None:
+        if not _opens_number_slot(word, words) or word.box is None:
             continue
         if CODE_SLASH.search(word.text) or CODE_CAPS.search(word.text[2:]):
             continue  # number and code glued to `Số`: no reliable place to cut
@@ -471,7 +486,28 @@ def _slot_glyphs(crop: np.ndarray, slot: Slot, margin: int, scale: float, thicke
         return glyphs[:at], glyphs[at:], [g for g in outside if g.right <= inner[0] + 1], ""
     if slot.name == "number" and glyphs and glyphs[-1].right >= inner[1] - 0.6 * ref and slash_like(glyphs[-1], ref):
         glyphs = glyphs[:-1]  # the slash OCR lost (`KH-SYT`)
+    if slot.name == "number" and glyphs:
+        last = _digit_against_slash(glyphs[-1], outside, ref)
+        if last is not None:
+            glyphs, outside = glyphs + [last], [g for g in outside if g is not last]
     return glyphs, [], outside, ""
+
+
+def _digit_against_slash(last: Glyph, outside: list[Glyph], ref: int) -> Glyph | None:
+    """A glyph past the slot's end, written up against the code's slash: the number's last digit.
+
+    The code begins with its slash, so nothing printed stands between the number
+    and the slash; a clerk's last digit drawn close to it (`741/TB`) falls past the
+    slot's end where OCR took it into the code's word.  It must stand next to the
+    slash, at least a digit's height, not itself slash-shaped.
+    """
+    after = sorted((g for g in outside if g.left >= last.right - 1), key=lambda g: g.left)
+    if len(after) < 2 or slash_like(after[0], ref) or not slash_like(after[1], ref):
+        return None
+    glyph, slash = after[0], after[1]
+    if glyph.ink.shape[0] < 0.6 * ref or slash.left - glyph.right > 0.15 * ref:
+        return None
+    return glyph
 
 
 DESCENDER = 0.45  # how much taller than the capitals a printed letter with a tail (`Q`) may be

@@ -15,6 +15,7 @@ in one Tesseract call per recogniser (each variant is one text line of it).
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -41,6 +42,9 @@ HEADER_PART = 0.4  # the slots sit in the top part of page one
 TIMEOUT_S = 30
 # Read the handwritten digits of unread slots with the digit recogniser (pipeline/stages/handwriting.py).
 READ_HANDWRITING = True
+# A slot the page pass read and the digit recogniser reads the same, this surely, is not
+# read again by Tesseract: two readers of different make already agree on its digits.
+HAND_CONFIRMS = 0.90
 
 
 def _line_words(words: list[Word], start: int) -> list[Word]:
@@ -69,7 +73,8 @@ def _line_words(words: list[Word], start: int) -> list[Word]:
 # (appendix `Kèm theo ... số`, the date beside it) instead.
 CLEAN_NUMBER_CONFIDENCE = 50.0
 CLEAN_DATE_CONFIDENCE = 90.0
-CLEAN_NUMBER_RE = re.compile(r"^\d{1,5}(/\d{4})?/[A-ZĐ]{1,12}(-[A-ZĐ0-9]{1,12})*$")
+# (`3070./KH-UBND`: a dot after the number; `230/KH-THPT.PB`: a dotted part of the code)
+CLEAN_NUMBER_RE = re.compile(r"^\d{1,5}\.?(/\d{4})?/[A-ZĐ]{1,12}([-.][A-ZĐ0-9]{1,12})*$")
 CODE_WITHOUT_SLASH_RE = re.compile(r"[A-ZĐ]{1,8}\d{0,3}-[A-ZĐ0-9]{1,8}")
 CLEAN_DATE_RE = re.compile(r"^(0?[1-9]|[12]\d|3[01]) tháng (0?[1-9]|1[0-2]) năm (19|20)\d\d$")
 
@@ -208,6 +213,9 @@ def read_header_slots(image: np.ndarray, words: list[Word], slot_reader: SlotRea
     re-read by `slot_reader` (Tesseract by default: it can be held to digits).
     """
     slots = locate_slots(words, image.shape[0])
+    hand = hand_readings(image, words) if READ_HANDWRITING else {}
+    for slot in confirmed_by_hand(words, image.shape[0], hand):
+        slots.pop(slot, None)
     readings: dict[str, list[str]] = {}
     for slot, (left, top, right, bottom) in slots.items():
         pad = max(4, int((bottom - top) * 0.35))
@@ -221,9 +229,55 @@ def read_header_slots(image: np.ndarray, words: list[Word], slot_reader: SlotRea
             except (PageTimedOut, OcrFailed):  # no readings
                 continue
             readings.setdefault(slot, []).extend(f"{reader}|{name}|{text}" for (name, _), text in zip(named, texts))
-    if READ_HANDWRITING:
-        readings.update(hand_readings(image, words))
+    readings.update(hand)
     return readings
+
+
+def page_slot_digits(words: list[Word], page_height: int) -> dict[str, str]:
+    """The digits the page pass read in the header's slots: `{"number": "3070", "day": "9", "month": "9"}`.
+
+    The number's are the leading digits of the word after `Số:` (`3070.` -> `3070`);
+    the day is the one word between `ngày` and `tháng`, the month the word after
+    `tháng`, each only when it is digits alone.
+    """
+    found: dict[str, str] = {}
+    for i, word in enumerate(words):
+        if word.box is None or word.box[1] > page_height * HEADER_PART:
+            continue
+        if "number" not in found and NUMBER_WORD_RE.match(word.text):
+            rest = _line_words(words, i)
+            digits = re.match(r"\d+", rest[0].text) if rest else None
+            found["number"] = digits.group(0) if digits else ""
+        if "day" not in found and DATE_WORD_RE.match(word.text):
+            rest = _line_words(words, i)
+            texts = [w.text.rstrip(".,") for w in rest]
+            if len(texts) >= 3 and MONTH_WORD_RE.match(texts[1]):
+                found["day"] = texts[0] if texts[0].isdigit() else ""
+                found["month"] = texts[2] if texts[2].isdigit() else ""
+    return found
+
+
+def confirmed_by_hand(words: list[Word], page_height: int, hand: dict[str, list[str]]) -> set[str]:
+    """The slots (`number`; `date` and `day` together) whose digits the recogniser reads as the page pass did.
+
+    Tesseract's close rereads (a third of a neural page's CPU) settle a slot the two
+    read differently; where they agree and the recogniser is sure, they would only
+    repeat it.
+    """
+    page = page_slot_digits(words, page_height)
+
+    def agrees(slot: str) -> bool:
+        raw = hand.get(f"hand_{slot}")
+        if not raw or not page.get(slot):
+            return False
+        reading = json.loads(raw[0])
+        value, confidence = reading.get("value"), float(reading.get("confidence") or 0.0)
+        return bool(value) and confidence >= HAND_CONFIRMS and int(value) == int(page[slot])
+
+    confirmed = {"number"} if agrees("number") else set()
+    if agrees("day") and agrees("month"):
+        confirmed |= {"date", "day"}
+    return confirmed
 
 
 def hand_readings(image: np.ndarray, words: list[Word]) -> dict[str, list[str]]:
