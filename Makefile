@@ -107,9 +107,11 @@ serve: install
 
 bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-periods bench-tasks bench-scale bench-robust bench-handwriting bench-search
 
-# OCR engines: CER on dev letters with known text (rendered as scans and photos), pages/min on 2 processes.
+# OCR engines: CER on dev letters with known text (rendered as scans and photos), pages/min on 2 processes;
+# then extraction from those letters, every page rendered as scans and photos, per engine.
 bench-ocr: install
 	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --jobs 2 --out benchmarks/results/ocr.md
+	$(BIN)/python -m benchmarks.rendered_extract --dev $(SHARED)/dev --jobs 2
 
 bench-inbox: bench-deps
 	$(BIN)/python -m benchmarks.inbox --out benchmarks/results/inbox.md

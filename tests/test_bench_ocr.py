@@ -31,3 +31,19 @@ def test_character_error_rate_counts_marks_and_folds_only_typography() -> None:
     assert cer("Sổ: 12", "Số: 12") == 1 / 6
     assert cer("a  b\nc", "a b c") == 0.0
     assert folded_cer('Độc lập - Tự do - "Hạnh phúc"', "Độc lập – Tự do – “Hạnh phúc”\n________") == 0.0
+
+
+def test_rendered_letters_come_back_as_image_only_pages_in_order(tmp_path) -> None:
+    """benchmarks/rendered_extract.py: every page degraded, one PDF the pipeline must OCR page by page."""
+    import numpy as np
+
+    from benchmarks.rendered_extract import degraded_pdf
+    from pipeline.stages.load import identify, load
+
+    pages = [np.full((1100, 780), 255, np.uint8) for _ in range(3)]
+    for number, page in enumerate(pages):
+        page[200 + 100 * number:240 + 100 * number, 100:600] = 0  # a bar lower on each page
+    for kind in ("scan", "photo"):
+        document = load(identify(degraded_pdf(pages, kind, seed=1, out=tmp_path / f"letter-{kind}.pdf")))
+        assert document.needs_ocr and len(document.pages) == 3
+        assert all(page.text is None for page in document.pages)

@@ -15,6 +15,7 @@ from pipeline.stages.handwriting import (
     Glyph,
     Slot,
     _digit_against_slash,
+    _digit_over_slash,
     _edge_letters,
     _printed_run,
     _runs_into_code,
@@ -160,3 +161,20 @@ def test_a_last_digit_written_against_the_codes_slash_belongs_to_the_number():
     assert _digit_against_slash(seven_four[-1], [slash, _box_glyph(198, 30, 41, 40)], ref=38) is None
     assert _digit_against_slash(seven_four[-1], [one, _slash_glyph(200, 14, 41, 40)], ref=38) is None
     assert _digit_against_slash(seven_four[-1], [_box_glyph(171, 6, 70, 8), slash], ref=38) is None
+
+
+def test_a_digit_drawn_where_the_codes_slash_stands_leaves_the_number_unread():
+    """`57/QĐ` with the `7` drawn over the slash: one glyph, no slash, that reads as a digit;
+    read without it the number would be `5`.  A plain slash there is the code's own."""
+    from pipeline.training.digits_synth import Synth
+
+    model = load_model()
+    synth = Synth.make(504, held_out=True)
+    seven = synth.degrade(synth.strokes(7), dots=False)
+    rows, cols = np.nonzero(seven > 0.3)
+    seven = seven[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    five = _box_glyph(80, 60, 17, 67)
+    over = Glyph(145, 145 + seven.shape[1], seven, 20)
+    assert _digit_over_slash(model, five, [over], ref=37)
+    assert not _digit_over_slash(model, five, [_slash_glyph(145, 16, 30, 44)], ref=37)
+    assert not _digit_over_slash(model, five, [], ref=37)

@@ -610,6 +610,21 @@ def _runs_into_code(outside: list[Glyph], slot: Slot, crop_width: int, margin: i
                for g in outside)
 
 
+def _digit_over_slash(model: DigitModel, last: Glyph, outside: list[Glyph], ref: int) -> bool:
+    """Whether the glyph after the number's digits, where the code's slash stands, reads as a digit.
+
+    A clerk's last digit drawn over the slash (`57/QĐ`) joins it into one glyph
+    that is no slash; read without it the number is a digit short.  The slash
+    run into the code's first letter (`/T`) is no digit to the recogniser.
+    """
+    after = sorted((g for g in outside if g.left >= last.right - 1 and g.left - last.right < 1.5 * ref),
+                   key=lambda g: g.left)
+    if not after or slash_like(after[0], ref) or after[0].ink.shape[0] < 0.6 * ref:
+        return False
+    p = model.probabilities(normalise(after[0].ink)[None])[0]
+    return bool(p[:OTHER].max() >= 0.5)
+
+
 def _printed(glyph: Glyph, slot: Slot, crop_top: int, size: float) -> bool:
     """A glyph sitting on the printed line's baseline, no taller than its capitals: print, not the hand."""
     if slot.baseline is None or slot.cap_height is None:
@@ -703,6 +718,9 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
                 outside, slot, width, edge, top, size):
             problems.add("ink runs into the code")
         ref = max(8, int(slot.ref_height * size))
+        if slot.name == "number" and slot.slash_after is None and not thicken and glyphs and _digit_over_slash(
+                model, glyphs[-1], outside, ref):
+            problems.add("ink over the code's slash")
         glyphs = _edge_letters(model, glyphs, width, edge, ref, slot.estimated)
         probs = _read_glyphs(model, glyphs, ref)
         # A digit just outside the slot: the slot's edge (estimated where OCR glued
