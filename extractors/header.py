@@ -180,6 +180,28 @@ def _plausible_code(code: str) -> bool:
     return leads_with_letter and not doubled and ("-" in last or last in TYPE_CODES or len(last) <= 5)
 
 
+# How surely OCR must read a code's dotted part (`.PB`) for it to be the code's and not a speck.
+DOTTED_CODE_TRUST = 0.90
+
+
+def _dotted_part(line: str, match: re.Match[str], wc: WordConfidence) -> str | None:
+    """The dotted part after the slot's code (`.PB` of `230/KH-THPT.PB`), "" when none; None when OCR read it unsurely.
+
+    Kept where the text is exact (a text layer), or where OCR read the word
+    holding it surely (`/KH-THPT.PB` at 1.00); read unsurely a dot is as often a
+    speck or a misread letter (`TB-I.PQT` for `TB-LPQT`), and then the code is not
+    known whole.
+    """
+    dotted = re.match(r"\.[A-ZĐ]{1,8}\b", line[match.end("code"):])
+    if dotted is None:
+        return ""
+    if not wc.is_ocr:
+        return dotted.group(0)
+    whole = line[match.start("code"):match.end("code") + dotted.end()].lstrip("/ ")
+    read_as = [value for word, value in wc.table.items() if whole in word]  # the OCR word(s) holding it
+    return dotted.group(0) if read_as and min(read_as) >= DOTTED_CODE_TRUST else None
+
+
 def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | None, float, str | None]:
     """(doc_number, type code, confidence, raw text) from the `Số:` slot."""
     for line in lines:
@@ -187,26 +209,26 @@ def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | Non
         if not match:
             continue
         code = normalize_code(match.group("code")).lstrip("/")
-        # `THPT.PB`: a dotted part of the code, kept where the text is exact (a text layer);
-        # in OCR a dot is as often a speck (`TB-I.PQT`).
-        dotted = re.match(r"\.[A-ZĐ]{1,8}\b", line[match.end("code"):])
-        if dotted and not wc.is_ocr:
-            code += dotted.group(0)
-        raw_num = match.group("num").rstrip(".,")  # `3070. /KH-UBND`
         type_code = next((p for p in code.split("/")[-1].split("-")[:1] if p in TYPE_CODES), None)
+        dotted = _dotted_part(line, match, wc)
+        if dotted is None:
+            return None, type_code, 0.3, line[match.start():]  # a code is never stored cut short
+        code += dotted
+        raw_num = match.group("num").rstrip(".,")  # `3070. /KH-UBND`
         if not raw_num or not raw_num.isdigit():
             # A handwritten number OCR cannot read: the slot is there, the number is not.
-            return None, type_code, 0.0, match.group(0)
+            return None, type_code, 0.0, match.group(0) + dotted
         value = f"{int(raw_num):0{len(raw_num) if raw_num.startswith('0') else 1}d}/{code}"
         # The number and its code as OCR read them (`1520/SGDĐTVP` at 0.55 lost its dash).
         slot = line[match.start("num"):match.end("code")]
         separate = bool(re.match(r"\d+\s", slot))  # `409 /QĐ-BTC`: a handwritten number in a printed slot
         ocr = wc.word(raw_num) if separate else wc.span(slot)
         threshold = DIGIT_TRUST if separate else CODE_TRUST
+        raw = match.group(0) + dotted  # the slot with its code whole
         if wc.is_ocr and ((ocr is not None and ocr < threshold) or not _plausible_code(code)):
             # Read, but not well enough to store: null, and a confidence that says so.
-            return None, type_code, round((ocr if ocr is not None else 0.5) / 2, 2), match.group(0)
-        return value, type_code, combine("explicit", ocr), match.group(0)
+            return None, type_code, round((ocr if ocr is not None else 0.5) / 2, 2), raw
+        return value, type_code, combine("explicit", ocr), raw
     return None, None, 0.0, None
 
 
@@ -706,6 +728,8 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     title, title_index = _title(lines)
     number_match = NUMBER_RE.search(number_raw) if number_raw else None
     code = normalize_code(number_match.group("code")).lstrip("/") if number_match else None
+    dotted = _dotted_part(number_raw, number_match, wc) if number_raw and number_match else ""
+    code = None if dotted is None or code is None else code + dotted
     readings = slot_readings or {}
     from_reread = False
     if readings.get("number") and wc.is_ocr:

@@ -161,3 +161,26 @@ def test_codes_with_digits_keep_them() -> None:
                          ("Số: 3980/C04-P6\nHà Nội, ngày 28 tháng 8 năm 2025", "3980/C04-P6"),
                          ("Số: 996/KH-TCTLNTW-C04\nHà Nội, ngày 24 tháng 02 năm 2026", "996/KH-TCTLNTW-C04")]:
         assert extract_header(text).doc_number == number
+
+
+def test_an_ocr_code_with_a_dotted_part_is_kept_whole_or_not_stored() -> None:
+    """`230/KH-THPT.PB`: the dotted part read surely is the code's; read unsurely it may be a
+    misread letter, and the number is left null rather than stored with its code cut short."""
+    text = "SỞ GIÁO DỤC VÀ ĐÀO TẠO\nTRƯỜNG THPT PHƯỚC BỬU\nSố: 230/KH-THPT.PB\n\nKẾ HOẠCH\nTổ chức ôn tập\n"
+    sure = extract_header(text, {"Số:": 0.99, "230/KH-THPT.PB": 0.99, "KẾ": 0.99, "HOẠCH": 0.99})
+    assert sure.doc_number == "230/KH-THPT.PB"
+    unsure = extract_header(text, {"Số:": 0.99, "230/KH-THPT.PB": 0.62, "KẾ": 0.99, "HOẠCH": 0.99})
+    assert unsure.doc_number is None and unsure.doc_type == "Kế hoạch"
+
+
+def test_a_handwritten_number_beside_a_dotted_code_keeps_the_code_whole() -> None:
+    """The page pass could not read the clerk's `230`; the recogniser did: the code it is stored
+    with is the printed one whole (`KH-THPT.PB`), never the part before the dot."""
+    import json
+
+    text = "SỞ GIÁO DỤC VÀ ĐÀO TẠO\nTRƯỜNG THPT PHƯỚC BỬU\nSố:230 /KH-THPT.PB\n\nKẾ HOẠCH\nTổ chức ôn tập\n"
+    hand = {"hand_number": [json.dumps({"name": "number", "value": "230", "confidence": 0.97, "box": [1, 2, 3, 4],
+                                        "digits": [], "variants": ["230"] * 5, "reason": ""})]}
+    conf = {"Số:230": 0.30, "/KH-THPT.PB": 0.91, "KẾ": 0.99, "HOẠCH": 0.99}
+    assert extract_header(text, conf, hand).doc_number == "230/KH-THPT.PB"
+    assert extract_header(text, {**conf, "/KH-THPT.PB": 0.6}, hand).doc_number is None
