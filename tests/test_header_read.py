@@ -74,3 +74,9 @@ def test_a_slot_the_recogniser_surely_reads_as_the_page_pass_did_is_not_read_aga
     assert _reread_slots(words, {**sure, "number": ("36", 0.97)}, monkeypatch) == {"number"}
     assert _reread_slots(words, {**sure, "number": ("35", 0.85)}, monkeypatch) == {"number"}
     assert _reread_slots(words, {**sure, "day": ("26", 0.95)}, monkeypatch) >= {"date"}
+
+
+def test_a_superscript_digit_in_a_slot_is_no_number_to_compare(monkeypatch) -> None:
+    # `²` is a digit to str.isdigit but no number to int(): the slot is simply read again.
+    words = line([("ngày", 96), ("²", 60), ("tháng", 96), ("02", 96), ("năm", 96), ("2024", 96)])
+    assert "date" in _reread_slots(words, {"day": ("2", 0.97), "month": ("2", 0.99)}, monkeypatch)

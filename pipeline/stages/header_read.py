@@ -246,14 +246,14 @@ def page_slot_digits(words: list[Word], page_height: int) -> dict[str, str]:
             continue
         if "number" not in found and NUMBER_WORD_RE.match(word.text):
             rest = _line_words(words, i)
-            digits = re.match(r"\d+", rest[0].text) if rest else None
+            digits = re.match(r"[0-9]+", rest[0].text) if rest else None
             found["number"] = digits.group(0) if digits else ""
         if "day" not in found and DATE_WORD_RE.match(word.text):
             rest = _line_words(words, i)
             texts = [w.text.rstrip(".,") for w in rest]
             if len(texts) >= 3 and MONTH_WORD_RE.match(texts[1]):
-                found["day"] = texts[0] if texts[0].isdigit() else ""
-                found["month"] = texts[2] if texts[2].isdigit() else ""
+                found["day"] = texts[0] if re.fullmatch(r"[0-9]+", texts[0]) else ""
+                found["month"] = texts[2] if re.fullmatch(r"[0-9]+", texts[2]) else ""
     return found
 
 
@@ -272,7 +272,8 @@ def confirmed_by_hand(words: list[Word], page_height: int, hand: dict[str, list[
             return False
         reading = json.loads(raw[0])
         value, confidence = reading.get("value"), float(reading.get("confidence") or 0.0)
-        return bool(value) and confidence >= HAND_CONFIRMS and int(value) == int(page[slot])
+        return (isinstance(value, str) and value.isdecimal() and confidence >= HAND_CONFIRMS
+                and int(value) == int(page[slot]))
 
     confirmed = {"number"} if agrees("number") else set()
     if agrees("day") and agrees("month"):
