@@ -164,17 +164,21 @@ def test_a_last_digit_written_against_the_codes_slash_belongs_to_the_number():
 
 
 def test_a_digit_drawn_where_the_codes_slash_stands_leaves_the_number_unread():
-    """`57/QĐ` with the `7` drawn over the slash: one glyph, no slash, that reads as a digit;
-    read without it the number would be `5`.  A plain slash there is the code's own."""
+    """`544/QĐ` with the last `4` drawn into the slash: one glyph, wider than a slash, that reads
+    as a digit; read without it the number would be `54`.  A slash alone is the code's own, also
+    a rough one the slash test misses (narrow: under half its height)."""
     from pipeline.training.digits_synth import Synth
 
     model = load_model()
     synth = Synth.make(504, held_out=True)
-    seven = synth.degrade(synth.strokes(7), dots=False)
-    rows, cols = np.nonzero(seven > 0.3)
-    seven = seven[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    five = _box_glyph(80, 60, 17, 67)
-    over = Glyph(145, 145 + seven.shape[1], seven, 20)
-    assert _digit_over_slash(model, five, [over], ref=37)
-    assert not _digit_over_slash(model, five, [_slash_glyph(145, 16, 30, 44)], ref=37)
-    assert not _digit_over_slash(model, five, [], ref=37)
+    four = synth.degrade(synth.strokes(4), dots=False)
+    rows, cols = np.nonzero(four > 0.3)
+    four = four[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    assert four.shape[1] >= 0.5 * four.shape[0]
+    first_four = _box_glyph(80, 60, 17, 67)
+    over = Glyph(145, 145 + four.shape[1], four, 20)
+    assert _digit_over_slash(model, first_four, [over], ref=37)
+    assert not _digit_over_slash(model, first_four, [_slash_glyph(145, 16, 30, 44)], ref=37)
+    rough_slash = Glyph(145, 152, np.ones((37, 7), np.float32), 30)  # a bar: what a `1` looks like, too
+    assert not _digit_over_slash(model, first_four, [rough_slash], ref=37)
+    assert not _digit_over_slash(model, first_four, [], ref=37)

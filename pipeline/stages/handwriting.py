@@ -613,13 +613,18 @@ def _runs_into_code(outside: list[Glyph], slot: Slot, crop_width: int, margin: i
 def _digit_over_slash(model: DigitModel, last: Glyph, outside: list[Glyph], ref: int) -> bool:
     """Whether the glyph after the number's digits, where the code's slash stands, reads as a digit.
 
-    A clerk's last digit drawn over the slash (`57/QĐ`) joins it into one glyph
+    A clerk's last digit drawn over the slash (`544/QĐ`) joins it into one glyph
     that is no slash; read without it the number is a digit short.  The slash
-    run into the code's first letter (`/T`) is no digit to the recogniser.
+    run into the code's first letter (`/T`) is no digit to the recogniser, and a
+    slash alone, however rough its edge, stays narrow (under half its height; a
+    scanned one is read as `1`, `5` or `7` when it fails `slash_like`).
     """
     after = sorted((g for g in outside if g.left >= last.right - 1 and g.left - last.right < 1.5 * ref),
                    key=lambda g: g.left)
     if not after or slash_like(after[0], ref) or after[0].ink.shape[0] < 0.6 * ref:
+        return False
+    height, width = after[0].ink.shape
+    if width < 0.5 * height:
         return False
     p = model.probabilities(normalise(after[0].ink)[None])[0]
     return bool(p[:OTHER].max() >= 0.5)
