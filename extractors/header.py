@@ -731,9 +731,9 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     dotted = _dotted_part(number_raw, number_match, wc) if number_raw and number_match else ""
     code = None if dotted is None or code is None else code + dotted
     readings = slot_readings or {}
+    page_num = number_match.group("num") if number_match else None  # the page pass's digits, read well or not
     from_reread = False
     if readings.get("number") and wc.is_ocr:
-        page_num = number_match.group("num") if number_match else None
         reread, reread_conf, voted = _reread_number(readings, page_num, code)
         if number is None and reread:
             header.doc_number, number, conf["doc_number"] = reread, reread, reread_conf
@@ -744,9 +744,9 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
             conf["doc_number"] = min(conf["doc_number"], 0.3)
     if wc.is_ocr and hand_value(readings, "number") is not None:
         page_code = code if code and _plausible_code(code) else None
-        page_num = number_match.group("num").rstrip(".,") if number_match else ""
-        page_num_conf = wc.word(page_num) if number is None and page_num.isdigit() else None
-        unsure_page = (page_num, page_num_conf) if page_num_conf is not None else None
+        page_digits = (page_num or "").rstrip(".,")
+        page_digits_conf = wc.word(page_digits) if number is None and page_digits.isdigit() else None
+        unsure_page = (page_digits, page_digits_conf) if page_digits_conf is not None else None
         number, conf["doc_number"], from_hand = _hand_number(number, conf["doc_number"], readings, page_code,
                                                                   cited_text, number_raw or _so_line(head),
                                                                   unsure_page)

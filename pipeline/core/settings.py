@@ -32,12 +32,11 @@ DEFAULT_DB = Path("data/congvan.db")
 DEFAULT_SETTLE_S = 60.0
 DEFAULT_PAGE_TIMEOUT_S = 180.0
 # Registered under `congvan.ocr_engines`.  `neural` (TrueOCR) is the default since session 7:
-# 2.4-2.5 times the pages per minute of `tesseract`, half the character errors or less on scans
-# and photos, the dev letters extracted better (0.939 against 0.922, scans 0.886 against 0.850,
-# no wrong number or date), and on held-out handwritten page ones more numbers and dates right
-# (43 and 55 against 37 and 50) with as many wrong (5 and 4 against 4 and 5) (BENCHMARKS.md,
-# headline).  `--ocr-engine tesseract` (or a config file) reads with Tesseract alone; the
-# header slots are re-read by Tesseract with either.
+# about twice the pages per minute of `tesseract`, half the character errors or less on scans
+# and photos, the dev letters and rendered photos extracted better with no wrong number or date,
+# and more handwritten numbers and dates right on held-out page ones (figures: BENCHMARKS.md,
+# headlines of sessions 7 and 8).  `--ocr-engine tesseract` (or a config file) reads with
+# Tesseract alone; header slots the two readers disagree on are re-read by Tesseract with either.
 DEFAULT_OCR_ENGINE = "neural"
 # The largest page image congvan rasterises or upscales, in pixels: an A4 page
 # at 400 dpi (3308 x 4677 = 15.5 Mpx) fits; one 8-bit page of this size is
