@@ -276,3 +276,30 @@ def test_a_hand_one_read_into_ngay_is_looked_for_inside_the_word():
     ]
     day = next(s for s in find_slots(words, 3508) if s.name == "day")
     assert day.estimated[0] and day.box[0] < 1487 + 127 - 5
+
+
+def test_the_numpy_network_computes_what_the_trained_layers_define(model):
+    """The fast channels-last inference gives the logits of the network written out layer by
+    layer (PyTorch's layout: weights (out, in, 3, 3), 'same' padding, 2x2 max-pool, flatten
+    channels first), so a model trained by `make models-digits` reads as it was validated."""
+    w = model.weights
+    glyphs = np.stack([_pen_digit(d, 900 + d) for d in range(10)])
+
+    def conv_relu_pool(x, kernel, bias):  # x (n, c, h, w), one output position at a time
+        n, c, h, wd = x.shape
+        pad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        out = np.zeros((n, len(kernel), h, wd), np.float64)
+        for y in range(h):
+            for x0 in range(wd):
+                window = pad[:, :, y:y + 3, x0:x0 + 3]
+                out[:, :, y, x0] = np.einsum("ncij,kcij->nk", window, kernel) + bias
+        out = np.maximum(out, 0)[:, :, :h // 2 * 2, :wd // 2 * 2]
+        return out.reshape(n, len(kernel), h // 2, 2, wd // 2, 2).max(axis=(3, 5))
+
+    x = glyphs[:, None].astype(np.float64)
+    for name in ("c1", "c2", "c3"):
+        x = conv_relu_pool(x, w[f"{name}.w"], w[f"{name}.b"])
+    x = np.maximum(x.reshape(len(x), -1) @ w["f1.w"].T + w["f1.b"], 0)
+    expected = x @ w["f2.w"].T + w["f2.b"]
+    assert np.allclose(model.logits(glyphs), expected, atol=1e-3)
+    assert (model.logits(glyphs).argmax(axis=1) == expected.argmax(axis=1)).all()

@@ -34,7 +34,12 @@ READERS = {
 STACK_LAYOUT = 4
 # Which recognisers read which slot.  The date line has words, so no digits-only reader.
 SLOT_READERS = {"number": ("vie", "eng", "digits"), "date": ("vie", "eng"), "day": ("eng", "digits")}
-SCALES = (1.0, 2.0, 3.0)
+# A slot's crop is read as it is and enlarged twice.  Tesseract's LSTM reads every line scaled to
+# 36 px high, so enlarging helps its thresholding and segmentation of a small slot, not the detail
+# it sees.  A third scale (3x) was dropped in session 9: on 200 held-out handwritten page ones and
+# on the dev letters it changed no stored value, and it took nearly half of those pages' CPU
+# (BENCHMARKS.md, "Headline, session 9").
+SCALES = (1.0, 2.0)
 NUMBER_WORD_RE = re.compile(r"^S[ốoôóồỗộọò6ổ][:.;]?$")
 DATE_WORD_RE = re.compile(r"^[nN][gq][àaáảạăâ][yv]", re.I)
 MONTH_WORD_RE = re.compile(r"^th[áaàảạă]n[gq]", re.I)
