@@ -303,3 +303,40 @@ def test_the_numpy_network_computes_what_the_trained_layers_define(model):
     expected = x @ w["f2.w"].T + w["f2.b"]
     assert np.allclose(model.logits(glyphs), expected, atol=1e-3)
     assert (model.logits(glyphs).argmax(axis=1) == expected.argmax(axis=1)).all()
+
+
+def _glyph_probs(*choices: dict[int, float]) -> list[np.ndarray]:
+    """Per-glyph class probabilities from {digit: probability}; the rest of the mass on `other`."""
+    rows = []
+    for choice in choices:
+        row = np.zeros(OTHER + 1)
+        for digit, p in choice.items():
+            row[digit] = p
+        row[OTHER] = 1.0 - row.sum()
+        rows.append(row)
+    return rows
+
+
+def test_a_day_read_as_no_day_is_its_likeliest_valid_day():
+    """A clerk's looped `2` read as `9` (0.61) with `2` its second choice (0.32): no day starts
+    with 9, so the day is 24, and it is likely given that it is a day at all."""
+    from pipeline.stages.handwriting import valid_reading
+
+    value, confidence = valid_reading("day", _glyph_probs({9: 0.61, 2: 0.32, 5: 0.04}, {4: 0.99}))
+    assert value == "24"
+    assert confidence > 0.9
+
+
+def test_a_digit_the_recogniser_barely_considered_is_not_taken_to_make_a_day_valid():
+    """`94` with `2` at only 0.03: the glyph is no looped 2, and no value is made up."""
+    from pipeline.stages.handwriting import valid_reading
+
+    assert valid_reading("day", _glyph_probs({9: 0.95, 2: 0.03}, {4: 0.99})) is None
+    assert valid_reading("month", _glyph_probs({8: 0.94, 0: 0.01}, {3: 0.99})) is None  # `83` is no month
+
+
+def test_a_month_read_as_seventeen_is_twelve_where_the_second_glyph_leans_to_two():
+    from pipeline.stages.handwriting import valid_reading
+
+    value, _ = valid_reading("month", _glyph_probs({1: 0.97}, {7: 0.6, 2: 0.35}))
+    assert value == "12"

@@ -101,6 +101,9 @@ class SlotReading:
     # citation of the letter's number (`Văn bản số 4532/UBND-KSTTHC`) reads the same.
     candidate: str | None = None
     candidate_confidence: float = 0.0
+    # What the glyphs read as one by one where that is no day or month (`94`), when the value
+    # is the likeliest valid one instead (`24`: see `valid_reading`).
+    read_as: str | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -698,6 +701,56 @@ def _next_outside(outside: list[Glyph], glyphs: list[Glyph], estimated: tuple[bo
     return out
 
 
+# A glyph read as a digit that no day or month can have there (the `9` of `94`) is read as
+# the likeliest digit that makes the field valid only when the recogniser itself gave that digit
+# this much: a real second choice (a looped `2` read `9` at 0.61 and `2` at 0.32), not a trace.
+VALID_SECOND_CHOICE = 0.2
+
+
+def valid_values(name: str, length: int) -> list[str]:
+    """The strings of `length` digits a day (1-31) or month (1-12) slot may hold (`0` only as a pad: `02`)."""
+    top = 31 if name == "day" else 12
+    values = [str(v) for v in range(1, top + 1)] + [f"0{v}" for v in range(1, 10)]
+    return [v for v in values if len(v) == length]
+
+
+def valid_reading(name: str, probs: list[np.ndarray] | np.ndarray, second_choice: float = VALID_SECOND_CHOICE
+                  ) -> tuple[str, float] | None:
+    """(the likeliest valid day or month for these glyphs, its probability given that the value is valid).
+
+    The field's constraint is evidence the recogniser does not have: the first
+    digit of a two-digit day is 0-3, of a month 0 or 1.  Among the values the
+    field allows, with as many digits as there are glyphs, the one whose digits
+    the glyphs give the highest joint probability is taken, and its probability
+    renormalised over the allowed values.  None where a digit it needs was no
+    real choice of the recogniser's (below `second_choice`), or nothing fits.
+    """
+    if name not in ("day", "month") or not len(probs):
+        return None
+    scores = {v: float(np.prod([row[int(d)] for row, d in zip(probs, v)])) for v in valid_values(name, len(probs))}
+    total = sum(scores.values())
+    if not scores or total <= 0:
+        return None
+    best = max(scores, key=lambda v: scores[v])
+    if any(int(d) != int(np.argmax(row)) and row[int(d)] < second_choice for row, d in zip(probs, best)):
+        return None
+    return best, scores[best] / total
+
+
+def _valid_or_mended(name: str, variant: str, probs: list[np.ndarray]) -> str:
+    """A variant's digits, or the valid day or month they most likely are where they are none (`94` -> `24`).
+
+    For counting which binarisations agree only: whether the value may be
+    given is decided on the agreeing variants' mean probabilities.
+    """
+    if name not in ("day", "month") or not variant.isdigit() or len(variant) > MAX_DIGITS[name]:
+        return variant
+    if variant in valid_values(name, len(variant)):
+        return variant
+    mended = valid_reading(name, probs, second_choice=0.0)
+    return mended[0] if mended else variant
+
+
 def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
     slot = snap_estimated_edges(grey, slot, model)
     left, top, right, bottom = slot.box
@@ -757,7 +810,8 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
     # the others must all read the same digits, and at least MIN_AGREEING of them.
     # So does one that reads more digits than the field holds (`021` for a month: a flourish
     # under the `2` cut off as a digit): no value could come of it.
-    full = [(v, probs) for v, probs in zip(reading.variants, per_variant)
+    decided = [_valid_or_mended(slot.name, v, probs) for v, probs in zip(reading.variants, per_variant)]
+    full = [(v, probs) for v, probs in zip(decided, per_variant)
             if v and "?" not in v and (len(v) <= MAX_DIGITS[slot.name] or slot.name == "number")]
     # One binarisation may break or merge a stroke: the value most variants read stands when
     # at most MAX_DISSENT of them read other digits, and its confidence shrinks by their share.
@@ -781,6 +835,14 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         reading.digits = mean.tolist()
         share = len(agreeing) / len(full)
         confidence = round(share * float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
+        glyphs_read = "".join(str(int(np.argmax(row))) if np.argmax(row) != OTHER else "?" for row in mean)
+        if slot.name != "number" and glyphs_read not in valid_values(slot.name, len(glyphs_read)):
+            mended = valid_reading(slot.name, mean)
+            if mended is not None and mended[0] == value:
+                # The glyphs alone read no valid day or month: the value's probability given that it is one.
+                reading.read_as, confidence = glyphs_read, round(share * mended[1], 4)
+            else:
+                reading.reason = "; ".join(filter(None, [reading.reason, f"{glyphs_read} is no {slot.name}"]))
         reading.candidate, reading.candidate_confidence = value, confidence
         if not reading.reason:
             reading.value, reading.confidence = value, confidence
