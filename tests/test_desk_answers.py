@@ -265,6 +265,19 @@ def test_slot_readings_keep_what_the_recogniser_read_sure_or_not() -> None:
     assert _slot_readings({"number": ["tesseract|plain|12"]}) is None
 
 
+def test_a_day_mended_from_glyphs_that_read_no_day_shows_what_they_read() -> None:
+    """The archivist sees both the day the recogniser settled on and the `94` the glyphs read."""
+    from pipeline.analyst.desk import hand_reading
+    from pipeline.stages.handwriting import SlotReading
+    from pipeline.stages.store import _slot_readings
+
+    mended = SlotReading("day", None, 0.0, (1700, 420, 60, 38), reason="faint ink left unread",
+                         candidate="24", candidate_confidence=0.76, read_as="94").to_json()
+    stored = json.loads(_slot_readings({"hand_day": [mended]}) or "{}")
+    assert stored["day"]["read_as"] == "94"
+    assert hand_reading("issue_date", stored) == "ngày 24 (0.76; 94)"
+
+
 def test_a_null_number_shows_the_recogniser_reading_beside_its_crop(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONGVAN_CACHE_DIR", str(tmp_path / "cache"))

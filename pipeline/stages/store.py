@@ -341,6 +341,8 @@ def _slot_readings(readings: dict[str, list[str]]) -> str | None:
         confidence = data.get("confidence") if sure else data.get("candidate_confidence")
         found[name] = {"digits": digits, "confidence": round(float(confidence or 0.0), 2),
                        "sure": sure, "reason": str(data.get("reason") or "")}
+        if data.get("read_as"):  # the glyphs alone read no valid day or month (`94` for 24)
+            found[name]["read_as"] = str(data["read_as"])
     return json.dumps(found, ensure_ascii=False) if found else None
 
 

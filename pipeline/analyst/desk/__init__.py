@@ -291,7 +291,8 @@ async def _hand_readings(db: Any, doc_id: int | None) -> dict[str, dict[str, Any
 
 def hand_reading(field: str, readings: dict[str, dict[str, Any]]) -> str | None:
     """The recogniser's reading of a null field's slots, for the archivist to check against the crop
-    (`ngày 14 (0.73), tháng 12 (0.99)`); None when it read nothing there."""
+    (`ngày 14 (0.73), tháng 12 (0.99)`; `ngày 24 (0.76; 94)` where the glyphs alone read 94, no
+    day, and 24 is the likeliest day); None when it read nothing there."""
     names = {"number": "số", "day": "ngày", "month": "tháng"}
     parts = []
     for slot in FIELD_SLOTS.get(field, ()):
@@ -302,7 +303,9 @@ def hand_reading(field: str, readings: dict[str, dict[str, Any]]) -> str | None:
             confidence = float(reading.get("confidence") or 0.0)
         except (TypeError, ValueError):
             confidence = 0.0
-        parts.append(f"{names[slot]} {reading['digits']} ({confidence:.2f})")
+        # Where the glyphs alone read no valid value, what they read too (`ngày 24 (0.76; 94)`).
+        read_as = f"; {reading['read_as']}" if str(reading.get("read_as", "")).isdigit() else ""
+        parts.append(f"{names[slot]} {reading['digits']} ({confidence:.2f}{read_as})")
     return ", ".join(parts) or None
 
 
