@@ -843,6 +843,9 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
                 reading.read_as, confidence = glyphs_read, round(share * mended[1], 4)
             else:
                 reading.reason = "; ".join(filter(None, [reading.reason, f"{glyphs_read} is no {slot.name}"]))
+                if "?" not in glyphs_read:  # the desk shows what the glyphs read, not a value made to fit
+                    value = glyphs_read
+                    confidence = round(share * float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
         reading.candidate, reading.candidate_confidence = value, confidence
         if not reading.reason:
             reading.value, reading.confidence = value, confidence

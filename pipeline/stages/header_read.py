@@ -36,9 +36,10 @@ STACK_LAYOUT = 4
 SLOT_READERS = {"number": ("vie", "eng", "digits"), "date": ("vie", "eng"), "day": ("eng", "digits")}
 # A slot's crop is read as it is and enlarged twice.  Tesseract's LSTM reads every line scaled to
 # 36 px high, so enlarging helps its thresholding and segmentation of a small slot, not the detail
-# it sees.  A third scale (3x) was dropped in session 9: on 200 held-out handwritten page ones and
-# on the dev letters it changed no stored value, and it took nearly half of those pages' CPU
-# (BENCHMARKS.md, "Headline, session 9").
+# it sees.  A third scale (3x) was dropped in session 9: with the default engine, no stored value
+# changed on 200 held-out handwritten page ones or on the dev letters (with `tesseract`, two right
+# and two wrong numbers fewer), and it took nearly half of those pages' CPU (BENCHMARKS.md,
+# "Headline, session 9").
 SCALES = (1.0, 2.0)
 NUMBER_WORD_RE = re.compile(r"^S[ốoôóồỗộọò6ổ][:.;]?$")
 DATE_WORD_RE = re.compile(r"^[nN][gq][àaáảạăâ][yv]", re.I)
