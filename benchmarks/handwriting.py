@@ -265,8 +265,8 @@ def run_held_out(n_digits: int, n_slots: int) -> tuple[list[str], dict[str, Any]
 
 def held_out_days(synth, rng: np.random.Generator, model, n_slots: int) -> tuple[list[str], list[dict[str, Any]]]:
     """Risk and coverage on handwritten days (1-31, one or two digits, `07` or `7`), as the extractor takes them:
-    a reading counts only when it is a valid day (extractors.slots.hand_day_month_ok)."""
-    from extractors.slots import hand_day_month_ok
+    a reading counts only when it is a valid day (pipeline.core.vietnamese.hand_day_month_ok)."""
+    from pipeline.core.vietnamese import hand_day_month_ok
     from pipeline.stages.handwriting import Slot, read_slot
 
     results = []

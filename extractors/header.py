@@ -21,14 +21,13 @@ from extractors.slots import (
     code_vote,
     date_parts,
     date_readings,
-    hand_day_month_ok,
     hand_number_ok,
     hand_value,
     number_readings,
     vote,
 )
 from extractors.text import clean_lines, flatten, is_upper_line, normalize_code, sentence_case_name, strip_motto
-from pipeline.core.vietnamese import strip_diacritics
+from pipeline.core.vietnamese import hand_day_month_ok, strip_diacritics
 
 # Type codes of Decree 30 Appendix III, and the title words they stand for.
 TYPE_CODES = {

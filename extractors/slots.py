@@ -223,8 +223,3 @@ def hand_value(readings: dict[str, list[str]] | None, slot: str) -> HandValue | 
 def hand_number_ok(value: str) -> bool:
     """A registration number: 1-5 digits, no leading zero."""
     return value.isdigit() and 1 <= len(value) <= 5 and not value.startswith("0")
-
-
-def hand_day_month_ok(value: str, top: int) -> bool:
-    """A day (top 31) or month (top 12): one or two digits, `0` only as a leading pad (`02`)."""
-    return value.isdigit() and 1 <= len(value) <= 2 and 1 <= int(value) <= top

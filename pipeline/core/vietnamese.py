@@ -97,3 +97,12 @@ def looks_vietnamese(text: str, min_words: int = 20) -> bool:
 def is_good_vietnamese_text(text: str) -> bool:
     """A text layer worth keeping: Vietnamese, with its marks in place."""
     return looks_vietnamese(text) and diacritic_ratio(text) >= 0.25
+
+
+def hand_day_month_ok(value: str, top: int) -> bool:
+    """A day (top 31) or month (top 12) as a clerk writes it: one or two digits, `0` only as a leading pad (`02`).
+
+    Shared by the slot reader (pipeline/stages/handwriting.py), which reads the
+    likeliest valid value where the glyphs read none, and the extractor, which stores only these.
+    """
+    return value.isdigit() and 1 <= len(value) <= 2 and 1 <= int(value) <= top

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from pipeline.core.types import Word
-from pipeline.core.vietnamese import strip_diacritics
+from pipeline.core.vietnamese import hand_day_month_ok, strip_diacritics
 from pipeline.engines.digits import OTHER, DigitModel, load_model, normalise
 
 log = logging.getLogger(__name__)
@@ -707,11 +707,20 @@ def _next_outside(outside: list[Glyph], glyphs: list[Glyph], estimated: tuple[bo
 VALID_SECOND_CHOICE = 0.2
 
 
+# The largest value each date slot may hold.
+FIELD_TOP = {"day": 31, "month": 12}
+
+
 def valid_values(name: str, length: int) -> list[str]:
-    """The strings of `length` digits a day (1-31) or month (1-12) slot may hold (`0` only as a pad: `02`)."""
-    top = 31 if name == "day" else 12
-    values = [str(v) for v in range(1, top + 1)] + [f"0{v}" for v in range(1, 10)]
-    return [v for v in values if len(v) == length]
+    """The strings of `length` digits a day or month slot may hold (hand_day_month_ok: `0` only as a pad, `02`)."""
+    if length not in (1, 2):
+        return []
+    return [v for v in (f"{k:0{length}d}" for k in range(10 ** length)) if hand_day_month_ok(v, FIELD_TOP[name])]
+
+
+def _joint(probs: list[np.ndarray] | np.ndarray, digits: str) -> float:
+    """The probability the glyphs give to reading exactly `digits` (the product over glyphs)."""
+    return float(np.prod([row[int(d)] for row, d in zip(probs, digits)]))
 
 
 def valid_reading(name: str, probs: list[np.ndarray] | np.ndarray, second_choice: float = VALID_SECOND_CHOICE
@@ -727,7 +736,7 @@ def valid_reading(name: str, probs: list[np.ndarray] | np.ndarray, second_choice
     """
     if name not in ("day", "month") or not len(probs):
         return None
-    scores = {v: float(np.prod([row[int(d)] for row, d in zip(probs, v)])) for v in valid_values(name, len(probs))}
+    scores = {v: _joint(probs, v) for v in valid_values(name, len(probs))}
     total = sum(scores.values())
     if not scores or total <= 0:
         return None
@@ -745,7 +754,7 @@ def _valid_or_mended(name: str, variant: str, probs: list[np.ndarray]) -> str:
     """
     if name not in ("day", "month") or not variant.isdigit() or len(variant) > MAX_DIGITS[name]:
         return variant
-    if variant in valid_values(name, len(variant)):
+    if hand_day_month_ok(variant, FIELD_TOP[name]):
         return variant
     mended = valid_reading(name, probs, second_choice=0.0)
     return mended[0] if mended else variant
@@ -834,9 +843,9 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         mean = np.mean(np.stack([np.stack(probs) for _, probs in agreeing]), axis=0)  # glyphs x classes
         reading.digits = mean.tolist()
         share = len(agreeing) / len(full)
-        confidence = round(share * float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
+        confidence = round(share * _joint(mean, value), 4)
         glyphs_read = "".join(str(int(np.argmax(row))) if np.argmax(row) != OTHER else "?" for row in mean)
-        if slot.name != "number" and glyphs_read not in valid_values(slot.name, len(glyphs_read)):
+        if slot.name != "number" and not hand_day_month_ok(glyphs_read, FIELD_TOP[slot.name]):
             mended = valid_reading(slot.name, mean)
             if mended is not None and mended[0] == value:
                 # The glyphs alone read no valid day or month: the value's probability given that it is one.
@@ -845,7 +854,7 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
                 reading.reason = "; ".join(filter(None, [reading.reason, f"{glyphs_read} is no {slot.name}"]))
                 if "?" not in glyphs_read:  # the desk shows what the glyphs read, not a value made to fit
                     value = glyphs_read
-                    confidence = round(share * float(np.prod([row[int(d)] for row, d in zip(mean, value)])), 4)
+                    confidence = round(share * _joint(mean, value), 4)
         reading.candidate, reading.candidate_confidence = value, confidence
         if not reading.reason:
             reading.value, reading.confidence = value, confidence
