@@ -85,16 +85,16 @@ models: models-restore models-digits
 models-restore: install
 	$(BIN)/python -m pipeline.training.restore_models --corpus $(SHARED)/corpus --out models
 
-# Handwriting fonts (Debian) and torch/scikit-learn (the `train` extra), for models-digits only.
+# Handwriting fonts (Debian) and torch/scikit-learn/mlxtend/onnx (the `train` extra), for models-digits only.
 HAND_FONT_PACKAGES := fonts-dkg-handwriting fonts-breip fonts-bwht fonts-femkeklaver fonts-humor-sans fonts-klee \
 	fonts-rufscript fonts-sjfonts fonts-comic-neue fonts-dancingscript fonts-kaushanscript fonts-yusei-magic \
 	fonts-kristi fonts-cabinsketch fonts-seto
 train-deps: install
 	@fc-list 2>/dev/null | grep -qi BecauseWe || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(HAND_FONT_PACKAGES) >/dev/null; }
-	$(BIN)/python -c "import torch, sklearn, mlxtend" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check -e '.[train]'
+	$(BIN)/python -c "import torch, sklearn, mlxtend, onnx" 2>/dev/null || $(BIN)/pip install -q --disable-pip-version-check -e '.[train]'
 
-# The handwritten-digit recogniser (models/digits/digits.npz): a few minutes on two cores.
+# The handwritten-digit recogniser (models/digits/digits.npz and digits.onnx): a few minutes on two cores.
 models-digits: train-deps
 	$(BIN)/python -m pipeline.training.digits_train --out models/digits
 

@@ -145,7 +145,7 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
 # The OCR stage's code: a change to any of these (or of the engine chosen) re-reads the cached pages.
 OCR_STAGE_FILES = ["pipeline/stages/load.py", "pipeline/stages/ocr.py", "pipeline/stages/preprocess.py",
                    "pipeline/stages/header_read.py", "pipeline/stages/table_scan.py",
-                   "pipeline/stages/handwriting.py", "models/digits/digits.npz",
+                   "pipeline/stages/handwriting.py", "models/digits/digits.npz", "models/digits/digits.onnx",
                    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pipeline" / "engines").glob("*.py"))]
 
 

@@ -340,3 +340,46 @@ def test_a_month_read_as_seventeen_is_twelve_where_the_second_glyph_leans_to_two
 
     value, _ = valid_reading("month", _glyph_probs({1: 0.97}, {7: 0.6, 2: 0.35}))
     assert value == "12"
+
+
+def test_the_shipped_onnx_graph_reads_as_the_numpy_network(model):
+    """ONNX Runtime runs the recogniser (about a fifth of the numpy layers' CPU a glyph); the
+    graph shipped beside digits.npz must compute the same network, or readings would change."""
+    assert model.session is not None, "models/digits/digits.onnx ships (python -m pipeline.training.digits_onnx)"
+    glyphs = np.stack([_pen_digit(d, 800 + d) for d in range(10)])
+    (fast,) = model.member_logits(glyphs)
+    assert np.allclose(fast, model.logits(glyphs), atol=1e-4)
+
+
+def test_a_graph_left_from_other_weights_is_not_used(model, tmp_path, caplog):
+    """Weights retrained without their graph rewritten are read by the numpy layers, and the log says so."""
+    from pipeline.engines.digits import ONNX_FILE, DigitModel
+
+    weights = dict(model.weights)
+    weights["f2.b"] = weights["f2.b"] + np.linspace(-1, 1, len(weights["f2.b"]), dtype=np.float32)
+    np.savez_compressed(tmp_path / "digits.npz", **weights, meta=np.array(json.dumps(model.meta)))
+    (tmp_path / "digits.onnx").write_bytes((model_dir() / ONNX_FILE).read_bytes())
+    with caplog.at_level("WARNING"):
+        retrained = DigitModel.load(tmp_path / "digits.npz")
+    assert retrained.session is None
+    assert "make models-digits" in caplog.text
+    glyphs = np.stack([_pen_digit(d, 850 + d) for d in range(10)])
+    assert np.allclose(retrained.member_logits(glyphs)[0], retrained.logits(glyphs))
+
+
+def test_the_exporter_writes_every_member_of_an_ensemble(model, tmp_path):
+    """`make models-digits --members N` writes one graph whose members read as the numpy ensemble does."""
+    pytest.importorskip("onnx")
+    from pipeline.engines.digits import DigitModel
+    from pipeline.training.digits_onnx import write_onnx
+
+    weights = {f"m{k}.{name}": value * (1.0 + 0.1 * k) for k in (0, 1) for name, value in model.weights.items()}
+    members = [{"prefix": f"m{k}.", "temperature": 1.0 + k} for k in (0, 1)]
+    meta = {"members": members, "ensemble_temperature": 0.8}
+    np.savez_compressed(tmp_path / "digits.npz", **weights, meta=np.array(json.dumps(meta)))
+    numpy_only = DigitModel.load(tmp_path / "digits.npz")
+    write_onnx(tmp_path)
+    ensemble = DigitModel.load(tmp_path / "digits.npz")
+    assert numpy_only.session is None and ensemble.session is not None
+    glyphs = np.stack([_pen_digit(d, 870 + d) for d in range(10)])
+    assert np.allclose(ensemble.probabilities(glyphs), numpy_only.probabilities(glyphs), atol=1e-5)

@@ -10,7 +10,9 @@ layers, 11 classes (10 digits and `other`), trained with PyTorch on the CPU
 softmax temperature is then fitted on a validation set made with another
 seed, so the probabilities the slot reader combines are calibrated.  The
 weights go to `<out>/digits.npz` (float32) with a JSON `meta` entry, and the
-inference in pipeline/engines/digits.py needs numpy only.
+inference in pipeline/engines/digits.py needs numpy only; the same weights
+are also written as `<out>/digits.onnx` (pipeline/training/digits_onnx.py),
+which ONNX Runtime runs at a fifth of the numpy layers' CPU.
 
 `--members N` trains N such networks, each on the shapes drawn with its own
 seed, and writes them as one ensemble (their probabilities averaged, one more
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.engines.digits import CLASSES, DigitModel
+from pipeline.training.digits_onnx import write_onnx
 from pipeline.training.digits_synth import make_set
 
 TRAIN_SEED = 1301
@@ -151,9 +154,10 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "digits.npz"
     np.savez_compressed(target, **weights, meta=np.array(json.dumps(meta)))
+    graph = write_onnx(args.out)
     print(f"validation accuracy {meta['validation_accuracy']} (members "
           f"{[m['validation_accuracy'] for m in meta['members']]}), temperature {meta['ensemble_temperature']}; "
-          f"wrote {target} ({target.stat().st_size / 1024:.0f} kB) in {time.time() - start:.0f} s")
+          f"wrote {target} ({target.stat().st_size / 1024:.0f} kB) and {graph.name} in {time.time() - start:.0f} s")
 
 
 if __name__ == "__main__":
