@@ -93,7 +93,10 @@ def score(record: dict[str, Any], gold: dict[str, Any]) -> tuple[dict[str, float
     wrong: list[str] = []
     for key in EXACT_FIELDS:
         if key in gold:
-            ok = _norm(record.get(key)) == _norm(gold[key]) if gold[key] is not None else record.get(key) is None
+            # Where the hand is ambiguous the gold lists the other readings it accepts (`doc_number_alternatives`).
+            accepted = [gold[key], *gold.get(f"{key}_alternatives", [])]
+            ok = (any(_norm(record.get(key)) == _norm(value) for value in accepted) if gold[key] is not None
+                  else record.get(key) is None)
             scores[key] = float(ok)
             if key != "doc_type" and record.get(key) is not None and not ok:
                 wrong.append(f"{key}={record.get(key)} (gold {gold[key]})")
@@ -389,6 +392,7 @@ def group_table(rows: list[tuple[str, dict[str, float], list[str]]], key) -> str
 
 
 DEV_RECORDS: list[tuple[dict[str, Any], dict[str, float]]] = []
+ALTERNATIVE_READINGS: list[str] = []  # dev numbers read as a gold `doc_number_alternatives`
 
 
 def run_dev(dev: Path) -> list[tuple[str, dict[str, float], list[str]]]:
@@ -405,6 +409,10 @@ def run_dev(dev: Path) -> list[tuple[str, dict[str, float], list[str]]]:
         scores, wrong = score(record, gold)
         rows.append((name, scores, wrong))
         DEV_RECORDS.append((record, scores))
+        if record.get("doc_number") and record.get("doc_number") in gold.get("doc_number_alternatives", []):
+            ALTERNATIVE_READINGS.append(f"- {name}: doc_number={record['doc_number']} is the gold's alternative "
+                                        f"reading where the hand is ambiguous (gold {gold['doc_number']}), "
+                                        "counted right")
         print(f"  {name}: {time.time() - started:.1f}s", file=sys.stderr)
         gold_text = dev / "gold_text" / f"{name}.txt"
         if gold_text.exists():
@@ -457,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     dev_rows = run_dev(args.dev)
     headline = [r for r in dev_rows if "(gold_text)" not in r[0]]
     text, mean, wrong = table(headline)
-    sections.append(("Dev set through the pipeline (headline)", text, mean, wrong, _wrong_lines(headline)))
+    sections.append(("Dev set through the pipeline (headline)", text, mean, wrong,
+                     _wrong_lines(headline) + ALTERNATIVE_READINGS))
     kinds = source_kinds(args.dev)
     by_kind = group_table(headline, lambda name: kinds.get(name, ("?", ""))[0])
     def split(name: str) -> str:

@@ -305,6 +305,8 @@ def test_dropped_spaces_are_put_back_after_commas_and_between_a_number_and_a_wor
     assert cut("2030;Nghị") == ("2030;", "Nghị")
     assert cut("18tháng") == ("18", "tháng")
     assert cut("Số:142/QĐ-UBND") == ("Số:", "142/QĐ-UBND")
+    # `Số:` read `S6:` with the clerk's number and the code glued on: cut as `Số:` is.
+    assert cut("S6:.152/KH-SYT") == ("S6:", ".152/KH-SYT") and cut("S6:") is None
     # Decimals, codes and a trailing comma are left alone.
     assert cut("12,5%") is None and cut("2764/QĐ-TTg") is None and cut("10A") is None and cut("Hà Nội,") is None
 

@@ -285,3 +285,4 @@ def test_an_unsure_page_number_and_an_unsure_hand_reading_the_same_digits_are_st
     assert extract_header(text, conf, hand_read("number", "276", 0.79, ["276"] * 5)).doc_number is None
     weak_page = {**conf, "275": 0.4}
     assert extract_header(text, weak_page, hand_read("number", "275", 0.79, ["275"] * 5)).doc_number is None
+

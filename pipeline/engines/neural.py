@@ -319,7 +319,9 @@ class NeuralEngine:
 # A comma between digits (`1,5`) and codes in capitals (`10A`, `QĐ-TTg`) are left alone.
 # `Số` run into the code after it (`Số2011/QĐ-UBND`; ttr298's handwritten number read as
 # `Sốf/TTr-`) is cut after `Số`, so the header's number slot is found and read again.
-_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[^\s/:])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
+# `S6:` is `Số:` with its `ố` read as `6` (the slot finders take `S6` for `Số` too), cut from
+# what follows as `Số:` is (`S6:.152/KH-SYT`: the clerk's number and the code, glued).
+_MISSING_SPACE = re.compile(r"^(?:[^\W\d_]{1,12}:(?=[^\s/:])|S6[:;](?=[^\s/:])|[^\W\d_]{2,12}(?=\d+[.,;:)]*$)"
                             r"|S[ốôóồổỗộo](?![cmnptiuy])(?=[^\s:]*/)|[^\s,;]*[^\W_][,;](?=[^\W\d_])|\d{1,4}(?=[a-zà-ỹđ]{2,}$))")
 
 
