@@ -110,7 +110,7 @@ bench: bench-deps bench-ocr bench-inbox bench-restore bench-extract bench-period
 # OCR engines: CER on dev letters with known text (rendered as scans and photos), pages/min on 2 processes;
 # then extraction from those letters, every page rendered as scans and photos, per engine.
 bench-ocr: install
-	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --jobs 2 --out benchmarks/results/ocr.md
+	$(BIN)/python -m benchmarks.ocr --inbox $(SHARED)/dev/inbox --jobs 2 --rounds 3 --out benchmarks/results/ocr.md
 	$(BIN)/python -m benchmarks.rendered_extract --dev $(SHARED)/dev --jobs 2
 
 bench-inbox: bench-deps

@@ -31,6 +31,11 @@ twice, for every reader alike: *cold*, a fresh pool reading the pages once
 (worker start-up and model loading included, as for a small batch), and
 *steady*, the same pages read again by the same warm workers (as deep in a
 long batch; `--cold-only` skips it).  The restorer's cost is reported apart.
+With `--rounds N` every reader is timed N times, the readers taking turns
+round by round, so that a slow spell of a shared machine falls on all of
+them: the speed table gives each reader's median, and a second table each
+engine's pages per minute over the command's in the same round, per round
+and their median.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -221,6 +226,20 @@ class Result:
     steady: Pass | None = None  # the same pages again on the same, warm, workers
     engine: str | None = None  # the congvan engine that read the texts (None: a peer)
     restore_only: bool = False  # the restorer's own cost, apart (`+ restore` rows)
+    rounds: list[tuple[Pass, Pass | None]] = field(default_factory=list)  # (cold, steady) of every round
+
+
+def _median_pass(passes: list[Pass]) -> Pass:
+    return Pass(statistics.median(p.seconds for p in passes), statistics.median(p.cpu for p in passes))
+
+
+def over_rounds(rounds: list[Result]) -> Result:
+    """One reader's rounds as one result: the first round's texts, the median cold and steady passes."""
+    first = rounds[0]
+    steadies = [r.steady for r in rounds if r.steady is not None]
+    return Result(first.reader, first.texts, _median_pass([r.cold for r in rounds]),
+                  _median_pass(steadies) if steadies else None, first.engine,
+                  rounds=[(r.cold, r.steady) for r in rounds])
 
 
 def _tesseract_command(path: Path) -> str:
@@ -344,6 +363,7 @@ def report(pages: list[BenchPage], results: list[Result], jobs: int) -> str:
                      + (f"{60 * count / steady.seconds:.1f}" if steady else "") + f" | {result.cold.cpu / count:.2f} | "
                      + (f"{steady.cpu / count:.2f}" if steady else ""))
         lines.append(f"| {result.reader} | {cells[0]} | {cells[1]} | {speed} |")
+    lines += relative_speed(results)
     lines += ["", "The same texts with rules typed as characters (`_____` under the header in the text layer) "
               "dropped and dashes and quotes folded (`–` to `-`, `“` to `\"`) on both sides (`folded_cer`):", "",
               "| reader | CER scans, median (mean) | CER photos, median (mean) |", "|---|---:|---:|"]
@@ -359,6 +379,33 @@ def report(pages: list[BenchPage], results: list[Result], jobs: int) -> str:
         lines.append(f"| {page.name} {page.kind} | "
                      + " | ".join(f"{100 * cer(r.texts[i], page.truth):.1f}%" for r in results) + " |")
     return "\n".join(lines)
+
+
+def relative_speed(results: list[Result]) -> list[str]:
+    """Each reader's pages/min over the command's in the same round (cold; steady), per round and median."""
+    command = next((r for r in results if r.reader.startswith("`tesseract")), None)
+    if command is None or len(command.rounds) < 2:
+        return []
+
+    def ratio(own: Pass | None, base: Pass | None) -> float | None:
+        return base.seconds / own.seconds if own and base else None  # same pages: pages/min over pages/min
+
+    rounds = len(command.rounds)
+    lines = ["", f"Pages/min over the `tesseract -l vie` command's in the same round ({rounds} rounds, "
+             "the readers taking turns), cold; steady:", "",
+             "| reader | " + " | ".join(f"round {k + 1}" for k in range(rounds)) + " | median |",
+             "|---|" + "---:|" * (rounds + 1)]
+    for result in results:
+        if result is command or result.restore_only or not result.rounds:
+            continue
+        pairs = [(ratio(cold, base_cold), ratio(warm, base_warm))
+                 for (cold, warm), (base_cold, base_warm) in zip(result.rounds, command.rounds)]
+        cells = [f"{c:.2f}" + (f"; {w:.2f}" if w is not None else "") for c, w in pairs if c is not None]
+        colds = [c for c, _ in pairs if c is not None]
+        warms = [w for _, w in pairs if w is not None]
+        median = f"{statistics.median(colds):.2f}" + (f"; {statistics.median(warms):.2f}" if warms else "")
+        lines.append(f"| {result.reader} | " + " | ".join(cells) + f" | **{median}** |")
+    return lines
 
 
 # -- extraction with each engine ---------------------------------------------------------
@@ -422,6 +469,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-peers", action="store_true", help="skip plain tesseract and raw TrueOCR")
     parser.add_argument("--cold-only", action="store_true",
                         help="read the pages once per reader (no steady-state second pass)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="time every reader this many times, taking turns; report medians")
     parser.add_argument("--keep", type=Path, default=None, help="keep the rendered pages and readings here")
     parser.add_argument("--out", type=Path, default=None, help="Also write the tables as Markdown here.")
     parser.add_argument("--extract", type=Path, default=None, metavar="DEV",
@@ -442,18 +491,26 @@ def main(argv: list[str] | None = None) -> None:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         pages = make_pages(truth_letters(args.inbox, args.letters), work)
-        results: list[Result] = []
         steady = not args.cold_only
+        readers: list[tuple[str, Callable[[], tuple[list[str], Pass, Pass | None]], str | None]] = []
         if not args.no_peers:
-            results.append(measured("`tesseract -l vie` (command)", lambda: run_tesseract(pages, args.jobs, steady)))
-            results.append(measured("TrueOCR 0.1.1 raw", lambda: run_trueocr(pages, args.jobs, steady)))
-        restore_for = set(args.restore.split(",")) if args.restore else set()
+            readers.append(("`tesseract -l vie` (command)", lambda: run_tesseract(pages, args.jobs, steady), None))
+            readers.append(("TrueOCR 0.1.1 raw", lambda: run_trueocr(pages, args.jobs, steady), None))
         for engine in args.engines.split(","):
-            result = measured(f"congvan `{engine}`",
-                              lambda engine=engine: run_congvan(pages, args.jobs, engine, steady), engine)
-            results.append(result)
+            readers.append((f"congvan `{engine}`",
+                            lambda engine=engine: run_congvan(pages, args.jobs, engine, steady), engine))
+        timed: dict[str, list[Result]] = {name: [] for name, _, _ in readers}
+        for round_number in range(max(1, args.rounds)):
+            if args.rounds > 1:
+                print(f"round {round_number + 1} of {args.rounds}", file=sys.stderr)
+            for name, run, engine in readers:
+                timed[name].append(measured(name, run, engine))
+        restore_for = set(args.restore.split(",")) if args.restore else set()
+        results: list[Result] = []
+        for name, _, engine in readers:
+            results.append(over_rounds(timed[name]))
             if engine in restore_for:
-                results.append(restored(result))
+                results.append(restored(results[-1]))
         if args.keep:
             for result in results:
                 safe = "".join(c if c.isalnum() else "_" for c in result.reader)
