@@ -201,22 +201,35 @@ def _dotted_part(line: str, match: re.Match[str], wc: WordConfidence) -> str | N
     return dotted.group(0) if read_as and min(read_as) >= DOTTED_CODE_TRUST else None
 
 
-def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | None, float, str | None]:
-    """(doc_number, type code, confidence, raw text) from the `Số:` slot."""
+@dataclass
+class NumberSlot:
+    """What the page pass read in the header's `Số:` slot."""
+
+    doc_number: str | None  # stored only when read well
+    type_code: str | None
+    confidence: float
+    raw: str | None  # the slot as OCR read it, with its code whole
+    code: str | None  # the printed code whole (`KH-THPT.PB`); None where its dotted part is unsure
+    digits: str | None  # the number's characters as read, well or not (`3070.`, `€ÉÊ`)
+
+
+def _number(lines: list[str], wc: WordConfidence) -> NumberSlot:
+    """The `Số:` slot of the header's lines, as the page pass read it."""
     for line in lines:
         match = NUMBER_RE.search(line)
         if not match:
             continue
         code = normalize_code(match.group("code")).lstrip("/")
         type_code = next((p for p in code.split("/")[-1].split("-")[:1] if p in TYPE_CODES), None)
+        digits = match.group("num")
         dotted = _dotted_part(line, match, wc)
-        if dotted is None:
-            return None, type_code, 0.3, line[match.start():]  # a code is never stored cut short
+        if dotted is None:  # a code is never stored cut short
+            return NumberSlot(None, type_code, 0.3, line[match.start():], None, digits)
         code += dotted
-        raw_num = match.group("num").rstrip(".,")  # `3070. /KH-UBND`
+        raw_num = digits.rstrip(".,")  # `3070. /KH-UBND`
         if not raw_num or not raw_num.isdigit():
             # A handwritten number OCR cannot read: the slot is there, the number is not.
-            return None, type_code, 0.0, match.group(0) + dotted
+            return NumberSlot(None, type_code, 0.0, match.group(0) + dotted, code, digits)
         value = f"{int(raw_num):0{len(raw_num) if raw_num.startswith('0') else 1}d}/{code}"
         # The number and its code as OCR read them (`1520/SGDĐTVP` at 0.55 lost its dash).
         slot = line[match.start("num"):match.end("code")]
@@ -226,9 +239,9 @@ def _number(lines: list[str], wc: WordConfidence) -> tuple[str | None, str | Non
         raw = match.group(0) + dotted  # the slot with its code whole
         if wc.is_ocr and ((ocr is not None and ocr < threshold) or not _plausible_code(code)):
             # Read, but not well enough to store: null, and a confidence that says so.
-            return None, type_code, round((ocr if ocr is not None else 0.5) / 2, 2), raw
-        return value, type_code, combine("explicit", ocr), raw
-    return None, None, 0.0, None
+            return NumberSlot(None, type_code, round((ocr if ocr is not None else 0.5) / 2, 2), raw, code, digits)
+        return NumberSlot(value, type_code, combine("explicit", ocr), raw, code, digits)
+    return NumberSlot(None, None, 0.0, None, None, None)
 
 
 def _cited_date(text: str, doc_type: str | None, code: str | None) -> str | None:
@@ -721,16 +734,14 @@ def extract_header(text: str, word_confidence: dict[str, float] | None = None,
     header = Header()
     conf = header.confidence
 
-    number, type_code, conf["doc_number"], number_raw = _number(head, wc)
+    slot = _number(head, wc)
+    number, type_code, conf["doc_number"], number_raw = slot.doc_number, slot.type_code, slot.confidence, slot.raw
     header.doc_number = number
 
     title, title_index = _title(lines)
-    number_match = NUMBER_RE.search(number_raw) if number_raw else None
-    code = normalize_code(number_match.group("code")).lstrip("/") if number_match else None
-    dotted = _dotted_part(number_raw, number_match, wc) if number_raw and number_match else ""
-    code = None if dotted is None or code is None else code + dotted
+    code = slot.code
     readings = slot_readings or {}
-    page_num = number_match.group("num") if number_match else None  # the page pass's digits, read well or not
+    page_num = slot.digits  # the page pass's digits, read well or not
     from_reread = False
     if readings.get("number") and wc.is_ocr:
         reread, reread_conf, voted = _reread_number(readings, page_num, code)

@@ -38,6 +38,9 @@ _SYLLABLE = re.compile(
     r"(ch|ng|nh|[cmnpt])?$"
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# The header's `Số:` as a word of its own, as OCR reads it: its `ố` read without or with
+# another mark, or as `6`; the colon lost or read as a dot or a semicolon.
+SO_WORD_RE = re.compile(r"^S[ốoôóồỗộọò6ổ][:.;]?$")
 
 
 def nfc(text: str) -> str:

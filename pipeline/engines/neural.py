@@ -39,6 +39,7 @@ import numpy as np
 
 from pipeline.core.errors import MissingDependency
 from pipeline.core.types import Word
+from pipeline.core.vietnamese import SO_WORD_RE
 from pipeline.engines import OcrFailed, PageReading, PageTimedOut
 from pipeline.engines.ink_boxes import fit_words
 
@@ -396,13 +397,12 @@ def date_word_cut(token: str) -> int:
 # the code's slash, so the code's word starts at its slash and its box tells the slot finder
 # where the number ends (a box spanning both leaves it to guess the slash by counting letters).
 # Only right after `Số:`; a code with a year (`105/2021/NĐ-CP`) has a digit after its slash.
-_NUMBER_WORD = re.compile(r"^S[ốoôóồổ6][:.;]?$")
 _NUMBER_BEFORE_CODE = re.compile(r"^[^\s/]{1,8}(?=/[A-ZĐ])")
 
 
 def number_slot_cut(token: str, previous: str) -> int:
     """Where `token`, the word after `previous`, is cut between a letter's number and its code, or 0."""
-    if not _NUMBER_WORD.match(previous):
+    if not SO_WORD_RE.match(previous):
         return 0
     found = _NUMBER_BEFORE_CODE.match(unicodedata.normalize("NFC", token))
     return found.end() if found else 0

@@ -21,6 +21,7 @@ import re
 import numpy as np
 
 from pipeline.core.types import Word
+from pipeline.core.vietnamese import SO_WORD_RE
 from pipeline.engines import OcrFailed, PageTimedOut, SlotReader
 from pipeline.stages.handwriting import read_handwriting
 
@@ -41,7 +42,6 @@ SLOT_READERS = {"number": ("vie", "eng", "digits"), "date": ("vie", "eng"), "day
 # and two wrong numbers fewer), and it took nearly half of those pages' CPU (BENCHMARKS.md,
 # "Headline, session 9").
 SCALES = (1.0, 2.0)
-NUMBER_WORD_RE = re.compile(r"^S[ốoôóồỗộọò6ổ][:.;]?$")
 DATE_WORD_RE = re.compile(r"^[nN][gq][àaáảạăâ][yv]", re.I)
 MONTH_WORD_RE = re.compile(r"^th[áaàảạă]n[gq]", re.I)
 HEADER_PART = 0.4  # the slots sit in the top part of page one
@@ -115,7 +115,7 @@ def _scan_slots(words: list[Word], page_height: int) -> dict[str, tuple[int, int
     for i, word in enumerate(words):
         if word.box is None or word.box[1] > page_height * HEADER_PART:
             continue
-        if "number" not in slots and NUMBER_WORD_RE.match(word.text):
+        if "number" not in slots and SO_WORD_RE.match(word.text):
             rest = _line_words(words, i)
             head = "".join(w.text for w in rest[:3])
             # the code's slash, or a code whose slash the ink swallowed (`49ÿC04-P6`)
@@ -250,7 +250,7 @@ def page_slot_digits(words: list[Word], page_height: int) -> dict[str, str]:
     for i, word in enumerate(words):
         if word.box is None or word.box[1] > page_height * HEADER_PART:
             continue
-        if "number" not in found and NUMBER_WORD_RE.match(word.text):
+        if "number" not in found and SO_WORD_RE.match(word.text):
             rest = _line_words(words, i)
             digits = re.match(r"[0-9]+", rest[0].text) if rest else None
             found["number"] = digits.group(0) if digits else ""
