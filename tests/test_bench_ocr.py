@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.ocr import BenchPage, Pass, Result, cer, folded_cer, report
+from benchmarks.ocr import BenchPage, Pass, Result, cer, folded_cer, over_rounds, report
 
 
 def _pages() -> list[BenchPage]:
@@ -25,6 +25,22 @@ def test_speed_is_reported_cold_and_steady_for_every_reader_alike() -> None:
     # 2 pages: 60 x 2 / 12 s cold, 60 x 2 / 3 s steady; CPU 4 / 2 and 1 / 2 seconds a page.
     assert "| congvan `neural` | 0.00% (0.00%) |" in table and "| 10.0 | 40.0 | 2.00 | 0.50 |" in table
     assert "| restorer only | | +0.01 |" in table
+
+
+def test_rounds_give_medians_and_each_rounds_ratio_to_the_command() -> None:
+    """`--rounds 3`: a slow spell in one round (the machine busy elsewhere) moves neither median."""
+    pages = _pages()
+    truth = pages[0].truth
+    command = over_rounds([Result("`tesseract -l vie` (command)", [truth, truth], Pass(s, 2.0), Pass(s, 2.0))
+                           for s in (6.0, 6.0, 12.0)])
+    neural = over_rounds([Result("congvan `neural`", [truth, truth], Pass(c, 1.0), Pass(w, 0.5), "neural")
+                          for c, w in ((4.0, 3.0), (4.0, 3.0), (4.0, 3.0))])
+    table = report(pages, [command, neural], jobs=2)
+    # medians: the command 6 s a pass (20 pages/min), neural 4 s cold and 3 s steady (30 and 40)
+    assert "| `tesseract -l vie` (command) | 0.00% (0.00%) | 0.00% (0.00%) | 20.0 | 20.0 |" in table
+    assert "| 30.0 | 40.0 |" in table
+    assert "| round 1 | round 2 | round 3 | median |" in table
+    assert "| congvan `neural` | 1.50; 2.00 | 1.50; 2.00 | 3.00; 4.00 | **1.50; 2.00** |" in table
 
 
 def test_character_error_rate_counts_marks_and_folds_only_typography() -> None:

@@ -133,6 +133,7 @@ class NeuralEngine:
         self._vertical = page.VERTICAL
         self._page = page.PageEngine(folder, threads=threads)
         self._rec = recognizer.Recognizer(folder, threads=threads)
+        # TrueOCR's own sessions of these two are replaced (opening them again costs about 60 ms a worker).
         self._rec.session = _arena_session(folder / ARENA_MODELS[0], threads)
         self._page.det = _arena_session(folder / ARENA_MODELS[1], threads)
 

@@ -71,7 +71,7 @@ def graph_bytes(model: DigitModel) -> bytes:
 
 
 def write_onnx(folder: Path) -> Path:
-    """digits.onnx made from the digits.npz in `folder`'s parent layout (`<models>/digits/`)."""
+    """Write `folder`/digits.onnx from `folder`/digits.npz; its path."""
     source = folder / Path(MODEL_FILE).name
     target = folder / Path(ONNX_FILE).name
     target.write_bytes(graph_bytes(DigitModel.load(source)))
