@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.resources import model_dir
+from pipeline.engines.onnx_sessions import cpu_session
 
 SIZE = 28
 BOX = 20
@@ -63,13 +64,7 @@ def _onnx_session(path: Path, weights: dict[str, np.ndarray]) -> Any:
     if not path.exists():
         return None
     try:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        # One thread: pages are read in parallel by worker processes, one per core.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = cpu_session(path)
     except Exception as error:  # no onnxruntime, or a graph it cannot load: the numpy layers read
         log.warning("digits: %s not used (%s: %s)", path.name, type(error).__name__, error)
         return None

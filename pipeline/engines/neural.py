@@ -33,7 +33,6 @@ import unicodedata
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,9 +41,7 @@ from pipeline.core.types import Word
 from pipeline.core.vietnamese import SO_WORD_RE
 from pipeline.engines import OcrFailed, PageReading, PageTimedOut
 from pipeline.engines.ink_boxes import fit_words
-
-if TYPE_CHECKING:
-    import onnxruntime
+from pipeline.engines.onnx_sessions import cpu_session
 
 # The recogniser's mean peak probability on upright print is 0.93-0.99; on a
 # page upside down, far lower (x 100, Tesseract's scale).
@@ -80,18 +77,6 @@ SMALL_PRINT_MIN_LINES = 8
 # anew, about a tenth less CPU a page for about 200 MB more per worker (its size levels
 # off within a few pages: batches are bounded by TrueOCR's widest line and largest batch).
 ARENA_MODELS = ("rec.onnx", "det.onnx")
-
-
-def _arena_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
-    """An ONNX Runtime session as TrueOCR opens one (`trueocr.recognizer.session`), with the memory arena on."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.enable_cpu_mem_arena = True
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 @dataclass(frozen=True)
@@ -134,8 +119,8 @@ class NeuralEngine:
         self._page = page.PageEngine(folder, threads=threads)
         self._rec = recognizer.Recognizer(folder, threads=threads)
         # TrueOCR's own sessions of these two are replaced (opening them again costs about 60 ms a worker).
-        self._rec.session = _arena_session(folder / ARENA_MODELS[0], threads)
-        self._page.det = _arena_session(folder / ARENA_MODELS[1], threads)
+        self._rec.session = cpu_session(folder / ARENA_MODELS[0], threads)
+        self._page.det = cpu_session(folder / ARENA_MODELS[1], threads)
 
     def version(self) -> str:
         try:

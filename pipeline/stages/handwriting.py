@@ -718,6 +718,11 @@ def valid_values(name: str, length: int) -> list[str]:
     return [v for v in (f"{k:0{length}d}" for k in range(10 ** length)) if hand_day_month_ok(v, FIELD_TOP[name])]
 
 
+def _glyphs_read(probs: list[np.ndarray] | np.ndarray) -> str:
+    """Each glyph's likeliest class, one by one: its digit, or `?` for `other`."""
+    return "".join(str(int(np.argmax(row))) if np.argmax(row) != OTHER else "?" for row in probs)
+
+
 def _joint(probs: list[np.ndarray] | np.ndarray, digits: str) -> float:
     """The probability the glyphs give to reading exactly `digits` (the product over glyphs)."""
     return float(np.prod([row[int(d)] for row, d in zip(probs, digits)]))
@@ -804,7 +809,7 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
             if (near_probs[:, :OTHER].max(axis=1) > 0.5).any():
                 problems.add("a digit at the slot's edge")
         per_variant.append(probs)
-        reading.variants.append("".join(str(int(p.argmax())) if p.argmax() != OTHER else "?" for p in probs))
+        reading.variants.append(_glyphs_read(probs))
         if scale == 1.0 and thicken == 0 and size == 1.0:
             # Ink too faint for this threshold but plainly there (a light stroke, a pale
             # digit beside a dark one): reading only the dark glyphs would cut the value.
@@ -844,7 +849,7 @@ def read_slot(grey: np.ndarray, slot: Slot, model: DigitModel) -> SlotReading:
         reading.digits = mean.tolist()
         share = len(agreeing) / len(full)
         confidence = round(share * _joint(mean, value), 4)
-        glyphs_read = "".join(str(int(np.argmax(row))) if np.argmax(row) != OTHER else "?" for row in mean)
+        glyphs_read = _glyphs_read(mean)
         if slot.name != "number" and not hand_day_month_ok(glyphs_read, FIELD_TOP[slot.name]):
             mended = valid_reading(slot.name, mean)
             if mended is not None and mended[0] == value:
